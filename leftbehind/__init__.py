@@ -1,0 +1,1 @@
+"""Build and serve the Left Behind Neighbourhoods open dataset."""

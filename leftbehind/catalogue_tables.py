@@ -1,0 +1,252 @@
+"""Turn the validated catalogue into table rows and load them with sqlite-utils.
+
+The row functions are pure: they take the catalogue and return sorted rows, so
+the same catalogue always gives the same tables.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from leftbehind.catalogue import Catalogue
+
+SECTION_ORDER = {
+    "session introduction": 0,
+    "briefing pack": 1,
+    "commissioned research": 2,
+    "further reading": 3,
+    "context": 4,
+    "follow-on report": 5,
+}
+
+
+def date_precision(value: str | None) -> str | None:
+    """'year', 'month' or 'day' for an ISO 8601 date of that precision."""
+    if value is None:
+        return None
+    return {4: "year", 7: "month", 10: "day"}[len(value)]
+
+
+def _json_list(values: list[str]) -> str:
+    return json.dumps(sorted(set(values)), ensure_ascii=False)
+
+
+def topic_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    return sorted(
+        ({"id": t["id"], "label": t["label"], "meaning": t["meaning"]} for t in catalogue.topics),
+        key=lambda row: row["id"],
+    )
+
+
+def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    return sorted(
+        (
+            {
+                "id": o["id"],
+                "name": o["name"],
+                "kind": o["kind"],
+                "website": o["website"],
+                "note": o["note"],
+            }
+            for o in catalogue.organisations
+        ),
+        key=lambda row: row["id"],
+    )
+
+
+def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = []
+    for s in catalogue.sessions:
+        rows.append(
+            {
+                "id": s["id"],
+                "number": s["number"],
+                "kind": s["kind"],
+                "title": s["title"],
+                "date": s["date"],
+                "date_precision": date_precision(s["date"]),
+                "date_basis": s["date_basis"],
+                "date_note": s["date_note"],
+                "year": int(s["date"][:4]) if s["date"] else None,
+                "url": s["url"],
+                "summary": s["summary"],
+                "note": s["note"],
+            }
+        )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """One row per publication, with JSON arrays for the many-valued facets."""
+    organisation_names = {o["id"]: o["name"] for o in catalogue.organisations}
+    session_titles = {s["id"]: session_label(s) for s in catalogue.sessions}
+    rows = []
+    for p in catalogue.publications:
+        rows.append(
+            {
+                "id": p["id"],
+                "title": p["title"],
+                "subtitle": p["subtitle"],
+                "kind": p["kind"],
+                "published": p["published"],
+                "published_precision": date_precision(p["published"]),
+                "published_basis": p["published_basis"],
+                "year": int(p["published"][:4]) if p["published"] else None,
+                "url": p["url"],
+                "see_also": json.dumps(p["see_also"], ensure_ascii=False),
+                "description": p["description"],
+                "note": p["note"],
+                "topics": _json_list(p["topics"]),
+                "organisations": _json_list(
+                    [organisation_names[link["id"]] for link in p["organisations"]]
+                ),
+                "sessions": _json_list([session_titles[s["session"]] for s in p["sessions"]]),
+                "sections": _json_list([s["section"] for s in p["sessions"]]),
+            }
+        )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def session_label(session: dict[str, Any]) -> str:
+    """A short, readable name for a session, used in facets: 'Evidence session 1'."""
+    kind = session["kind"]
+    if session["number"] is not None:
+        return f"{kind[0].upper()}{kind[1:]} {session['number']}"
+    return session["title"] or session["id"]
+
+
+def publication_organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = {
+        (p["id"], link["id"], link["role"])
+        for p in catalogue.publications
+        for link in p["organisations"]
+    }
+    return [
+        {"publication_id": p, "organisation_id": o, "role": r} for p, o, r in sorted(rows)
+    ]
+
+
+def publication_topic_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = {(p["id"], topic) for p in catalogue.publications for topic in p["topics"]}
+    return [{"publication_id": p, "topic_id": t} for p, t in sorted(rows)]
+
+
+def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = {
+        (listing["session"], p["id"], listing["section"])
+        for p in catalogue.publications
+        for listing in p["sessions"]
+    }
+    return [
+        {
+            "session_id": s,
+            "publication_id": p,
+            "section": section,
+            "section_order": SECTION_ORDER[section],
+        }
+        for s, p, section in sorted(rows)
+    ]
+
+
+def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> None:
+    """Create and fill the catalogue tables, their keys, indexes and search index."""
+    db["topics"].create(
+        {"id": str, "label": str, "meaning": str}, pk="id", not_null={"label"}
+    )
+    db["topics"].insert_all(topic_rows(catalogue))
+
+    db["organisations"].create(
+        {"id": str, "name": str, "kind": str, "website": str, "note": str},
+        pk="id",
+        not_null={"name", "kind"},
+    )
+    db["organisations"].insert_all(organisation_rows(catalogue))
+
+    db["sessions"].create(
+        {
+            "id": str,
+            "number": int,
+            "kind": str,
+            "title": str,
+            "date": str,
+            "date_precision": str,
+            "date_basis": str,
+            "date_note": str,
+            "year": int,
+            "url": str,
+            "summary": str,
+            "note": str,
+        },
+        pk="id",
+        not_null={"kind", "summary"},
+    )
+    db["sessions"].insert_all(session_rows(catalogue))
+
+    db["publications"].create(
+        {
+            "id": str,
+            "title": str,
+            "subtitle": str,
+            "kind": str,
+            "published": str,
+            "published_precision": str,
+            "published_basis": str,
+            "year": int,
+            "url": str,
+            "see_also": str,
+            "description": str,
+            "note": str,
+            "topics": str,
+            "organisations": str,
+            "sessions": str,
+            "sections": str,
+        },
+        pk="id",
+        not_null={"title", "kind", "description"},
+    )
+    db["publications"].insert_all(publication_rows(catalogue))
+
+    db["publication_organisations"].create(
+        {"publication_id": str, "organisation_id": str, "role": str},
+        pk=("publication_id", "organisation_id", "role"),
+        foreign_keys=[
+            ("publication_id", "publications", "id"),
+            ("organisation_id", "organisations", "id"),
+        ],
+    )
+    db["publication_organisations"].insert_all(publication_organisation_rows(catalogue))
+
+    db["publication_topics"].create(
+        {"publication_id": str, "topic_id": str},
+        pk=("publication_id", "topic_id"),
+        foreign_keys=[("publication_id", "publications", "id"), ("topic_id", "topics", "id")],
+    )
+    db["publication_topics"].insert_all(publication_topic_rows(catalogue))
+
+    db["session_publications"].create(
+        {"session_id": str, "publication_id": str, "section": str, "section_order": int},
+        pk=("session_id", "publication_id", "section"),
+        foreign_keys=[("session_id", "sessions", "id"), ("publication_id", "publications", "id")],
+    )
+    db["session_publications"].insert_all(session_publication_rows(catalogue))
+
+    for table, columns in (
+        ("publications", ["kind"]),
+        ("publications", ["year"]),
+        ("sessions", ["kind"]),
+        ("sessions", ["year"]),
+        ("organisations", ["kind"]),
+        ("publication_organisations", ["organisation_id"]),
+        ("publication_organisations", ["role"]),
+        ("publication_topics", ["topic_id"]),
+        ("session_publications", ["publication_id"]),
+        ("session_publications", ["section"]),
+    ):
+        db[table].create_index(columns)
+
+    db["publications"].enable_fts(
+        ["title", "subtitle", "description"], tokenize="porter", create_triggers=False
+    )

@@ -1,0 +1,180 @@
+"""Load the wards, their geography, the sources and the map view into SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from leftbehind.sources import Source
+from leftbehind.wards import local_authority_rows, region_rows
+
+DATABASE_NAME = "leftbehind"
+
+# Which catalogue publication, where one is known, each left-behind set comes from.
+LEFT_BEHIND_SETS = (
+    {
+        "id": "2020",
+        "name": "Left Behind Areas 2020 (Interim Set)",
+        "flag_column": "left_behind_2020",
+        "source_id": "cni2020",
+        "publication_id": "left-behind-areas-2020-interim-set",
+        "note": "Recalculated by OCSI with the Index of Multiple Deprivation 2019.",
+    },
+    {
+        "id": "2019",
+        "name": "Original 2019 set",
+        "flag_column": "left_behind_2019",
+        "source_id": "cni2019",
+        "publication_id": None,
+        "note": (
+            "The original set of 2019, before OCSI's 2020 recalculation with the Index of "
+            "Multiple Deprivation 2019. The catalogue holds no publication stated to be "
+            "this set's own release."
+        ),
+    },
+)
+
+NEIGHBOURHOODS_VIEW_SQL = f"""
+select
+  ward_code,
+  ward_name,
+  lad_name,
+  region_name,
+  population,
+  cni_rank,
+  civic_assets_rank,
+  connectedness_rank,
+  engaged_community_rank,
+  imd_most_deprived_10pc_share,
+  left_behind_change,
+  latitude,
+  longitude,
+  json_object(
+    'title', ward_name,
+    'description', lad_name || ', ' || region_name || '. CNI rank ' || cni_rank
+      || ' of 7,433' || coalesce('. Population ' || population, '') || '.',
+    'link', '/{DATABASE_NAME}/wards/' || ward_code
+  ) as popup
+from wards
+where left_behind_2020 = 1
+order by cni_rank
+"""
+
+
+def source_rows(sources: dict[str, Source], rows_read: dict[str, int]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.id,
+            "title": s.title,
+            "file": s.file,
+            "repository": s.repository,
+            "commit": s.commit,
+            "path": s.path,
+            "url": s.url,
+            "sha256": s.sha256,
+            "rows_read": rows_read[s.id],
+            "licence": s.licence,
+            "licence_url": s.licence_url,
+            "attribution": s.attribution,
+        }
+        for s in sorted(sources.values(), key=lambda s: s.id)
+    ]
+
+
+def left_behind_set_rows(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for entry in LEFT_BEHIND_SETS:
+        members = [w for w in wards if w[entry["flag_column"]] == 1]
+        rows.append(
+            {
+                **entry,
+                "wards": len(members),
+                "population": sum(w["population"] or 0 for w in members),
+            }
+        )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def load_sources_table(
+    db: sqlite_utils.Database, sources: dict[str, Source], rows_read: dict[str, int]
+) -> None:
+    db["sources"].create(
+        {
+            "id": str,
+            "title": str,
+            "file": str,
+            "repository": str,
+            "commit": str,
+            "path": str,
+            "url": str,
+            "sha256": str,
+            "rows_read": int,
+            "licence": str,
+            "licence_url": str,
+            "attribution": str,
+        },
+        pk="id",
+    )
+    db["sources"].insert_all(source_rows(sources, rows_read))
+
+
+def load_ward_tables(db: sqlite_utils.Database, wards: list[dict[str, Any]]) -> None:
+    """Create regions, local_authorities, wards, left_behind_sets and the map view."""
+    db["regions"].create({"region_code": str, "region_name": str}, pk="region_code")
+    db["regions"].insert_all(region_rows(wards))
+
+    db["local_authorities"].create(
+        {"lad_code": str, "lad_name": str, "region_code": str},
+        pk="lad_code",
+        foreign_keys=[("region_code", "regions", "region_code")],
+    )
+    db["local_authorities"].insert_all(local_authority_rows(wards))
+
+    columns = {name: type(value) for name, value in wards[0].items()}
+    for nullable_number in ("population", "lsoa_count", "imd_most_deprived_10pc_lsoas"):
+        columns[nullable_number] = int
+    columns["imd_most_deprived_10pc_share"] = float
+    columns["left_behind_change"] = str
+    db["wards"].create(
+        columns,
+        pk="ward_code",
+        foreign_keys=[
+            ("lad_code", "local_authorities", "lad_code"),
+            ("region_code", "regions", "region_code"),
+            ("location_source", "sources", "id"),
+        ],
+        not_null={"ward_name", "lad_code", "region_code", "latitude", "longitude"},
+    )
+    db["wards"].insert_all(wards)
+    for column in (
+        "lad_code",
+        "region_code",
+        "left_behind_2020",
+        "left_behind_2019",
+        "left_behind_change",
+        "cni_rank",
+        "location_method",
+        "location_source",
+        "ward_name",
+    ):
+        db["wards"].create_index([column])
+    db["local_authorities"].create_index(["region_code"])
+
+    db["left_behind_sets"].create(
+        {
+            "id": str,
+            "name": str,
+            "flag_column": str,
+            "wards": int,
+            "population": int,
+            "source_id": str,
+            "publication_id": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id"), ("publication_id", "publications", "id")],
+    )
+    db["left_behind_sets"].insert_all(left_behind_set_rows(wards))
+    db["wards"].enable_fts(["ward_name", "lad_name"], create_triggers=False)
+    db.create_view("left_behind_neighbourhoods", NEIGHBOURHOODS_VIEW_SQL.strip())

@@ -1,0 +1,397 @@
+"""Read the ward source files and derive one row per English CNI ward.
+
+Reading checks each file's columns and values and names the file, the line
+and the column of anything it cannot use. The derivations are pure functions
+over plain dicts.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leftbehind.errors import BuildError
+from leftbehind.sources import Source
+
+# England, generously: the Scillies to Berwick, Land's End to Lowestoft.
+ENGLAND_BOUNDS = {"min_lat": 49.8, "max_lat": 55.9, "min_lon": -6.5, "max_lon": 1.8}
+# drkane/geo-lookups marks a broken point with this latitude (see SOURCES.md).
+CORRUPT_LATITUDE = 50.0
+
+LOCATION_LABEL_POINT = "ONS ward label point"
+LOCATION_LSOA_CENTROIDS = "population-weighted mean of LSOA centroids"
+
+CNI_COLUMNS = {
+    "ward17_code": "ward_code",
+    "ward17_name": "ward_name",
+    "lad19_code": "lad_code",
+    "lad19_name": "lad_name",
+    "Community Needs Index score": "cni_score",
+    "Community Needs Index rank": "cni_rank",
+    "Civic Assets score": "civic_assets_score",
+    "Civic Assets rank": "civic_assets_rank",
+    "Connectedness score": "connectedness_score",
+    "Connectedness rank": "connectedness_rank",
+    "Engaged community score": "engaged_community_score",
+    "Engaged community rank": "engaged_community_rank",
+    "Left Behind Area?": "left_behind",
+}
+REQUIRED_COLUMNS = {
+    "cni2020": tuple(CNI_COLUMNS),
+    "cni2019": tuple(CNI_COLUMNS),
+    "ward_points": ("wdcd", "longitude", "latitude"),
+    "lsoa_centroids": ("X", "Y", "lsoa11cd"),
+    "lsoa_ward_lookup": ("LSOA11CD", "WD17CD", "LAD17CD"),
+    "lad_region_lookup": ("LAD17CD", "LAD17NM", "RGN17CD", "RGN17NM"),
+    "ward_lad_lookup": ("WD17CD", "WD17NM", "LAD17CD"),
+    "imd_lsoa": ("lsoa_code", "IMD_decile", "IMD_rank"),
+}
+POPULATION_OBJECT = "population17_lsoa11"
+POPULATION_COLUMNS = ("lsoa11_code", "total_population")
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """The rows of one source file, with what is needed to report on them."""
+
+    source: Source
+    rows: list[dict[str, str]]
+
+    def problem(self, line: int, column: str, message: str) -> BuildError:
+        return BuildError(
+            f"{self.source.label} has a bad value",
+            [f"{self.source.label}: line {line}, column '{column}': {message}"],
+        )
+
+    def number(self, index: int, column: str, cast: type = float) -> float | int:
+        """The value of ``column`` in row ``index`` as a number, or a clear error."""
+        text = self.rows[index][column]
+        try:
+            value = cast(text)
+        except (TypeError, ValueError):
+            raise self.problem(index + 2, column, f"{text!r} is not a number") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.problem(index + 2, column, f"{text!r} is not a finite number")
+        return value
+
+
+def read_csv_source(source: Source, path: Path) -> SourceTable:
+    """Read a CSV source, checking its header and its row count."""
+    required = REQUIRED_COLUMNS[source.id]
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [column for column in required if column not in header]
+            if missing:
+                raise BuildError(
+                    f"{source.label} lacks columns the build needs",
+                    [f"{source.label}: missing column '{column}'" for column in missing],
+                )
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise BuildError(
+            f"{source.label} is malformed", [f"{source.label}: cannot be read as CSV: {error}"]
+        ) from error
+    for index, row in enumerate(rows):
+        if None in row or any(row[column] is None for column in required):
+            raise BuildError(
+                f"{source.label} is malformed",
+                [f"{source.label}: line {index + 2}: wrong number of fields"],
+            )
+    if len(rows) != source.rows:
+        raise BuildError(
+            f"{source.label} has the wrong number of rows",
+            [f"{source.label}: expected {source.rows} data rows, found {len(rows)} (truncated?)"],
+        )
+    return SourceTable(source, rows)
+
+
+def read_population(source: Source, path: Path) -> dict[str, float]:
+    """Mid-2017 population by LSOA code, read from the R data file."""
+    import rdata
+
+    # The object is a tibble; rdata has no constructor for the tibble classes
+    # and would warn before falling back to data.frame, so map them directly.
+    constructors = dict(rdata.conversion.DEFAULT_CLASS_MAP)
+    constructors["tbl_df"] = constructors["data.frame"]
+    constructors["tbl"] = constructors["data.frame"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            objects = rdata.read_rda(path, constructor_dict=constructors)
+    except Exception as error:  # rdata raises many kinds for a damaged file
+        raise BuildError(
+            f"{source.label} is not a readable R data file",
+            [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
+        ) from error
+    frame = objects.get(POPULATION_OBJECT)
+    if frame is None or not hasattr(frame, "columns"):
+        raise BuildError(
+            f"{source.label} lacks the population table",
+            [f"{source.label}: no data frame named '{POPULATION_OBJECT}'"],
+        )
+    missing = [column for column in POPULATION_COLUMNS if column not in frame.columns]
+    if missing:
+        raise BuildError(
+            f"{source.label} lacks columns the build needs",
+            [f"{source.label}: missing column '{column}'" for column in missing],
+        )
+    if len(frame) != source.rows:
+        raise BuildError(
+            f"{source.label} has the wrong number of rows",
+            [f"{source.label}: expected {source.rows} rows, found {len(frame)}"],
+        )
+    population = {}
+    for code, value in zip(frame["lsoa11_code"], frame["total_population"]):
+        if not isinstance(code, str) or value is None or not math.isfinite(float(value)):
+            raise BuildError(
+                f"{source.label} has a bad value",
+                [f"{source.label}: LSOA {code!r}: population {value!r} is not a number"],
+            )
+        population[code] = float(value)
+    return population
+
+
+def _flag(table: SourceTable, index: int) -> int:
+    value = table.rows[index]["Left Behind Area?"]
+    if value not in ("TRUE", "FALSE"):
+        raise table.problem(index + 2, "Left Behind Area?", f"{value!r} is not TRUE or FALSE")
+    return 1 if value == "TRUE" else 0
+
+
+def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str, Any]]:
+    """The CNI scores and ranks (2020 file) with both left-behind flags."""
+    wards: dict[str, dict[str, Any]] = {}
+    for index, row in enumerate(cni2020.rows):
+        ward = {
+            "ward_code": row["ward17_code"],
+            "ward_name": row["ward17_name"],
+            "lad_code": row["lad19_code"],
+            "lad_name": row["lad19_name"],
+        }
+        for column, name in CNI_COLUMNS.items():
+            if name.endswith("_score"):
+                ward[name] = cni2020.number(index, column, float)
+            elif name.endswith("_rank"):
+                ward[name] = cni2020.number(index, column, int)
+        ward["left_behind_2020"] = _flag(cni2020, index)
+        if ward["ward_code"] in wards:
+            raise cni2020.problem(index + 2, "ward17_code", f"duplicate ward {ward['ward_code']}")
+        wards[ward["ward_code"]] = ward
+    seen = set()
+    for index, row in enumerate(cni2019.rows):
+        code = row["ward17_code"]
+        if code not in wards:
+            raise cni2019.problem(index + 2, "ward17_code", f"ward {code} is not in {cni2020.source.file}")
+        wards[code]["left_behind_2019"] = _flag(cni2019, index)
+        seen.add(code)
+    if len(seen) != len(wards):
+        missing = sorted(set(wards) - seen)[:5]
+        raise BuildError(
+            f"{cni2019.source.label} does not cover the same wards",
+            [f"{cni2019.source.label}: lacks wards such as {', '.join(missing)}"],
+        )
+    return wards
+
+
+def left_behind_change(in_2019: int, in_2020: int) -> str | None:
+    """How a ward's membership changed between the 2019 and 2020 sets."""
+    return {
+        (1, 1): "in both sets",
+        (0, 1): "joined in 2020",
+        (1, 0): "left in 2020",
+    }.get((in_2019, in_2020))
+
+
+def regions_by_lad(lookup: SourceTable) -> dict[str, dict[str, str]]:
+    return {
+        row["LAD17CD"]: {
+            "lad_name": row["LAD17NM"],
+            "region_code": row["RGN17CD"],
+            "region_name": row["RGN17NM"],
+        }
+        for row in lookup.rows
+    }
+
+
+def lsoas_by_ward(lookup: SourceTable) -> dict[str, list[str]]:
+    wards: dict[str, list[str]] = {}
+    for row in lookup.rows:
+        wards.setdefault(row["WD17CD"], []).append(row["LSOA11CD"])
+    return {code: sorted(lsoas) for code, lsoas in wards.items()}
+
+
+def lsoa_points(centroids: SourceTable) -> dict[str, tuple[float, float]]:
+    """(latitude, longitude) of each LSOA's population-weighted centroid."""
+    return {
+        row["lsoa11cd"]: (centroids.number(i, "Y"), centroids.number(i, "X"))
+        for i, row in enumerate(centroids.rows)
+    }
+
+
+def ward_label_points(points: SourceTable) -> dict[str, tuple[float, float]]:
+    return {
+        row["wdcd"]: (points.number(i, "latitude"), points.number(i, "longitude"))
+        for i, row in enumerate(points.rows)
+    }
+
+
+def imd_by_lsoa(imd: SourceTable) -> dict[str, tuple[int, int]]:
+    """(IMD 2019 decile, IMD 2019 rank) of each English LSOA; 1 = most deprived."""
+    return {
+        row["lsoa_code"]: (imd.number(i, "IMD_decile", int), imd.number(i, "IMD_rank", int))
+        for i, row in enumerate(imd.rows)
+    }
+
+
+def in_england(latitude: float, longitude: float) -> bool:
+    b = ENGLAND_BOUNDS
+    return b["min_lat"] <= latitude <= b["max_lat"] and b["min_lon"] <= longitude <= b["max_lon"]
+
+
+def is_usable_label_point(point: tuple[float, float] | None) -> bool:
+    return point is not None and point[0] != CORRUPT_LATITUDE and in_england(*point)
+
+
+def weighted_point(
+    lsoas: list[str], points: dict[str, tuple[float, float]], population: dict[str, float]
+) -> tuple[float, float] | None:
+    """Population-weighted mean of the LSOAs' centroids, or None without LSOAs."""
+    weights = [(points[code], population[code]) for code in lsoas]
+    total = sum(weight for _, weight in weights)
+    if not weights or total <= 0:
+        return None
+    latitude = sum(point[0] * weight for point, weight in weights) / total
+    longitude = sum(point[1] * weight for point, weight in weights) / total
+    return round(latitude, 6), round(longitude, 6)
+
+
+def imd_context(
+    lsoas: list[str], imd: dict[str, tuple[int, int]], population: dict[str, float]
+) -> dict[str, Any]:
+    """The share of the ward's population in England's most deprived 10% of LSOAs."""
+    if not lsoas:
+        return {"lsoa_count": None, "imd_most_deprived_10pc_lsoas": None, "imd_most_deprived_10pc_share": None}
+    total = sum(population[code] for code in lsoas)
+    in_decile_1 = [code for code in lsoas if imd[code][0] == 1]
+    share = sum(population[code] for code in in_decile_1) / total if total else None
+    return {
+        "lsoa_count": len(lsoas),
+        "imd_most_deprived_10pc_lsoas": len(in_decile_1),
+        "imd_most_deprived_10pc_share": round(share, 4) if share is not None else None,
+    }
+
+
+def check_codes_against_lookup(wards: dict[str, dict[str, Any]], lookup: SourceTable, cni: Source) -> None:
+    """Every CNI ward must be a December 2017 ward of the LAD the CNI gives it."""
+    lad_of_ward = {row["WD17CD"]: row["LAD17CD"] for row in lookup.rows}
+    problems = [
+        f"{cni.label}: ward {code}: LAD {ward['lad_code']} but {lookup.source.file} "
+        f"gives {lad_of_ward.get(code, 'no such ward')}"
+        for code, ward in sorted(wards.items())
+        if lad_of_ward.get(code) != ward["lad_code"]
+    ]
+    if problems:
+        raise BuildError(f"{cni.label} disagrees with {lookup.source.label}", problems[:20])
+
+
+def check_lsoas_known(
+    wards: dict[str, dict[str, Any]], ward_lsoas: dict[str, list[str]], lookups: dict[str, dict[str, Any]]
+) -> None:
+    """Every LSOA of a CNI ward must have a centroid, an IMD decile and a population."""
+    problems = []
+    for label, values in lookups.items():
+        missing = sorted({lsoa for code in wards for lsoa in ward_lsoas.get(code, []) if lsoa not in values})
+        if missing:
+            problems.append(f"{label}: lacks {len(missing)} LSOAs of CNI wards, such as {', '.join(missing[:5])}")
+    if problems:
+        raise BuildError("the LSOA sources do not cover every ward", problems)
+
+
+def ward_rows(
+    tables: dict[str, SourceTable], population: dict[str, float]
+) -> list[dict[str, Any]]:
+    """One row per CNI ward, sorted by ward code."""
+    wards = cni_wards(tables["cni2020"], tables["cni2019"])
+    check_codes_against_lookup(wards, tables["ward_lad_lookup"], tables["cni2020"].source)
+    regions = regions_by_lad(tables["lad_region_lookup"])
+    ward_lsoas = lsoas_by_ward(tables["lsoa_ward_lookup"])
+    centroids = lsoa_points(tables["lsoa_centroids"])
+    label_points = ward_label_points(tables["ward_points"])
+    imd = imd_by_lsoa(tables["imd_lsoa"])
+
+    check_lsoas_known(wards, ward_lsoas, {
+        tables["lsoa_centroids"].source.label: centroids,
+        tables["imd_lsoa"].source.label: imd,
+        "source 'population'": population,
+    })
+
+    rows = []
+    for code in sorted(wards):
+        ward = wards[code]
+        region = regions.get(ward["lad_code"])
+        if region is None:
+            raise BuildError(
+                "a ward's local authority has no region",
+                [f"{tables['cni2020'].source.label}: ward {code}: LAD {ward['lad_code']} "
+                 f"is not in {tables['lad_region_lookup'].source.file}"],
+            )
+        lsoas = ward_lsoas.get(code, [])
+        label_point = label_points.get(code)
+        if is_usable_label_point(label_point):
+            point, method, point_source = label_point, LOCATION_LABEL_POINT, "ward_points"
+        else:
+            point = weighted_point(lsoas, centroids, population)
+            method, point_source = LOCATION_LSOA_CENTROIDS, "lsoa_centroids"
+        if point is None or not in_england(*point):
+            raise BuildError(
+                "a ward has no usable map point",
+                [f"{tables['ward_points'].source.label}: ward {code}: no valid point, and no LSOA in "
+                 f"{tables['lsoa_ward_lookup'].source.file} to derive one from"],
+            )
+        rows.append(
+            {
+                "ward_code": code,
+                "ward_name": ward["ward_name"],
+                "lad_code": ward["lad_code"],
+                "lad_name": ward["lad_name"],
+                "region_code": region["region_code"],
+                "region_name": region["region_name"],
+                "left_behind_2020": ward["left_behind_2020"],
+                "left_behind_2019": ward["left_behind_2019"],
+                "left_behind_change": left_behind_change(ward["left_behind_2019"], ward["left_behind_2020"]),
+                "cni_rank": ward["cni_rank"],
+                "cni_score": ward["cni_score"],
+                "civic_assets_rank": ward["civic_assets_rank"],
+                "civic_assets_score": ward["civic_assets_score"],
+                "connectedness_rank": ward["connectedness_rank"],
+                "connectedness_score": ward["connectedness_score"],
+                "engaged_community_rank": ward["engaged_community_rank"],
+                "engaged_community_score": ward["engaged_community_score"],
+                "population": round(sum(population[lsoa] for lsoa in lsoas)) if lsoas else None,
+                **imd_context(lsoas, imd, population),
+                "latitude": point[0],
+                "longitude": point[1],
+                "location_method": method,
+                "location_source": point_source,
+            }
+        )
+    return rows
+
+
+def local_authority_rows(ward_rows_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    authorities = {
+        row["lad_code"]: {"lad_code": row["lad_code"], "lad_name": row["lad_name"], "region_code": row["region_code"]}
+        for row in ward_rows_
+    }
+    return [authorities[code] for code in sorted(authorities)]
+
+
+def region_rows(ward_rows_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    regions = {row["region_code"]: row["region_name"] for row in ward_rows_}
+    return [{"region_code": code, "region_name": regions[code]} for code in sorted(regions)]

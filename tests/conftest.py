@@ -1,0 +1,74 @@
+"""Shared fixtures: one real build of the database per test session.
+
+The build needs the pinned source files. They come from LEFTBEHIND_SOURCES_DIR
+(CI sets it to ../shared/data) or are downloaded into the cache; when neither
+works the build raises and every test that needs the database errors loudly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from datasette.app import Datasette
+
+from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
+from leftbehind.serve import SETTINGS, TEMPLATES
+from leftbehind.sources import sources_dir_from_environment
+
+DATA_DIR = ROOT / "data"
+
+
+@pytest.fixture(scope="session")
+def sources_dir() -> Path | None:
+    return sources_dir_from_environment()
+
+
+@pytest.fixture(scope="session")
+def db_path(tmp_path_factory: pytest.TempPathFactory, sources_dir: Path | None) -> Path:
+    """A database built from the repository's catalogue and the real sources."""
+    path = tmp_path_factory.mktemp("build") / "leftbehind.db"
+    return build(path, DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
+
+
+@pytest.fixture(scope="session")
+def metadata() -> dict:
+    return yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def catalogue_yaml() -> dict[str, list[dict]]:
+    return {
+        name: yaml.safe_load((DATA_DIR / f"{name}.yml").read_text(encoding="utf-8"))
+        for name in ("sessions", "publications", "organisations", "topics")
+    }
+
+
+@pytest.fixture(scope="session")
+def datasette(db_path: Path, metadata: dict) -> Datasette:
+    """Datasette configured as the publishing profile serves it."""
+    ds = Datasette(
+        [],
+        immutables=[str(db_path)],
+        metadata=metadata,
+        settings={name: _setting_value(value) for name, value in SETTINGS.items()},
+        template_dir=str(TEMPLATES),
+        cors=True,
+    )
+    return ds
+
+
+def _setting_value(value: str):
+    if value in ("on", "off"):
+        return value == "on"
+    return int(value) if value.isdigit() else value
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A writable copy of the catalogue folder to break in a test."""
+    copy = tmp_path / "data"
+    shutil.copytree(DATA_DIR, copy)
+    return copy

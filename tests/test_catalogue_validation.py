@@ -1,0 +1,148 @@
+"""Bad catalogue input: a clear message naming file, record and field; exit 1; old database untouched."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+import build_db
+
+
+@pytest.fixture
+def old_database(tmp_path: Path) -> Path:
+    path = tmp_path / "leftbehind.db"
+    path.write_bytes(b"the last good database" * 100)
+    return path
+
+
+def run_build(data_dir: Path, database: Path, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+    status = build_db.main([str(database), "--data-dir", str(data_dir)])
+    after = hashlib.sha256(database.read_bytes()).hexdigest()
+    assert after == before, "a failed build changed the existing database"
+    assert not list(database.parent.glob(".leftbehind.db.*")), "a failed build left a temporary file"
+    return status, capsys.readouterr().err
+
+
+def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def test_yaml_syntax_error(data_copy, old_database, capsys):
+    replace_in(data_copy / "topics.yml", "- id: covid-19", "- id: [covid-19")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/topics.yml: YAML syntax error at line" in err
+    assert "left unchanged" in err
+
+
+def test_unknown_key(data_copy, old_database, capsys):
+    replace_in(data_copy / "publications.yml", "  kind: data dive\n", "  kind: data dive\n  colour: blue\n")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/publications.yml: record 'communities-at-risk': field 'colour': unknown field" in err
+
+
+def test_missing_required_field(data_copy, old_database, capsys):
+    replace_in(data_copy / "organisations.yml", "  name: Onward\n", "")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/organisations.yml: record 'onward': field 'name': missing" in err
+
+
+def test_wrong_type(data_copy, old_database, capsys):
+    replace_in(data_copy / "sessions.yml", "  number: 1\n", "  number: one\n")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/sessions.yml: record 'evidence-session-1': field 'number': expected a whole number, found str" in err
+
+
+def test_duplicate_id(data_copy, old_database, capsys):
+    replace_in(data_copy / "topics.yml", "- id: social-capital", "- id: covid-19")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/topics.yml: record 'covid-19': field 'id': duplicate id 'covid-19'" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "{id: power-to-change, role: publisher}",
+            "{id: power-to-nobody, role: publisher}",
+            "record 'local-heroes': field 'organisations[0].id': unknown organisation 'power-to-nobody'",
+        ),
+        (
+            "topics: [covid-19, community-action, social-capital]",
+            "topics: [covid-19, community-action, knitting]",
+            "record 'local-heroes': field 'topics[2]': unknown topic 'knitting'",
+        ),
+        (
+            "{session: evidence-session-1, section: further reading}\n- id: local-heroes",
+            "{session: evidence-session-99, section: further reading}\n- id: local-heroes",
+            "field 'sessions[0].session': unknown session 'evidence-session-99'",
+        ),
+    ],
+    ids=["organisation", "topic", "session"],
+)
+def test_unknown_reference(data_copy, old_database, capsys, old, new, expected):
+    replace_in(data_copy / "publications.yml", old, new)
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/publications.yml: " in err
+    assert expected in err
+
+
+@pytest.mark.parametrize("bad_date", ["2020-02-30", "2020-13", "20-05-01", "1066"])
+def test_impossible_date(data_copy, old_database, capsys, bad_date):
+    replace_in(data_copy / "publications.yml", "published: 2020-05-08", f"published: '{bad_date}'")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "record 'building-a-social-stimulus': field 'published':" in err
+    assert bad_date in err
+
+
+@pytest.mark.parametrize("bad_url", ["www.ukonward.com/socialstimulus/", "ftp://example.org/x", "https://exa mple.org/"])
+def test_malformed_url(data_copy, old_database, capsys, bad_url):
+    replace_in(data_copy / "organisations.yml", "website: https://www.ukonward.com/", f"website: '{bad_url}'")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/organisations.yml: record 'onward': field 'website':" in err
+    assert "is not a valid http(s) URL" in err
+
+
+def test_every_problem_is_reported_at_once(data_copy, old_database, capsys):
+    replace_in(data_copy / "organisations.yml", "  name: Onward\n", "")
+    replace_in(data_copy / "sessions.yml", "  number: 1\n", "  number: one\n")
+    replace_in(data_copy / "publications.yml", "published: 2020-05-08", "published: '2020-02-30'")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "record 'onward': field 'name': missing" in err
+    assert "record 'evidence-session-1': field 'number'" in err
+    assert "record 'building-a-social-stimulus': field 'published'" in err
+
+
+def test_empty_file(data_copy, old_database, capsys):
+    (data_copy / "topics.yml").write_text("", encoding="utf-8")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/topics.yml: is empty; expected a list of records" in err
+
+
+def test_non_utf8_file(data_copy, old_database, capsys):
+    path = data_copy / "organisations.yml"
+    path.write_bytes(path.read_bytes().replace(b"Onward", b"Onw\xe9rd"))
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/organisations.yml: is not valid UTF-8" in err
+
+
+def test_date_needs_a_basis(data_copy, old_database, capsys):
+    replace_in(data_copy / "publications.yml", "published: 2020-05-08\n  published_basis: stated", "published: 2020-05-08\n  published_basis: null")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "record 'building-a-social-stimulus': field 'published_basis'" in err

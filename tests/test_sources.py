@@ -1,0 +1,163 @@
+"""Getting the source files: from a folder, or downloaded from a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+import build_db
+from leftbehind.build import ROOT
+from leftbehind.errors import BuildError
+from leftbehind.sources import load_manifest, locate_source, sha256_of
+
+MANIFEST = load_manifest(ROOT / "data" / "sources.yml")
+REGION_LOOKUP = MANIFEST["lad_region_lookup"]  # the smallest source file
+
+
+@pytest.fixture(scope="module")
+def original(sources_dir) -> Path:
+    """The real region lookup, from the sources folder or the download cache."""
+    from leftbehind.build import DEFAULT_CACHE_DIR
+
+    return locate_source(REGION_LOOKUP, sources_dir, DEFAULT_CACHE_DIR)
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving a temporary folder."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+def test_download_of_a_good_file_is_cached(original, http_folder, tmp_path):
+    folder, base = http_folder
+    shutil.copy(original, folder / "024.csv")
+    cache = tmp_path / "cache"
+    path = locate_source(REGION_LOOKUP, None, cache, url=f"{base}/024.csv")
+    assert path == cache / REGION_LOOKUP.file
+    assert sha256_of(path) == REGION_LOOKUP.sha256
+    (folder / "024.csv").unlink()  # a second build must not need the server
+    assert locate_source(REGION_LOOKUP, None, cache, url=f"{base}/024.csv") == path
+    assert [p.name for p in cache.iterdir()] == [REGION_LOOKUP.file]
+
+
+def test_download_of_a_corrupted_file_is_refused(original, http_folder, tmp_path):
+    folder, base = http_folder
+    data = original.read_bytes()
+    (folder / "024.csv").write_bytes(data.replace(b"North East", b"North Eest", 1))
+    cache = tmp_path / "cache"
+    with pytest.raises(BuildError) as caught:
+        locate_source(REGION_LOOKUP, None, cache, url=f"{base}/024.csv")
+    message = caught.value.report()
+    assert REGION_LOOKUP.file in message
+    assert f"expected {REGION_LOOKUP.sha256}" in message
+    assert hashlib.sha256(data.replace(b"North East", b"North Eest", 1)).hexdigest() in message
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_download_404_names_the_file(http_folder, tmp_path):
+    _, base = http_folder
+    with pytest.raises(BuildError) as caught:
+        locate_source(REGION_LOOKUP, None, tmp_path / "cache", url=f"{base}/missing.csv")
+    message = caught.value.report()
+    assert REGION_LOOKUP.file in message and "HTTP 404" in message
+
+
+def test_unreachable_server_names_the_file(tmp_path):
+    with pytest.raises(BuildError) as caught:
+        locate_source(REGION_LOOKUP, None, tmp_path / "cache", url="http://127.0.0.1:9/x.csv", timeout=5)
+    assert REGION_LOOKUP.file in caught.value.report()
+    assert "cannot download" in caught.value.report()
+
+
+@pytest.fixture
+def broken_sources(sources_dir, tmp_path) -> Path:
+    """A sources folder of symlinks to the real files, for one test to break."""
+    from leftbehind.build import DEFAULT_CACHE_DIR
+
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    for source in MANIFEST.values():
+        (folder / source.file).symlink_to(locate_source(source, sources_dir, DEFAULT_CACHE_DIR))
+    return folder
+
+
+def build_with(sources: Path, database: Path, capsys) -> tuple[int, str]:
+    database.write_bytes(b"last good database")
+    status = build_db.main([str(database), "--sources-dir", str(sources)])
+    assert database.read_bytes() == b"last good database"
+    assert not list(database.parent.glob(".leftbehind.db.*"))
+    return status, capsys.readouterr().err
+
+
+def test_missing_source_file(broken_sources, tmp_path, capsys):
+    (broken_sources / REGION_LOOKUP.file).unlink()
+    status, err = build_with(broken_sources, tmp_path / "leftbehind.db", capsys)
+    assert status == 1
+    assert f"source 'lad_region_lookup' ({REGION_LOOKUP.file}): not found in the sources directory" in err
+
+
+def test_wrong_hash_in_sources_folder(broken_sources, tmp_path, capsys):
+    target = broken_sources / REGION_LOOKUP.file
+    data = target.read_bytes()
+    target.unlink()
+    target.write_bytes(data[: len(data) // 2])  # truncated
+    status, err = build_with(broken_sources, tmp_path / "leftbehind.db", capsys)
+    assert status == 1
+    assert "sha256 mismatch" in err and REGION_LOOKUP.file in err
+    assert hashlib.sha256(data[: len(data) // 2]).hexdigest() in err
+
+
+def test_missing_column_is_named(broken_sources, tmp_path, capsys):
+    """A renamed column in a file the manifest vouches for (as after a careless re-pin)."""
+    from leftbehind.wards import read_csv_source
+
+    target = broken_sources / REGION_LOOKUP.file
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_bytes(target.read_bytes().replace(b"RGN17NM", b"RGN17NAME", 1))
+    source = dataclasses.replace(REGION_LOOKUP, sha256=sha256_of(renamed))
+    with pytest.raises(BuildError) as caught:
+        read_csv_source(source, renamed)
+    assert f"source 'lad_region_lookup' ({REGION_LOOKUP.file}): missing column 'RGN17NM'" in caught.value.report()
+
+
+def test_truncated_rows_are_named(broken_sources, tmp_path):
+    from leftbehind.wards import read_csv_source
+
+    target = broken_sources / REGION_LOOKUP.file
+    short = tmp_path / "short.csv"
+    short.write_bytes(b"\n".join(target.read_bytes().split(b"\n")[:100]) + b"\n")
+    source = dataclasses.replace(REGION_LOOKUP, sha256=sha256_of(short))
+    with pytest.raises(BuildError) as caught:
+        read_csv_source(source, short)
+    assert "expected 326 data rows, found 99" in caught.value.report()
+
+
+def test_unreadable_rda_is_named(broken_sources, tmp_path):
+    from leftbehind.wards import read_population
+
+    junk = tmp_path / "junk.rda"
+    junk.write_bytes(b"RDX3\n" + b"\x00garbage" * 50)
+    with pytest.raises(BuildError) as caught:
+        read_population(MANIFEST["population"], junk)
+    assert "population17_lsoa11_demographr.rda" in caught.value.report()
+    assert "cannot be read as .rda" in caught.value.report()
