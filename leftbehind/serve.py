@@ -17,6 +17,8 @@ DATABASE = ROOT / "leftbehind.db"
 INSPECT_FILE = ROOT / "inspect-data.json"
 METADATA = ROOT / "metadata.yml"
 TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+STATIC_MOUNT = "assets"
 DEFAULT_PORT = 8001
 
 # Each setting is explained in README.md, "The publishing profile".
@@ -63,6 +65,8 @@ def serve_command(
         str(METADATA),
         "--template-dir",
         str(TEMPLATES),
+        "--static",
+        f"{STATIC_MOUNT}:{STATIC}",
         "--cors",
         "--host",
         host,

@@ -15,7 +15,7 @@ import yaml
 from datasette.app import Datasette
 
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
-from leftbehind.serve import SETTINGS, TEMPLATES
+from leftbehind.serve import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
 from leftbehind.sources import sources_dir_from_environment
 
 DATA_DIR = ROOT / "data"
@@ -55,6 +55,7 @@ def datasette(db_path: Path, metadata: dict) -> Datasette:
         metadata=metadata,
         settings={name: _setting_value(value) for name, value in SETTINGS.items()},
         template_dir=str(TEMPLATES),
+        static_mounts=[(STATIC_MOUNT, str(STATIC))],
         cors=True,
     )
     return ds
