@@ -18,6 +18,7 @@ INSPECT_FILE = ROOT / "inspect-data.json"
 METADATA = ROOT / "metadata.yml"
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
+PLUGINS = ROOT / "plugins"
 STATIC_MOUNT = "assets"
 DEFAULT_PORT = 8001
 
@@ -65,6 +66,8 @@ def serve_command(
         str(METADATA),
         "--template-dir",
         str(TEMPLATES),
+        "--plugins-dir",
+        str(PLUGINS),
         "--static",
         f"{STATIC_MOUNT}:{STATIC}",
         "--cors",

@@ -15,7 +15,7 @@ import yaml
 from datasette.app import Datasette
 
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
-from leftbehind.serve import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
+from leftbehind.serve import PLUGINS, SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
 from leftbehind.sources import sources_dir_from_environment
 
 DATA_DIR = ROOT / "data"
@@ -56,6 +56,7 @@ def datasette(db_path: Path, metadata: dict) -> Datasette:
         settings={name: _setting_value(value) for name, value in SETTINGS.items()},
         template_dir=str(TEMPLATES),
         static_mounts=[(STATIC_MOUNT, str(STATIC))],
+        plugins_dir=str(PLUGINS),
         cors=True,
     )
     return ds
@@ -73,3 +74,11 @@ def data_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "data"
     shutil.copytree(DATA_DIR, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def source_data(sources_dir: Path | None):
+    """The parsed sources, read once, for tests that build many catalogues."""
+    from leftbehind.build import read_sources
+
+    return read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
