@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from leftbehind.catalogue import Catalogue, load_catalogue
 from leftbehind.catalogue_tables import load_catalogue_tables
 from leftbehind.errors import BuildError
 from leftbehind.sources import Source, load_manifest, locate_sources
-from leftbehind.ward_tables import load_sources_table, load_ward_tables
+from leftbehind.ward_tables import check_set_publications, load_sources_table, load_ward_tables
 from leftbehind.wards import SourceTable, read_csv_source, read_population, ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,18 +30,24 @@ DEFAULT_DATABASE = ROOT / "leftbehind.db"
 
 
 @dataclass
-class Inputs:
-    """Everything the build reads, validated and parsed, before any writing."""
+class SourceData:
+    """The parsed source files and the manifest that vouches for them."""
 
-    catalogue: Catalogue
     sources: dict[str, Source]
     tables: dict[str, SourceTable]
     population: dict[str, float]
 
 
-def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:
-    """Validate the catalogue first (cheap, most likely to be wrong), then the sources."""
-    catalogue = load_catalogue(data_dir)
+@dataclass
+class Inputs:
+    """Everything the build reads, validated and parsed, before any writing."""
+
+    catalogue: Catalogue
+    sources: SourceData
+
+
+def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> SourceData:
+    """Locate, verify and parse every source file the manifest lists."""
     sources = load_manifest(data_dir / "sources.yml")
     paths = locate_sources(sources, sources_dir, cache_dir)
     tables = {
@@ -51,7 +56,14 @@ def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> In
         if source_id != "population"
     }
     population = read_population(sources["population"], paths["population"])
-    return Inputs(catalogue, sources, tables, population)
+    return SourceData(sources, tables, population)
+
+
+def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:
+    """Validate the catalogue first (cheap, most likely to be wrong), then the sources."""
+    catalogue = load_catalogue(data_dir)
+    check_set_publications({p["id"] for p in catalogue.publications}, f"{data_dir.name}/publications.yml")
+    return Inputs(catalogue, read_sources(data_dir, sources_dir, cache_dir))
 
 
 def repository_commit() -> str | None:
@@ -109,14 +121,15 @@ def build_info_rows(db: sqlite_utils.Database, commit: str | None, built_at: str
 
 def write_database(inputs: Inputs, path: Path, commit: str | None, built_at: str) -> None:
     """Write every table into a new database file at ``path``."""
-    wards = ward_rows(inputs.tables, inputs.population)
-    rows_read = {source_id: len(table.rows) for source_id, table in inputs.tables.items()}
-    rows_read["population"] = len(inputs.population)
+    data = inputs.sources
+    wards = ward_rows(data.tables, data.population)
+    rows_read = {source_id: len(table.rows) for source_id, table in data.tables.items()}
+    rows_read["population"] = len(data.population)
     db = sqlite_utils.Database(path)
     try:
         with db.conn:
             load_catalogue_tables(db, inputs.catalogue)
-            load_sources_table(db, inputs.sources, rows_read)
+            load_sources_table(db, data.sources, rows_read)
             load_ward_tables(db, wards)
             db["build_info"].create({"item": str, "value": str, "description": str}, pk="item")
             db["build_info"].insert_all(build_info_rows(db, commit, built_at))
@@ -139,16 +152,30 @@ def build(
     inputs = read_inputs(data_dir, sources_dir, cache_dir)
     database = database.resolve()
     database.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary_name = tempfile.mkstemp(
-        dir=database.parent, prefix=f".{database.name}.", suffix=".building"
-    )
-    os.close(handle)
-    temporary = Path(temporary_name)
+    remove_abandoned_temporaries(database)
+    temporary = database.with_name(f".{database.name}.{os.getpid()}.building")
     try:
-        temporary.unlink()
         write_database(inputs, temporary, repository_commit(), build_time())
         os.chmod(temporary, 0o644)
-        temporary.replace(database)
+        temporary.replace(database)  # atomic: readers see the old or the new file, never a mix
     finally:
         temporary.unlink(missing_ok=True)
     return database
+
+
+def remove_abandoned_temporaries(database: Path) -> None:
+    """Delete temporary files left by builds that were killed (their process is gone)."""
+    for leftover in database.parent.glob(f".{database.name}.*.building"):
+        pid = leftover.name.removeprefix(f".{database.name}.").removesuffix(".building")
+        if pid.isdigit() and not process_is_alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def process_is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

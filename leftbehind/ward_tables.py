@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlite_utils
 
+from leftbehind.errors import BuildError
 from leftbehind.sources import Source
 from leftbehind.wards import local_authority_rows, region_rows
 
@@ -60,6 +61,18 @@ from wards
 where left_behind_2020 = 1
 order by cni_rank
 """
+
+
+def check_set_publications(publication_ids: set[str], label: str = "data/publications.yml") -> None:
+    """The catalogue must hold every publication a left-behind set links to."""
+    problems = [
+        f"{label}: record '{entry['publication_id']}': missing, but the wards table's "
+        f"{entry['flag_column']} column is linked to it"
+        for entry in LEFT_BEHIND_SETS
+        if entry["publication_id"] is not None and entry["publication_id"] not in publication_ids
+    ]
+    if problems:
+        raise BuildError("the catalogue lacks a publication the ward data needs", problems)
 
 
 def source_rows(sources: dict[str, Source], rows_read: dict[str, int]) -> list[dict[str, Any]]:

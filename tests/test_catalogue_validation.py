@@ -146,3 +146,23 @@ def test_date_needs_a_basis(data_copy, old_database, capsys):
     status, err = run_build(data_copy, old_database, capsys)
     assert status == 1
     assert "record 'building-a-social-stimulus': field 'published_basis'" in err
+
+
+def test_publication_behind_a_left_behind_set_must_exist(data_copy, old_database, capsys):
+    import yaml
+
+    path = data_copy / "publications.yml"
+    records = [r for r in yaml.safe_load(path.read_text(encoding="utf-8")) if r["id"] != "left-behind-areas-2020-interim-set"]
+    path.write_text(yaml.safe_dump(records, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/publications.yml: record 'left-behind-areas-2020-interim-set': missing" in err
+    assert "left_behind_2020" in err
+
+
+def test_complex_yaml_key(data_copy, old_database, capsys):
+    replace_in(data_copy / "topics.yml", "  label: COVID-19\n", "  label: COVID-19\n  ? [a, b]\n  : value\n")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/topics.yml: YAML syntax error at line" in err
+    assert "a key must be plain text" in err
