@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,26 @@ def http_folder(tmp_path):
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder; /halfway/NAME promises the whole file but sends half; /slow/NAME stalls."""
+
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
+
+    def do_GET(self):  # noqa: N802 - the base class's name
+        if self.path.startswith(("/halfway/", "/slow/")):
+            body = (Path(self.directory) / self.path.split("/")[-1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.path.startswith("/halfway/"):
+                self.wfile.write(body[: len(body) // 2])
+            else:
+                self.wfile.write(body[:100])
+                self.wfile.flush()
+                time.sleep(3)
+            self.close_connection = True
+            return
+        super().do_GET()
 
 
 def test_download_of_a_good_file_is_cached(original, http_folder, tmp_path):
@@ -161,3 +180,29 @@ def test_unreadable_rda_is_named(broken_sources, tmp_path):
         read_population(MANIFEST["population"], junk)
     assert "population17_lsoa11_demographr.rda" in caught.value.report()
     assert "cannot be read as .rda" in caught.value.report()
+
+
+def test_download_that_stops_halfway_is_refused(original, http_folder, tmp_path):
+    folder, base = http_folder
+    shutil.copy(original, folder / "024.csv")
+    cache = tmp_path / "cache"
+    with pytest.raises(BuildError) as caught:
+        locate_source(REGION_LOOKUP, None, cache, url=f"{base}/halfway/024.csv")
+    message = caught.value.report()
+    assert REGION_LOOKUP.file in message
+    assert f"of {original.stat().st_size} bytes" in message or "stopped after" in message
+    assert not (cache / REGION_LOOKUP.file).exists()
+    assert list(cache.iterdir()) == []  # no partial file left behind
+
+
+def test_download_that_stalls_times_out(original, http_folder, tmp_path):
+    folder, base = http_folder
+    shutil.copy(original, folder / "024.csv")
+    cache = tmp_path / "cache"
+    started = time.perf_counter()
+    with pytest.raises(BuildError) as caught:
+        locate_source(REGION_LOOKUP, None, cache, url=f"{base}/slow/024.csv", timeout=1)
+    assert time.perf_counter() - started < 3
+    message = caught.value.report()
+    assert REGION_LOOKUP.file in message and "timed out" in message
+    assert list(cache.iterdir()) == []

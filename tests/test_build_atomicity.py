@@ -1,0 +1,60 @@
+"""Builds that overlap or are killed never leave a broken database behind."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from leftbehind.build import ROOT, build
+
+
+def build_process(database: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "build_db.py"), str(database)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
+
+
+def check_database(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("select count(*) from wards").fetchone()[0] == 7433
+        assert conn.execute("select count(*) from left_behind_neighbourhoods").fetchone()[0] == 225
+
+
+def test_two_builds_at_once_leave_one_whole_database(tmp_path, sources_dir):
+    database = tmp_path / "leftbehind.db"
+    first, second = build_process(database), build_process(database)
+    for process in (first, second):
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err.decode()
+    check_database(database)
+    assert not list(tmp_path.glob(".leftbehind.db.*"))
+
+
+def test_killed_build_leaves_the_previous_database(tmp_path, sources_dir):
+    database = build(tmp_path / "leftbehind.db", ROOT / "data", sources_dir)
+    before = hashlib.sha256(database.read_bytes()).hexdigest()
+    process = build_process(database)
+    temporary = tmp_path / f".leftbehind.db.{process.pid}.building"
+    deadline = time.monotonic() + 120
+    while not temporary.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert temporary.exists(), "the build never started writing"
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == before
+    check_database(database)
+    # The next build clears the killed build's leftover and succeeds.
+    build(database, ROOT / "data", sources_dir)
+    assert not temporary.exists()
+    check_database(database)
