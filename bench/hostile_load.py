@@ -1,0 +1,268 @@
+"""Mixed concurrent load with hostile requests against the publishing profile.
+
+Starts the site exactly as ``make serve`` does (leftbehind/serve.py) on 127.0.0.1,
+then for a bounded time drives, at each concurrency level, a mix of ordinary
+requests (facets, JSON and CSV exports, search, canned queries, the map's data
+requests, ward row pages) and hostile ones (SQL that would run for minutes,
+writes, malformed and oversized parameters). Prints requests per second,
+p50/p99 latency and errors per class, and checks the database file is unchanged.
+
+    python bench/hostile_load.py [--database leftbehind.db] [--seconds 20] [--levels 8 32]
+
+This is a measurement script, not a test: it prints figures and exits non-zero
+only when a target is missed (a 5xx, a dropped connection, a write or runaway
+query that got through, or ordinary requests whose p99 exceeds the time limit
+plus the margin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import platform
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from leftbehind.serve import SETTINGS, inspect_command, serve_command  # noqa: E402
+
+MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
+SLOW_SQL = [
+    "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c",
+    "select count(*) from wards a, wards b, wards c",
+]
+WRITE_SQL = [
+    "insert into topics values ('x', 'y', 'z')",
+    "update wards set population = 0",
+    "drop table wards",
+    "attach database '/tmp/evil.db' as evil",
+    "pragma writable_schema = 1",
+]
+MALFORMED = [
+    "/leftbehind/wards.json?_size=999999",
+    "/leftbehind/wards?_facet=no_such_column",
+    "/leftbehind/publications?_search=%22",
+    "/leftbehind/publications?_search=AND+OR+(&_searchmode=raw",
+    "/leftbehind/wards?_sort=no_such_column",
+    "/leftbehind/wards?ward_name=" + "x" * 6000,
+    "/leftbehind/wards?_through=%7B%22table%22%3A1%7D",
+]
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    dropped: int = 0
+
+    def add(self, status: int | None, seconds: float) -> None:
+        if status is None:
+            self.dropped += 1
+            return
+        self.latencies.append(seconds)
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies)
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+def ordinary_requests(ward_codes: list[str]) -> dict[str, list[str]]:
+    """Paths a normal visitor or API user sends, by class; each class is equally likely."""
+    map_qs = "_size=max&_labels=on&_extra=count&_extra=next_url&_shape=objects"
+    return {
+        "facets": ["/leftbehind/wards", "/leftbehind/wards?region_name=North+East", "/leftbehind/publications"],
+        "json": ["/leftbehind/wards.json?_size=100&_shape=objects", "/leftbehind/publications.json?_shape=array"],
+        "csv": ["/leftbehind/left_behind_neighbourhoods.csv?_stream=on&_size=max", "/leftbehind/publications.csv"],
+        "search": ["/leftbehind/publications?_search=covid", "/leftbehind/wards.json?_search=park"],
+        "canned": ["/leftbehind/region_summary.json", "/leftbehind/find_ward.json?name=park",
+                   "/leftbehind/search_publications.json?q=community", "/leftbehind/ward_changes"],
+        "map": [f"/leftbehind/left_behind_neighbourhoods.json?{map_qs}", f"/leftbehind/wards.json?{map_qs}"],
+        "row": [f"/leftbehind/wards/{code}" for code in ward_codes],
+    }
+
+
+def hostile_requests() -> list[tuple[str, str, str]]:
+    """(class, method, path) pairs: writes and malformed parameters."""
+    requests = [("write", "GET", "/leftbehind.json?" + httpx.QueryParams({"sql": sql}).__str__()) for sql in WRITE_SQL]
+    requests += [("write", "POST", "/leftbehind/topics"), ("write", "POST", "/leftbehind/search_publications")]
+    requests += [("malformed", "GET", path) for path in MALFORMED]
+    return requests
+
+
+async def timed(client: httpx.AsyncClient, method: str, path: str) -> tuple[int | None, float]:
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, path, data={"sql": "drop table wards"} if method == "POST" else None)
+        await response.aread()
+        return response.status_code, time.perf_counter() - started
+    except httpx.HTTPError:
+        return None, time.perf_counter() - started
+
+
+async def run_level(base: str, connections: int, seconds: float, ward_codes: list[str]) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    ordinary = ordinary_requests(ward_codes)
+    hostile = hostile_requests()
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def visitor(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < deadline:
+                if rng.random() < 0.1:
+                    kind, method, path = rng.choice(hostile)
+                else:
+                    kind = rng.choice(sorted(ordinary))
+                    path, method = rng.choice(ordinary[kind]), "GET"
+                status, elapsed = await timed(client, method, path)
+                tallies.setdefault(kind, Tally()).add(status, elapsed)
+
+        async def slow_sql_sender() -> None:
+            rng = random.Random(0)
+            while time.perf_counter() < deadline:
+                path = "/leftbehind.json?" + str(httpx.QueryParams({"sql": rng.choice(SLOW_SQL)}))
+                status, elapsed = await timed(client, "GET", path)
+                tallies.setdefault("slow sql", Tally()).add(status, elapsed)
+
+        workers = [visitor(i) for i in range(connections - 1)] + [slow_sql_sender()]
+        await asyncio.gather(*workers)
+    return tallies
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?")
+    return f"{os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+
+
+def report(level: int, seconds: float, tallies: dict[str, Tally]) -> list[str]:
+    lines = [f"\n### {level} concurrent connections, {seconds:.0f} s", "",
+             "| class | requests | req/s | p50 ms | p99 ms | max ms | 4xx | 5xx | dropped |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    total = Tally()
+    for kind in sorted(tallies):
+        t = tallies[kind]
+        total.latencies += t.latencies
+        for status, n in t.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        total.dropped += t.dropped
+        lines.append(row(kind, t, seconds))
+    lines.append(row("**all**", total, seconds))
+    return lines
+
+
+def row(kind: str, t: Tally, seconds: float) -> str:
+    client_errors = sum(n for s, n in t.statuses.items() if 400 <= s < 500)
+    top = max(t.latencies) if t.latencies else float("nan")
+    return (f"| {kind} | {t.count} | {t.count / seconds:.1f} | {t.percentile(50) * 1000:.0f} | "
+            f"{t.percentile(99) * 1000:.0f} | {top * 1000:.0f} | {client_errors} | {t.server_errors} | {t.dropped} |")
+
+
+def check_targets(tallies: dict[str, Tally]) -> list[str]:
+    limit = int(SETTINGS["sql_time_limit_ms"]) / 1000
+    missed = []
+    for kind, t in tallies.items():
+        if t.server_errors:
+            missed.append(f"{kind}: {t.server_errors} responses were 5xx")
+        if t.dropped:
+            missed.append(f"{kind}: {t.dropped} connections dropped")
+    # Writes and runaway SQL must be refused; a malformed parameter may also get a clean page.
+    for kind in ("write", "slow sql"):
+        ok = {s for s in tallies.get(kind, Tally()).statuses if s < 400}
+        if ok:
+            missed.append(f"{kind}: got success statuses {sorted(ok)}")
+    for kind in ("facets", "json", "csv", "search", "canned", "map", "row"):
+        t = tallies.get(kind)
+        if t and t.latencies and t.percentile(99) > limit + MARGIN_SECONDS:
+            missed.append(f"{kind}: p99 of ordinary requests {t.percentile(99):.2f}s, over {limit + MARGIN_SECONDS:.1f}s")
+    return missed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", type=Path, default=ROOT / "leftbehind.db")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--levels", type=int, nargs="+", default=[8, 32])
+    args = parser.parse_args()
+    database = args.database.resolve()
+    if not database.exists():
+        sys.exit(f"{database} does not exist: run `make build` first")
+    with sqlite3.connect(database) as conn:
+        ward_codes = [r[0] for r in conn.execute("select ward_code from wards order by random() limit 50")]
+    inspect_file = database.with_name(database.stem + "-load-inspect.json")
+    subprocess.run(inspect_command(database, inspect_file), check=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    before = sha256(database)
+    server = subprocess.Popen(serve_command(database, inspect_file, "127.0.0.1", port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    missed: list[str] = []
+    try:
+        wait_until_up(base)
+        print(f"# Hostile load against the publishing profile\n\nMachine: {machine()}")
+        print(f"sql_time_limit_ms {SETTINGS['sql_time_limit_ms']}, margin {MARGIN_SECONDS:.1f} s; "
+              "one connection sends slow SQL continuously, about 10% of the others' requests are hostile.")
+        for level in args.levels:
+            tallies = asyncio.run(run_level(base, level, args.seconds, ward_codes))
+            print("\n".join(report(level, args.seconds, tallies)))
+            missed += [f"{level} connections: {m}" for m in check_targets(tallies)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        inspect_file.unlink(missing_ok=True)
+    after = sha256(database)
+    print(f"\nDatabase sha256 before {before[:16]}…, after {after[:16]}…: {'unchanged' if before == after else 'CHANGED'}")
+    if before != after:
+        missed.append("the database file changed")
+    print("\nTargets: " + ("all met" if not missed else "missed:\n- " + "\n- ".join(missed)))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
