@@ -1,0 +1,33 @@
+"""Template variables for the footer and the About page: build time and sources.
+
+Read from the database's own ``build_info`` and ``sources`` tables, so what the
+site says about itself is always what was built.
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+
+DATABASE = "leftbehind"
+
+
+async def site_info(datasette) -> dict:
+    if DATABASE not in datasette.databases:
+        return {"build": {}, "data_sources": [], "left_behind_sets": []}
+    db = datasette.get_database(DATABASE)
+    build = {row["item"]: row["value"] for row in (await db.execute("select item, value from build_info")).rows}
+    sources = [dict(row) for row in (await db.execute(
+        "select id, title, repository, [commit], url, licence, licence_url, attribution from sources order by id"
+    )).rows]
+    sets = [dict(row) for row in (await db.execute(
+        "select id, name, wards, population from left_behind_sets order by id"
+    )).rows]
+    return {"build": build, "data_sources": sources, "left_behind_sets": sets}
+
+
+@hookimpl
+def extra_template_vars(datasette):
+    async def inner():
+        return await site_info(datasette)
+
+    return inner

@@ -1,0 +1,66 @@
+"""The About page, the footer on every page, and the dashboard, through Datasette's test client."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def build_facts(db_path) -> dict:
+    with sqlite3.connect(db_path) as conn:
+        info = dict(conn.execute("select item, value from build_info"))
+        sources = [row[0] for row in conn.execute("select id from sources order by id")]
+        attributions = [row[0] for row in conn.execute("select attribution from sources")]
+    return {"info": info, "sources": sources, "attributions": attributions}
+
+
+@pytest.mark.parametrize("path", ["/", "/leftbehind", "/leftbehind/wards", "/leftbehind/wards/E05001595", "/about", "/-/dashboards/left-behind"])
+async def test_footer_says_when_and_from_what_the_database_was_built(datasette, build_facts, path):
+    response = await datasette.client.get(path)
+    assert response.status_code == 200
+    assert f"Database built {build_facts['info']['built_at']}" in response.text
+    for source_id in build_facts["sources"]:
+        assert f">{source_id}</a>" in response.text
+
+
+async def test_about_page_explains_licences_and_citation(datasette, build_facts):
+    import html
+
+    response = await datasette.client.get("/about")
+    text = html.unescape(response.text)
+    for heading in ("What a 'left behind' neighbourhood is", "How the map points and populations were made", "Licences and attribution", "How to cite", "Report an error or add a publication"):
+        assert heading in text
+    for attribution in build_facts["attributions"]:
+        assert " ".join(attribution.split()) in " ".join(text.split())
+    assert "206 wards" in text and "225 wards" in text
+
+
+async def test_home_page_links_the_dashboard_and_about(datasette):
+    response = await datasette.client.get("/")
+    assert 'href="/-/dashboards/left-behind"' in response.text
+    assert 'href="/about"' in response.text
+
+
+async def test_every_dashboard_chart_query_answers(datasette, metadata):
+    dashboard = metadata["plugins"]["datasette-dashboards"]["left-behind"]
+    laid_out = {chart for row in dashboard["layout"] for chart in row}
+    assert laid_out == set(dashboard["charts"])
+    for slug, chart in dashboard["charts"].items():
+        response = await datasette.client.get(f"/{chart['db']}.json", params={"sql": chart["query"], "_shape": "objects"})
+        assert response.status_code == 200, (slug, response.text[:300])
+        rows = response.json()["rows"]
+        assert rows, slug
+        assert not response.json().get("truncated"), f"{slug} returns more rows than a chart is sent"
+        page = await datasette.client.get(f"/-/dashboards/left-behind/{slug}")
+        assert page.status_code == 200, slug
+
+
+async def test_dashboard_charts_agree_with_the_wards(datasette, db_path, metadata):
+    with sqlite3.connect(db_path) as conn:
+        by_region = dict(conn.execute("select region_name, sum(left_behind_2020) from wards group by 1"))
+    query = metadata["plugins"]["datasette-dashboards"]["left-behind"]["charts"]["sets-by-region"]["query"]
+    response = await datasette.client.get("/leftbehind.json", params={"sql": query, "_shape": "objects"})
+    rows = [r for r in response.json()["rows"] if r["ward_set"].startswith("2020")]
+    assert {r["region"]: r["wards"] for r in rows} == by_region
