@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
+# The Cloud Run service or Fly app to deploy to.
+SERVICE ?= left-behind-neighbourhoods
 
-.PHONY: serve build test install clean
+.PHONY: serve build test install clean publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +22,15 @@ leftbehind.db: $(BIN)/datasette build_db.py leftbehind/*.py data/*.yml
 build: leftbehind.db
 
 serve: leftbehind.db
-	$(BIN)/python -m leftbehind.serve --port $(PORT)
+	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
+
+# Deploy with the publishing profile; without the cloud tool or its login,
+# these print the command they would run and stop.
+publish-cloudrun: leftbehind.db
+	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE)
+
+publish-fly: leftbehind.db
+	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE)
 
 test: $(BIN)/datasette
 	$(BIN)/python -m pytest

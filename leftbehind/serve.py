@@ -1,13 +1,17 @@
 """The publishing profile: the one definition of how the site is served.
 
-``make serve`` runs ``python -m leftbehind.serve``; the publish commands build
-their arguments from the same settings, so every copy of the site behaves alike.
+``make serve`` runs ``python -m leftbehind.serve``; ``make publish-cloudrun`` and
+``make publish-fly`` run ``python -m leftbehind.serve publish ...``. All of them
+take their settings, plugins, templates and static files from here, so every
+copy of the site behaves alike.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +38,16 @@ SETTINGS: dict[str, str] = {
     "allow_csv_stream": "on",
     "num_sql_threads": "3",
 }
+
+# What a published container installs: the serving part of pyproject.toml's
+# dependencies. Written with ~= because the publish tools put these unquoted
+# into a Dockerfile RUN line, where '<' and '>' would be shell redirections.
+PUBLISH_INSTALL = (
+    "datasette~=0.65.5",
+    "datasette-cluster-map~=0.18.2",
+    "datasette-block-robots~=1.1",
+    "datasette-dashboards~=0.8.0",
+)
 
 
 def inspect_command(database: Path = DATABASE, inspect_file: Path = INSPECT_FILE) -> list[str]:
@@ -79,28 +93,107 @@ def serve_command(
     ]
 
 
+def publish_command(platform: str, name: str, database: Path = DATABASE) -> list[str]:
+    """``datasette publish cloudrun|fly`` with the profile.
+
+    The publish tools add ``-i`` (immutable), ``--cors`` and the inspect file
+    themselves; the settings go through ``--extra-options``.
+    """
+    name_option = {"cloudrun": "--service", "fly": "--app"}[platform]
+    command = [
+        _datasette(),
+        "publish",
+        platform,
+        str(database),
+        name_option,
+        name,
+        "--metadata",
+        str(METADATA),
+        "--template-dir",
+        str(TEMPLATES),
+        "--plugins-dir",
+        str(PLUGINS),
+        "--static",
+        f"{STATIC_MOUNT}:{STATIC}",
+        "--extra-options",
+        " ".join(setting_options()),
+    ]
+    for package in PUBLISH_INSTALL:
+        command += ["--install", package]
+    return command
+
+
+def publish_problem(platform: str) -> str | None:
+    """Why publishing to ``platform`` cannot work here, or None when it can."""
+    if platform == "cloudrun":
+        if shutil.which("gcloud") is None:
+            return "the Google Cloud CLI (gcloud) is not installed: https://cloud.google.com/sdk/docs/install"
+        account = subprocess.run(
+            ["gcloud", "config", "get-value", "account"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+        project = subprocess.run(
+            ["gcloud", "config", "get-value", "project"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+        if not account or not project or account == "(unset)" or project == "(unset)":
+            return "gcloud has no account or project set: run `gcloud auth login` and `gcloud config set project PROJECT`"
+        return None
+    if shutil.which("flyctl") is None and shutil.which("fly") is None:
+        return "flyctl is not installed: https://fly.io/docs/flyctl/install/"
+    if not os.environ.get("FLY_API_TOKEN"):
+        whoami = subprocess.run(
+            [shutil.which("flyctl") or "fly", "auth", "whoami"], capture_output=True, text=True, timeout=60
+        )
+        if whoami.returncode != 0:
+            return "flyctl is not logged in: run `flyctl auth login` or set FLY_API_TOKEN"
+    return None
+
+
 def _datasette() -> str:
     """The datasette executable beside this Python, so the venv's copy is used."""
     candidate = Path(sys.executable).parent / "datasette"
     return str(candidate) if candidate.exists() else "datasette"
 
 
+def _inspect_file_for(database: Path) -> Path:
+    return INSPECT_FILE if database == DATABASE else database.with_name(database.stem + "-inspect.json")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve leftbehind.db with the publishing profile.")
+    parser = argparse.ArgumentParser(description="Serve or publish leftbehind.db with the publishing profile.")
     parser.add_argument("--database", type=Path, default=DATABASE)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument("--print", action="store_true", help="print the commands instead of running them")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve on this machine (the default)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    publish = commands.add_parser("publish", help="deploy to Google Cloud Run or Fly")
+    publish.add_argument("platform", choices=["cloudrun", "fly"])
+    publish.add_argument("name", help="the Cloud Run service or Fly app name")
     args = parser.parse_args(argv)
-    inspect_file = args.database.with_name(args.database.stem + "-inspect.json") if args.database != DATABASE else INSPECT_FILE
-    inspect = inspect_command(args.database, inspect_file)
-    serve = serve_command(args.database, inspect_file, args.host, args.port)
+    database = args.database.resolve()
+
+    if args.command == "publish":
+        command = publish_command(args.platform, args.name, database)
+        problem = None if args.print else publish_problem(args.platform)
+        if args.print or problem:
+            if problem:
+                print(f"Not publishing: {problem}.", file=sys.stderr)
+                print("With it in place, this is the command that would run:", file=sys.stderr)
+            print(shlex.join(command))
+            return 1 if problem else 0
+        return subprocess.run(command).returncode
+
+    host = getattr(args, "host", "127.0.0.1")
+    port = getattr(args, "port", DEFAULT_PORT)
+    inspect_file = _inspect_file_for(database)
+    inspect = inspect_command(database, inspect_file)
+    serve_ = serve_command(database, inspect_file, host, port)
     if args.print:
-        print(" ".join(inspect))
-        print(" ".join(serve))
+        print(shlex.join(inspect))
+        print(shlex.join(serve_))
         return 0
     subprocess.run(inspect, check=True)
-    os.execv(serve[0], serve)
+    os.execv(serve_[0], serve_)
     return 0
 
 

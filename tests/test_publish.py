@@ -1,0 +1,126 @@
+"""Publishing: the generated Fly deployment serves the site, and the deploy workflow is valid."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+
+from leftbehind.build import ROOT
+from leftbehind.serve import PUBLISH_INSTALL, SETTINGS, main, publish_command
+
+WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fly_dir(db_path, tmp_path_factory) -> Path:
+    """The Fly deployment folder, generated (not deployed) from the built database."""
+    folder = tmp_path_factory.mktemp("fly") / "app"
+    command = publish_command("fly", "left-behind-test", db_path) + ["--generate-dir", str(folder)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def dockerfile_line(folder: Path, prefix: str) -> str:
+    lines = [line for line in (folder / "Dockerfile").read_text().splitlines() if line.startswith(prefix)]
+    assert lines, f"no {prefix} line in the Dockerfile"
+    return lines[-1][len(prefix):].strip()
+
+
+def test_fly_folder_holds_everything_the_site_needs(fly_dir, db_path):
+    assert (fly_dir / "leftbehind.db").read_bytes() == db_path.read_bytes()
+    assert (fly_dir / "metadata.json").exists()
+    assert sorted(p.name for p in (fly_dir / "plugins").glob("*.py")) == sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
+    assert (fly_dir / "templates" / "pages" / "about.html").exists()
+    assert (fly_dir / "assets" / "site.css").exists()
+    assert "left-behind-test" in (fly_dir / "fly.toml").read_text()
+    install = dockerfile_line(fly_dir, "RUN pip install")
+    for package in PUBLISH_INSTALL:
+        assert package in install.split()
+    assert not re.search(r"[<>]", install), "a version range would be read as a shell redirection"
+    cmd = dockerfile_line(fly_dir, "CMD")
+    assert " -i leftbehind.db " in cmd and "--inspect-file inspect-data.json" in cmd and "--cors" in cmd
+    for name, value in SETTINGS.items():
+        assert f"--setting {name} {value}" in cmd
+
+
+def test_publish_pins_admit_the_tested_versions():
+    for requirement in PUBLISH_INSTALL:
+        name, spec = re.match(r"([a-z-]+)(.*)", requirement).groups()
+        assert version(name) in SpecifierSet(spec), f"{name} {version(name)} is not in {spec}"
+
+
+def test_the_dockerfile_command_serves_the_site(fly_dir):
+    """Run the Dockerfile's own inspect and serve commands here, on 127.0.0.1."""
+    inspect = dockerfile_line(fly_dir, "RUN datasette inspect")
+    subprocess.run([sys.executable, "-m", "datasette", "inspect", *shlex.split(inspect)], cwd=fly_dir, check=True, timeout=120)
+    port = free_port()
+    cmd = dockerfile_line(fly_dir, "CMD").replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
+    args = shlex.split(cmd)
+    assert args[:2] == ["datasette", "serve"]
+    server = subprocess.Popen([sys.executable, "-m", "datasette", *args[1:]], cwd=fly_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(base + "/-/versions.json", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "the generated server did not start"
+                assert server.poll() is None, server.stderr.read().decode()
+                time.sleep(0.2)
+        for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt", "/assets/site.css"):
+            assert httpx.get(base + path, timeout=30).status_code == 200, path
+        assert "datasette-cluster-map.js" in httpx.get(base + "/leftbehind/wards", timeout=30).text
+        assert httpx.post(base + "/leftbehind/topics", timeout=30).status_code == 405
+        databases = httpx.get(base + "/-/databases.json", timeout=30).json()
+        assert [d["is_mutable"] for d in databases if d["name"] == "leftbehind"] == [False]
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+def test_publish_without_the_cloud_tool_prints_the_command(capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("FLY_API_TOKEN", raising=False)
+    assert main(["publish", "fly", "my-app"]) == 1
+    captured = capsys.readouterr()
+    assert "Not publishing: flyctl is not installed" in captured.err
+    assert captured.out.startswith(shlex.join(publish_command("fly", "my-app")[:3]))
+    assert "--app my-app" in captured.out
+
+
+def test_deploy_workflow_is_valid():
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"].count(" ") == 4
+    steps = workflow["jobs"]["build-deploy"]["steps"]
+    names = [step.get("name", step.get("uses")) for step in steps]
+    assert "Compare with the live database" in names
+    compare = next(i for i, n in enumerate(names) if n == "Compare with the live database")
+    for step in steps[compare + 1:]:
+        assert step.get("if") == "steps.compare.outputs.changed == 'true'", step
+    for step in steps:
+        if "run" in step:
+            script = re.sub(r"\$\{\{[^}]*\}\}", "x", step["run"])
+            result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
+            assert result.returncode == 0, (step.get("name"), result.stderr)
+    assert "SOURCE_DATE_EPOCH" in WORKFLOW.read_text()
