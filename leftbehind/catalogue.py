@@ -236,8 +236,12 @@ def _url_problem(value: str) -> str | None:
     return None
 
 
-def check_value(value: Any, spec: Field, where: str) -> list[str]:
-    """Return the problems with one value against its field spec."""
+def check_value(value: Any, spec: Field, path: str) -> list[str]:
+    """Return the problems with one value against its field spec.
+
+    ``path`` names the value inside its record, such as ``organisations[0].role``.
+    """
+    where = f"field '{path}'"
     if value is None:
         return [] if spec.nullable else [f"{where}: must not be empty"]
     kind = spec.kind
@@ -250,12 +254,12 @@ def check_value(value: Any, spec: Field, where: str) -> list[str]:
             return [f"{where}: expected a list, found {_type_name(value)}"]
         problems = []
         for index, item in enumerate(value):
-            problems += check_value(item, spec.items, f"{where}[{index}]")
+            problems += check_value(item, spec.items, f"{path}[{index}]")
         return problems
     if kind == "record":
         if not isinstance(value, dict):
             return [f"{where}: expected a mapping, found {_type_name(value)}"]
-        return check_fields(value, spec.fields, where + ".")
+        return check_fields(value, spec.fields, path + ".")
     if kind == "date" and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -290,7 +294,7 @@ def check_fields(record: dict[str, Any], spec: dict[str, Field], prefix: str = "
             if field_spec.required:
                 problems.append(f"field '{prefix}{key}': missing")
             continue
-        problems += check_value(record[key], field_spec, f"field '{prefix}{key}'")
+        problems += check_value(record[key], field_spec, f"{prefix}{key}")
     return problems
 
 

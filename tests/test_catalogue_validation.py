@@ -97,6 +97,16 @@ def test_unknown_reference(data_copy, old_database, capsys, old, new, expected):
     assert expected in err
 
 
+
+def test_nested_field_is_named_plainly(data_copy, old_database, capsys):
+    replace_in(data_copy / "publications.yml", "{id: onward, role: publisher}", "{id: onward, role: boss}")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert (
+        "data/publications.yml: record 'building-a-social-stimulus': field 'organisations[0].role': "
+        "'boss' is not one of"
+    ) in err
+
 @pytest.mark.parametrize("bad_date", ["2020-02-30", "2020-13", "20-05-01", "1066"])
 def test_impossible_date(data_copy, old_database, capsys, bad_date):
     replace_in(data_copy / "publications.yml", "published: 2020-05-08", f"published: '{bad_date}'")
