@@ -156,6 +156,13 @@ def test_counts_match_the_catalogue(db, catalogue_yaml):
     assert db["publication_topics"].count == sum(len(set(p["topics"])) for p in publications)
 
 
+def test_database_description_states_the_archive_as_built(metadata, catalogue_yaml):
+    text = " ".join(metadata["databases"]["leftbehind"]["description"].split())
+    assert f"{len(catalogue_yaml['sessions'])} sessions and events" in text
+    assert f"{len(catalogue_yaml['publications'])} publications" in text
+    assert "session 8" in text.lower()
+
+
 def test_kinds_come_from_one_short_list(db):
     used = {row[0] for row in db.execute("select distinct kind from publications")}
     assert used <= PUBLICATION_KINDS
