@@ -17,7 +17,7 @@ import yaml
 
 from leftbehind.errors import BuildError
 
-CATALOGUE_FILES = ("sessions", "publications", "organisations", "topics")
+CATALOGUE_FILES = ("sessions", "publications", "organisations", "topics", "people", "appg_roles")
 
 SESSION_KINDS = frozenset(
     {
@@ -51,7 +51,16 @@ PUBLICATION_KINDS = frozenset(
     }
 )
 ORGANISATION_ROLES = frozenset(
-    {"publisher", "co-publisher", "research partner", "funder", "prepared for"}
+    {
+        "publisher",
+        "co-publisher",
+        "author",
+        "research partner",
+        "funder",
+        "commissioner",
+        "supporter",
+        "prepared for",
+    }
 )
 SECTIONS = frozenset(
     {
@@ -61,8 +70,13 @@ SECTIONS = frozenset(
         "context",
         "session introduction",
         "follow-on report",
+        "launched",
     }
 )
+# What a person did at a session.
+SESSION_ROLES = frozenset({"speaker", "witness", "chair"})
+# The standing roles of the APPG itself, held by a person or an organisation.
+APPG_ROLES = frozenset({"chair", "co-chair", "member", "secretariat", "research partner"})
 DATE_BASES = frozenset({"stated", "inferred"})
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -112,6 +126,7 @@ SPECS: dict[str, dict[str, Field]] = {
         "date_basis": Field("choice", nullable=True, choices=DATE_BASES),
         "date_note": Field("text", required=False, nullable=True),
         "url": Field("url", nullable=True),
+        "seen_at": Field("list", required=False, items=Field("url")),
         "summary": Field("text"),
         "note": Field("text", required=False, nullable=True),
     },
@@ -137,9 +152,41 @@ SPECS: dict[str, dict[str, Field]] = {
             "list",
             required=False,
             items=_record(
-                session=Field("slug"), section=Field("choice", choices=SECTIONS)
+                session=Field("slug"),
+                section=Field("choice", choices=SECTIONS),
+                heading=Field("title", required=False, nullable=True),
             ),
         ),
+    },
+    "people": {
+        "id": Field("slug"),
+        "name": Field("title"),
+        "note": Field("text", required=False, nullable=True),
+        "sessions": Field(
+            "list",
+            required=False,
+            items=_record(
+                session=Field("slug"),
+                role=Field("choice", choices=SESSION_ROLES),
+                position=Field("title", nullable=True),
+                organisation=Field("slug", nullable=True),
+                note=Field("text", required=False, nullable=True),
+            ),
+        ),
+    },
+    "appg_roles": {
+        "id": Field("slug"),
+        "role": Field("choice", choices=APPG_ROLES),
+        "person": Field("slug", required=False, nullable=True),
+        "organisation": Field("slug", required=False, nullable=True),
+        "position": Field("title", required=False, nullable=True),
+        "start": Field("date", nullable=True),
+        "start_basis": Field("choice", nullable=True, choices=DATE_BASES),
+        "end": Field("date", nullable=True),
+        "end_basis": Field("choice", nullable=True, choices=DATE_BASES),
+        "period_note": Field("text", required=False, nullable=True),
+        "seen_at": Field("list", items=Field("url")),
+        "note": Field("text", required=False, nullable=True),
     },
 }
 
@@ -152,6 +199,8 @@ class Catalogue:
     publications: list[dict[str, Any]] = field(default_factory=list)
     organisations: list[dict[str, Any]] = field(default_factory=list)
     topics: list[dict[str, Any]] = field(default_factory=list)
+    people: list[dict[str, Any]] = field(default_factory=list)
+    appg_roles: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _CatalogueLoader(yaml.SafeLoader):
@@ -240,8 +289,12 @@ def _url_problem(value: str) -> str | None:
     return None
 
 
-def check_value(value: Any, spec: Field, where: str) -> list[str]:
-    """Return the problems with one value against its field spec."""
+def check_value(value: Any, spec: Field, path: str) -> list[str]:
+    """Return the problems with one value against its field spec.
+
+    ``path`` names the value inside its record, such as ``organisations[0].role``.
+    """
+    where = f"field '{path}'"
     if value is None:
         return [] if spec.nullable else [f"{where}: must not be empty"]
     kind = spec.kind
@@ -254,12 +307,12 @@ def check_value(value: Any, spec: Field, where: str) -> list[str]:
             return [f"{where}: expected a list, found {_type_name(value)}"]
         problems = []
         for index, item in enumerate(value):
-            problems += check_value(item, spec.items, f"{where}[{index}]")
+            problems += check_value(item, spec.items, f"{path}[{index}]")
         return problems
     if kind == "record":
         if not isinstance(value, dict):
             return [f"{where}: expected a mapping, found {_type_name(value)}"]
-        return check_fields(value, spec.fields, where + ".")
+        return check_fields(value, spec.fields, path + ".")
     if kind == "date" and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -294,7 +347,7 @@ def check_fields(record: dict[str, Any], spec: dict[str, Field], prefix: str = "
             if field_spec.required:
                 problems.append(f"field '{prefix}{key}': missing")
             continue
-        problems += check_value(record[key], field_spec, f"field '{prefix}{key}'")
+        problems += check_value(record[key], field_spec, f"{prefix}{key}")
     return problems
 
 
@@ -362,22 +415,63 @@ def cross_reference_problems(records: dict[str, list[dict[str, Any]]], labels: d
                     f"{where}: field 'sessions[{index}].session': unknown session "
                     f"{listing['session']!r} (not in {labels['sessions']})"
                 )
+    for person in records["people"]:
+        where = f"{labels['people']}: record '{person['id']}'"
+        for index, appearance in enumerate(person.get("sessions") or []):
+            if appearance["session"] not in known["sessions"]:
+                problems.append(
+                    f"{where}: field 'sessions[{index}].session': unknown session "
+                    f"{appearance['session']!r} (not in {labels['sessions']})"
+                )
+            organisation = appearance.get("organisation")
+            if organisation is not None and organisation not in known["organisations"]:
+                problems.append(
+                    f"{where}: field 'sessions[{index}].organisation': unknown organisation "
+                    f"{organisation!r} (not in {labels['organisations']})"
+                )
+    for role in records["appg_roles"]:
+        where = f"{labels['appg_roles']}: record '{role['id']}'"
+        person, organisation = role.get("person"), role.get("organisation")
+        if (person is None) == (organisation is None):
+            problems.append(
+                f"{where}: fields 'person' and 'organisation': give exactly one of them "
+                "(who holds the role)"
+            )
+        if person is not None and person not in known["people"]:
+            problems.append(
+                f"{where}: field 'person': unknown person {person!r} (not in {labels['people']})"
+            )
+        if organisation is not None and organisation not in known["organisations"]:
+            problems.append(
+                f"{where}: field 'organisation': unknown organisation {organisation!r} "
+                f"(not in {labels['organisations']})"
+            )
+        problems += [f"{where}: {p}" for p in _date_basis_problems(role, "start", "start_basis")]
+        problems += [f"{where}: {p}" for p in _date_basis_problems(role, "end", "end_basis")]
     return problems
+
+
+def _fill_optional(record: dict[str, Any], spec: dict[str, Field]) -> None:
+    """Give every optional field its empty value, in nested records too, and strip text."""
+    for key, field_spec in spec.items():
+        if key not in record:
+            record[key] = [] if field_spec.kind == "list" else None
+        elif field_spec.kind == "list" and field_spec.items.kind == "record":
+            for item in record[key]:
+                _fill_optional(item, field_spec.items.fields)
+    for key in ("published", "date", "start", "end"):
+        if isinstance(record.get(key), int):
+            record[key] = str(record[key])
+    for key, value in record.items():
+        if isinstance(value, str):
+            record[key] = value.strip()
 
 
 def normalise(records: dict[str, list[dict[str, Any]]]) -> Catalogue:
     """Fill optional fields and turn year-only dates into text."""
     for name, spec in SPECS.items():
         for record in records[name]:
-            for key, field_spec in spec.items():
-                if key not in record:
-                    record[key] = [] if field_spec.kind == "list" else None
-            for key in ("published", "date"):
-                if isinstance(record.get(key), int):
-                    record[key] = str(record[key])
-            for key, value in record.items():
-                if isinstance(value, str):
-                    record[key] = value.strip()
+            _fill_optional(record, spec)
     return Catalogue(**records)
 
 

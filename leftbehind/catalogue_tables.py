@@ -20,6 +20,7 @@ SECTION_ORDER = {
     "further reading": 3,
     "context": 4,
     "follow-on report": 5,
+    "launched": 6,
 }
 
 
@@ -58,6 +59,10 @@ def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 
 def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    speakers: dict[str, list[str]] = {}
+    for person in catalogue.people:
+        for appearance in person["sessions"]:
+            speakers.setdefault(appearance["session"], []).append(person["name"])
     rows = []
     for s in catalogue.sessions:
         rows.append(
@@ -72,6 +77,8 @@ def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "date_note": s["date_note"],
                 "year": int(s["date"][:4]) if s["date"] else None,
                 "url": s["url"],
+                "seen_at": json.dumps(s["seen_at"], ensure_ascii=False),
+                "speakers": _json_list(speakers.get(s["id"], [])),
                 "summary": s["summary"],
                 "note": s["note"],
             }
@@ -136,7 +143,7 @@ def publication_topic_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     rows = {
-        (listing["session"], p["id"], listing["section"])
+        (listing["session"], p["id"], listing["section"]): listing["heading"]
         for p in catalogue.publications
         for listing in p["sessions"]
     }
@@ -146,9 +153,70 @@ def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "publication_id": p,
             "section": section,
             "section_order": SECTION_ORDER[section],
+            "heading": rows[(s, p, section)],
         }
         for s, p, section in sorted(rows)
     ]
+
+
+def people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    """One row per person, with JSON arrays of their sessions and organisations for facets."""
+    session_titles = {s["id"]: session_label(s) for s in catalogue.sessions}
+    organisation_names = {o["id"]: o["name"] for o in catalogue.organisations}
+    rows = []
+    for person in catalogue.people:
+        appearances = person["sessions"]
+        rows.append(
+            {
+                "id": person["id"],
+                "name": person["name"],
+                "sessions": _json_list([session_titles[a["session"]] for a in appearances]),
+                "organisations": _json_list(
+                    [organisation_names[a["organisation"]] for a in appearances if a["organisation"]]
+                ),
+                "note": person["note"],
+            }
+        )
+    return sorted(rows, key=lambda row: row["id"])
+
+
+def session_people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "session_id": a["session"],
+            "person_id": person["id"],
+            "role": a["role"],
+            "position": a["position"],
+            "organisation_id": a["organisation"],
+            "note": a["note"],
+        }
+        for person in catalogue.people
+        for a in person["sessions"]
+    ]
+    return sorted(rows, key=lambda row: (row["session_id"], row["person_id"], row["role"]))
+
+
+def appg_role_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
+    rows = [
+        {
+            "id": r["id"],
+            "role": r["role"],
+            "person_id": r["person"],
+            "organisation_id": r["organisation"],
+            "position": r["position"],
+            "start": r["start"],
+            "start_precision": date_precision(r["start"]),
+            "start_basis": r["start_basis"],
+            "end": r["end"],
+            "end_precision": date_precision(r["end"]),
+            "end_basis": r["end_basis"],
+            "period_note": r["period_note"],
+            "seen_at": json.dumps(r["seen_at"], ensure_ascii=False),
+            "note": r["note"],
+        }
+        for r in catalogue.appg_roles
+    ]
+    return sorted(rows, key=lambda row: row["id"])
 
 
 def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> None:
@@ -177,6 +245,8 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
             "date_note": str,
             "year": int,
             "url": str,
+            "seen_at": str,
+            "speakers": str,
             "summary": str,
             "note": str,
         },
@@ -227,11 +297,65 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
     db["publication_topics"].insert_all(publication_topic_rows(catalogue))
 
     db["session_publications"].create(
-        {"session_id": str, "publication_id": str, "section": str, "section_order": int},
+        {
+            "session_id": str,
+            "publication_id": str,
+            "section": str,
+            "section_order": int,
+            "heading": str,
+        },
         pk=("session_id", "publication_id", "section"),
         foreign_keys=[("session_id", "sessions", "id"), ("publication_id", "publications", "id")],
     )
     db["session_publications"].insert_all(session_publication_rows(catalogue))
+
+    db["people"].create(
+        {"id": str, "name": str, "sessions": str, "organisations": str, "note": str},
+        pk="id",
+        not_null={"name"},
+    )
+    db["people"].insert_all(people_rows(catalogue))
+
+    db["session_people"].create(
+        {
+            "session_id": str,
+            "person_id": str,
+            "role": str,
+            "position": str,
+            "organisation_id": str,
+            "note": str,
+        },
+        pk=("session_id", "person_id", "role"),
+        foreign_keys=[
+            ("session_id", "sessions", "id"),
+            ("person_id", "people", "id"),
+            ("organisation_id", "organisations", "id"),
+        ],
+    )
+    db["session_people"].insert_all(session_people_rows(catalogue))
+
+    db["appg_roles"].create(
+        {
+            "id": str,
+            "role": str,
+            "person_id": str,
+            "organisation_id": str,
+            "position": str,
+            "start": str,
+            "start_precision": str,
+            "start_basis": str,
+            "end": str,
+            "end_precision": str,
+            "end_basis": str,
+            "period_note": str,
+            "seen_at": str,
+            "note": str,
+        },
+        pk="id",
+        not_null={"role"},
+        foreign_keys=[("person_id", "people", "id"), ("organisation_id", "organisations", "id")],
+    )
+    db["appg_roles"].insert_all(appg_role_rows(catalogue))
 
     for table, columns in (
         ("publications", ["kind"]),
@@ -244,9 +368,15 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
         ("publication_topics", ["topic_id"]),
         ("session_publications", ["publication_id"]),
         ("session_publications", ["section"]),
+        ("session_people", ["person_id"]),
+        ("session_people", ["organisation_id"]),
+        ("session_people", ["role"]),
+        ("appg_roles", ["person_id"]),
+        ("appg_roles", ["organisation_id"]),
+        ("appg_roles", ["role"]),
     ):
         db[table].create_index(columns)
 
     db["publications"].enable_fts(
-        ["title", "subtitle", "description"], tokenize="porter", create_triggers=False
+        ["title", "subtitle", "description", "topics"], tokenize="porter", create_triggers=False
     )

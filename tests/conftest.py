@@ -15,6 +15,7 @@ import yaml
 from datasette.app import Datasette
 
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
+from leftbehind.catalogue import CATALOGUE_FILES
 from leftbehind.serve import PLUGINS, SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
 from leftbehind.sources import sources_dir_from_environment
 
@@ -42,7 +43,7 @@ def metadata() -> dict:
 def catalogue_yaml() -> dict[str, list[dict]]:
     return {
         name: yaml.safe_load((DATA_DIR / f"{name}.yml").read_text(encoding="utf-8"))
-        for name in ("sessions", "publications", "organisations", "topics")
+        for name in CATALOGUE_FILES
     }
 
 

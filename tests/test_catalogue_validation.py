@@ -41,7 +41,7 @@ def test_yaml_syntax_error(data_copy, old_database, capsys):
 
 
 def test_unknown_key(data_copy, old_database, capsys):
-    replace_in(data_copy / "publications.yml", "  kind: data dive\n", "  kind: data dive\n  colour: blue\n")
+    replace_in(data_copy / "publications.yml", "- id: communities-at-risk\n", "- id: communities-at-risk\n  colour: blue\n")
     status, err = run_build(data_copy, old_database, capsys)
     assert status == 1
     assert "data/publications.yml: record 'communities-at-risk': field 'colour': unknown field" in err
@@ -82,9 +82,9 @@ def test_duplicate_id(data_copy, old_database, capsys):
             "record 'local-heroes': field 'topics[2]': unknown topic 'knitting'",
         ),
         (
-            "{session: evidence-session-1, section: further reading}\n- id: local-heroes",
-            "{session: evidence-session-99, section: further reading}\n- id: local-heroes",
-            "field 'sessions[0].session': unknown session 'evidence-session-99'",
+            "social-capital]\n  sessions:\n    - {session: evidence-session-1,",
+            "social-capital]\n  sessions:\n    - {session: evidence-session-99,",
+            "record 'local-heroes': field 'sessions[0].session': unknown session 'evidence-session-99'",
         ),
     ],
     ids=["organisation", "topic", "session"],
@@ -96,6 +96,15 @@ def test_unknown_reference(data_copy, old_database, capsys, old, new, expected):
     assert "data/publications.yml: " in err
     assert expected in err
 
+
+def test_nested_field_is_named_plainly(data_copy, old_database, capsys):
+    replace_in(data_copy / "publications.yml", "{id: onward, role: publisher}", "{id: onward, role: boss}")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert (
+        "data/publications.yml: record 'building-a-social-stimulus': field 'organisations[0].role': "
+        "'boss' is not one of"
+    ) in err
 
 @pytest.mark.parametrize("bad_date", ["2020-02-30", "2020-13", "20-05-01", "1066"])
 def test_impossible_date(data_copy, old_database, capsys, bad_date):
@@ -166,3 +175,81 @@ def test_complex_yaml_key(data_copy, old_database, capsys):
     assert status == 1
     assert "data/topics.yml: YAML syntax error at line" in err
     assert "a key must be plain text" in err
+
+
+# --- people.yml and appg_roles.yml ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "people.yml",
+            "    - session: evidence-session-6\n      role: speaker\n      position: Professor of Public Health",
+            "    - session: evidence-session-66\n      role: speaker\n      position: Professor of Public Health",
+            "data/people.yml: record 'clare-bambra': field 'sessions[0].session': unknown session 'evidence-session-66'",
+        ),
+        (
+            "people.yml",
+            "organisation: newcastle-university",
+            "organisation: newcastle-poly",
+            "data/people.yml: record 'clare-bambra': field 'sessions[0].organisation': unknown organisation 'newcastle-poly'",
+        ),
+        (
+            "appg_roles.yml",
+            "person: diana-johnson",
+            "person: diana-jonson",
+            "data/appg_roles.yml: record 'diana-johnson-co-chair': field 'person': unknown person 'diana-jonson'",
+        ),
+        (
+            "appg_roles.yml",
+            "organisation: local-trust",
+            "organisation: local-rust",
+            "data/appg_roles.yml: record 'local-trust-secretariat': field 'organisation': unknown organisation 'local-rust'",
+        ),
+    ],
+    ids=["person-session", "person-organisation", "role-person", "role-organisation"],
+)
+def test_unknown_reference_in_people_and_roles(data_copy, old_database, capsys, file, old, new, expected):
+    replace_in(data_copy / file, old, new)
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert expected in err
+
+
+def test_a_role_needs_exactly_one_holder(data_copy, old_database, capsys):
+    replace_in(data_copy / "appg_roles.yml", "  person: paul-howell\n  position: Conservative MP for Sedgefield\n  start: 2020",
+               "  person: paul-howell\n  organisation: ocsi\n  position: Conservative MP for Sedgefield\n  start: 2020")
+    replace_in(data_copy / "appg_roles.yml", "  organisation: ocsi\n  start: null", "  start: null")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/appg_roles.yml: record 'paul-howell-chair': fields 'person' and 'organisation': give exactly one" in err
+    assert "data/appg_roles.yml: record 'ocsi-research-partner': fields 'person' and 'organisation': give exactly one" in err
+
+
+def test_bad_fields_in_people_and_roles_are_all_reported(data_copy, old_database, capsys):
+    replace_in(data_copy / "people.yml", "      role: speaker\n      position: Professor of Public Health",
+               "      role: keynote\n      position: Professor of Public Health")
+    replace_in(data_copy / "people.yml", "- id: will-tanner\n  name: Will Tanner\n", "- id: will-tanner\n  name: Will Tanner\n  twitter: '@x'\n")
+    replace_in(data_copy / "people.yml", "- id: toby-lloyd\n  name: Toby Lloyd\n", "- id: toby-lloyd\n")
+    replace_in(data_copy / "publications.yml", "section: context, heading: Employment}", "section: context, heading: [Employment]}")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/people.yml: record 'clare-bambra': field 'sessions[0].role': 'keynote' is not one of" in err
+    assert "data/people.yml: record 'will-tanner': field 'twitter': unknown field" in err
+    assert "data/people.yml: record 'toby-lloyd': field 'name': missing" in err
+    assert "data/publications.yml: record 'this-isnt-working': field 'sessions[0].heading': expected text, found list" in err
+
+
+def test_a_role_date_needs_a_basis(data_copy, old_database, capsys):
+    replace_in(data_copy / "appg_roles.yml", "  start: 2020-07-14\n  start_basis: inferred", "  start: 2020-07-14\n  start_basis: null")
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/appg_roles.yml: record 'paul-howell-chair': field 'start_basis': say whether the start is 'stated' or 'inferred'" in err
+
+
+def test_missing_people_file(data_copy, old_database, capsys):
+    (data_copy / "people.yml").unlink()
+    status, err = run_build(data_copy, old_database, capsys)
+    assert status == 1
+    assert "data/people.yml: cannot be read" in err

@@ -56,6 +56,9 @@ async def test_publication_facets_match_the_catalogue(datasette, catalogue_yaml)
     assert buckets("organisations") == dict(organisations)
     sections = Counter(s for p in publications for s in {x["section"] for x in p.get("sessions", [])})
     assert buckets("sections") == dict(sections)
+    session_ids = Counter(s for p in publications for s in {x["session"] for x in p.get("sessions", [])})
+    assert sum(buckets("sessions").values()) == sum(session_ids.values())
+    assert len(buckets("sessions")) == len(session_ids)
 
 
 async def test_search_finds_a_publication_by_a_word_of_its_description(datasette, catalogue_yaml):
