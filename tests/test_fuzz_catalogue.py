@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 import build_db
 import leftbehind.build
 from leftbehind.build import ROOT
+from leftbehind.catalogue import CATALOGUE_FILES
 
 DATA = ROOT / "data"
-FILES = ("sessions", "publications", "organisations", "topics")
+FILES = CATALOGUE_FILES
 ORIGINAL = {name: yaml.safe_load((DATA / f"{name}.yml").read_text(encoding="utf-8")) for name in FILES}
-MESSAGE_LINE = re.compile(r"^  - data/(sessions|publications|organisations|topics)\.yml: \S")
+MESSAGE_LINE = re.compile(r"^  - data/(" + "|".join(CATALOGUE_FILES) + r")\.yml: \S")
 EXAMPLES = int(os.environ.get("LEFTBEHIND_FUZZ_EXAMPLES", "60"))
 
 odd_text = st.one_of(
