@@ -170,3 +170,10 @@ async def test_site_stylesheet_is_served(datasette):
     assert "/assets/site.css" in page.text
     css = await datasette.client.get("/assets/site.css")
     assert css.status_code == 200 and "column-descriptions" in css.text
+
+
+async def test_database_download_works_for_datasette_lite(datasette, db_path):
+    response = await datasette.client.get("/leftbehind.db")
+    assert response.status_code == 200
+    assert response.headers.get("access-control-allow-origin") == "*"
+    assert response.content == db_path.read_bytes()
