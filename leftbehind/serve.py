@@ -63,6 +63,20 @@ def setting_options() -> list[str]:
     return options
 
 
+def site_options() -> list[str]:
+    """What makes the site this site: metadata, templates, plugins and static files."""
+    return [
+        "--metadata",
+        str(METADATA),
+        "--template-dir",
+        str(TEMPLATES),
+        "--plugins-dir",
+        str(PLUGINS),
+        "--static",
+        f"{STATIC_MOUNT}:{STATIC}",
+    ]
+
+
 def serve_command(
     database: Path = DATABASE,
     inspect_file: Path = INSPECT_FILE,
@@ -77,14 +91,7 @@ def serve_command(
         str(database),
         "--inspect-file",
         str(inspect_file),
-        "--metadata",
-        str(METADATA),
-        "--template-dir",
-        str(TEMPLATES),
-        "--plugins-dir",
-        str(PLUGINS),
-        "--static",
-        f"{STATIC_MOUNT}:{STATIC}",
+        *site_options(),
         "--cors",
         "--host",
         host,
@@ -108,14 +115,7 @@ def publish_command(platform: str, name: str, database: Path = DATABASE) -> list
         str(database),
         name_option,
         name,
-        "--metadata",
-        str(METADATA),
-        "--template-dir",
-        str(TEMPLATES),
-        "--plugins-dir",
-        str(PLUGINS),
-        "--static",
-        f"{STATIC_MOUNT}:{STATIC}",
+        *site_options(),
         "--extra-options",
         " ".join(setting_options()),
     ]
