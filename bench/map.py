@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import database, median, out_dir, print_machine, save
 from playwright.async_api import Browser, async_playwright
 
-from leftbehind.browser import add_map_hook, keep_to_own_server, launch_chromium, wait_for_markers
+from leftbehind.browser import VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium, wait_for_markers
 from leftbehind.live import profile_server
 from leftbehind.serve import SETTINGS
 
@@ -37,7 +37,7 @@ def counts(db: Path) -> tuple[int, int]:
 
 
 async def one_round(browser: Browser, base: str, neighbourhoods: int, wards: int) -> dict[str, float]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context = await browser.new_context(viewport=VIEWPORT)
     try:
         await keep_to_own_server(context, base)
         await add_map_hook(context)

@@ -22,9 +22,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
+import sqlite_utils
 from playwright.async_api import Browser, Page, async_playwright
 
 from leftbehind.browser import (
+    VIEWPORT,
     PageWatch,
     add_map_hook,
     click_cluster,
@@ -103,7 +105,7 @@ class Tab:
 
 @pytest_asyncio.fixture
 async def tab(browser: Browser, server: str, screenshots: Path) -> AsyncIterator[Tab]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True)
     await keep_to_own_server(context, server)
     await add_map_hook(context)
     page = await context.new_page()
@@ -277,8 +279,6 @@ async def test_search_box_finds_a_publication_by_a_word_of_its_description(tab: 
 
 def pages_to_check(sql: sqlite3.Connection) -> list[str]:
     """The home page, the database page, /about and every table and view page."""
-    import sqlite_utils
-
     db = sqlite_utils.Database(sql)
     names = content_tables(db) + db.view_names()
     return ["/", "/leftbehind", "/about"] + [f"/leftbehind/{name}" for name in names]
