@@ -6,7 +6,7 @@ PORT ?= 8001
 # The Cloud Run service or Fly app to deploy to.
 SERVICE ?= left-behind-neighbourhoods
 
-.PHONY: serve build test install clean publish-cloudrun publish-fly
+.PHONY: serve build test bench install clean publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ publish-fly: leftbehind.db
 
 test: $(BIN)/datasette
 	$(BIN)/python -m pytest
+
+# Benchmarks print figures (docs/benchmarks.md says what they mean); outputs go to
+# the git-ignored bench/out/. They read the sources like the build: set
+# LEFTBEHIND_SOURCES_DIR, or they are downloaded once into .cache/sources/.
+bench: $(BIN)/datasette
+	$(BIN)/python bench/build.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/map.py
+	$(BIN)/python bench/growth.py
 
 clean:
 	rm -rf leftbehind.db inspect-data.json .pytest_cache

@@ -1,0 +1,72 @@
+"""Build benchmark: the full build against the floor of only reading the sources.
+
+    LEFTBEHIND_SOURCES_DIR=../shared/data .venv/bin/python bench/build.py [--rounds 5]
+
+The floor is ``leftbehind.build.read_inputs``: locate, sha256-check, read and
+parse the same catalogue and source files, and nothing else. The full build is
+``leftbehind.build.build`` (read, derive, load into SQLite, FTS, checks, VACUUM,
+rename). Rounds alternate the two so that load on this shared machine hits both
+alike; medians are compared. Target: full build at most 1.5 times the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from _common import DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, database, median, print_machine, save, sources_dir_from_environment
+
+from leftbehind.build import build, read_inputs, write_database
+from leftbehind.wards import ward_rows
+
+TARGET_RATIO = 1.5
+
+
+def timed(function, *args) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function(*args)
+    return time.perf_counter() - started, result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    sources = sources_dir_from_environment()
+    print_machine()
+    floors, builds, derives, writes = [], [], [], []
+    with tempfile.TemporaryDirectory(prefix="leftbehind-bench-build-") as folder:
+        target = Path(folder) / "leftbehind.db"
+        for _ in range(args.rounds):
+            floor, inputs = timed(read_inputs, DEFAULT_DATA_DIR, sources, DEFAULT_CACHE_DIR)
+            full, _ = timed(build, target, DEFAULT_DATA_DIR, sources, DEFAULT_CACHE_DIR)
+            # Where the time beyond the floor goes: deriving the wards, then writing.
+            derive, _ = timed(ward_rows, inputs.tables, inputs.population)
+            scratch = Path(folder) / "scratch.db"
+            scratch.unlink(missing_ok=True)
+            write, _ = timed(write_database, inputs, scratch, None, "1970-01-01T00:00:00Z")
+            floors.append(floor)
+            builds.append(full)
+            derives.append(derive)
+            writes.append(write)
+    floor, full = median(floors), median(builds)
+    ratio = full / floor
+    print(f"\nbuild ({args.rounds} rounds, median; min in brackets)")
+    print(f"  floor, read_inputs only : {floor:6.2f} s  ({min(floors):.2f})")
+    print(f"  full build              : {full:6.2f} s  ({min(builds):.2f})")
+    print(f"  ratio full / floor      : {ratio:6.2f}   target <= {TARGET_RATIO}: {'met' if ratio <= TARGET_RATIO else 'NOT met'}")
+    print(f"  of which derive wards   : {median(derives):6.2f} s")
+    print(f"  of which write database : {median(writes):6.2f} s  (includes deriving the wards)")
+    save("build", {
+        "rounds": args.rounds,
+        "floor_s": floors, "build_s": builds, "derive_wards_s": derives, "write_database_s": writes,
+        "median_floor_s": floor, "median_build_s": full, "ratio": ratio, "target_ratio": TARGET_RATIO,
+    })
+    database(rebuild=True)  # leave a fresh build for the other benchmarks
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""Headless Chromium for the browser tests and the map benchmark.
+
+Debian's ``chromium`` is driven by Playwright (never ``playwright install``).
+Playwright is a test extra, so it is imported only inside the functions that
+need it; the rest is page-side JavaScript and small Python helpers.
+
+How markers are counted
+-----------------------
+datasette-cluster-map keeps its Leaflet map and ``L.markerClusterGroup`` in
+local variables, so they are out of reach from the page. ``MAP_HOOK`` is added
+as an init script before any page script runs: it traps the assignment of
+``window.L`` (Leaflet 1.7 ends with ``window.L = exports``) and registers an
+``L.Map`` init hook that keeps every map it creates in ``window.__leftbehindMaps``.
+From the map we find the marker cluster group and count three ways:
+
+- ``loaded``: markers in the cluster group (``getLayers()``), what was fetched;
+- ``shown``: markers whose ``getVisibleParent()`` is not null, that is, drawn on
+  the map either on their own or inside a cluster, at the current zoom;
+- ``dom``: what is in the page, the sum of the numbers in the ``.marker-cluster``
+  icons plus the lone ``.leaflet-marker-icon`` elements.
+
+A count is reached only when all three agree: the DOM count alone could be
+fooled by icons fading out during a zoom animation, and the Leaflet counts
+alone would not prove anything was drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CHROMIUM = Path(os.environ.get("LEFTBEHIND_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+MAP_HOOK = """
+(() => {
+  window.__leftbehindMaps = [];
+  let leaflet;
+  Object.defineProperty(window, "L", {
+    configurable: true,
+    get() { return leaflet; },
+    set(value) {
+      leaflet = value;
+      if (value && value.Map && !value.__leftbehindHooked) {
+        value.__leftbehindHooked = true;
+        value.Map.addInitHook(function () { window.__leftbehindMaps.push(this); });
+      }
+    },
+  });
+  // The first map's marker cluster group once it is on the map, else null.
+  window.__leftbehindClusterGroup = () => {
+    const map = window.__leftbehindMaps[0];
+    if (!map || !window.L || !L.MarkerClusterGroup) return null;
+    let group = null;
+    map.eachLayer((layer) => { if (layer instanceof L.MarkerClusterGroup && layer._map) group = layer; });
+    return group;
+  };
+})();
+"""
+
+# Returns null until a map with a marker cluster group exists.
+MARKER_COUNTS = """
+() => {
+  const group = window.__leftbehindClusterGroup();
+  if (!group) return null;
+  const markers = group.getLayers();
+  const shown = markers.filter((marker) => group.getVisibleParent(marker) !== null).length;
+  let dom = 0;
+  group._map.getContainer().querySelectorAll(".leaflet-marker-icon").forEach((icon) => {
+    dom += icon.classList.contains("marker-cluster") ? parseInt(icon.textContent, 10) : 1;
+  });
+  return {loaded: markers.length, shown: shown, dom: dom};
+}
+"""
+
+# Before clicking a cluster: note when the cluster group has finished re-drawing
+# after the zoom the click starts (animationend), or has spread the cluster out
+# at the last zoom level (spiderfied).
+ARM_CLUSTER_SETTLED = """
+() => {
+  window.__leftbehindSettled = false;
+  window.__leftbehindClusterGroup().once("animationend spiderfied", () => {
+    window.__leftbehindSettled = true;
+  });
+}
+"""
+CLUSTER_SETTLED = "() => window.__leftbehindSettled === true"
+
+# True (and the moment, in ms since navigation started) once all counts equal n.
+MARKERS_REACHED = (
+    "(n) => { const c = (" + MARKER_COUNTS + ")();"
+    " if (c && c.loaded === n && c.shown === n && c.dom === n) {"
+    " window.__leftbehindReachedAt = window.__leftbehindReachedAt || {};"
+    " window.__leftbehindReachedAt[n] = window.__leftbehindReachedAt[n] || performance.now();"
+    " return true; } return false; }"
+)
+
+
+class ChromiumMissing(RuntimeError):
+    """Debian's chromium is not installed: the browser tests cannot run."""
+
+
+async def launch_chromium(playwright: Any) -> Any:
+    """Launch headless Debian chromium; fail loudly when it is missing."""
+    if not CHROMIUM.exists():
+        raise ChromiumMissing(
+            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium; .ci/run does)"
+        )
+    return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True)
+
+
+def is_own(url: str, base: str) -> bool:
+    """Whether ``url`` is a request to our server at ``base``."""
+    own = urlsplit(base)
+    other = urlsplit(url)
+    return (other.scheme, other.netloc) == (own.scheme, own.netloc)
+
+
+async def keep_to_own_server(context: Any, base: str) -> None:
+    """Abort every request to another host (map tiles from OpenStreetMap).
+
+    Offline they fail anyway; aborting them makes runs the same online and
+    offline and keeps automated traffic off the OpenStreetMap tile servers.
+    """
+    await context.route(lambda url: not is_own(url, base), lambda route: route.abort())
+
+
+async def add_map_hook(context: Any) -> None:
+    await context.add_init_script(MAP_HOOK)
+
+
+async def click_cluster(page: Any, cluster: Any) -> None:
+    """Click a cluster icon and wait until the map has zoomed in or spread it out."""
+    await page.evaluate(ARM_CLUSTER_SETTLED)
+    await cluster.click()
+    await page.wait_for_function(CLUSTER_SETTLED, polling="raf")
+
+
+async def marker_counts(page: Any) -> dict[str, int] | None:
+    return await page.evaluate(MARKER_COUNTS)
+
+
+async def wait_for_markers(page: Any, expected: int, timeout_ms: float = 30_000) -> float:
+    """Wait until ``expected`` markers are loaded, shown and in the DOM.
+
+    Returns the moment it happened, in milliseconds since the navigation started
+    (``performance.now()`` in the page). On timeout the error says what was counted.
+    """
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_function(MARKERS_REACHED, arg=expected, polling="raf", timeout=timeout_ms)
+    except PlaywrightTimeout as error:
+        counts = await marker_counts(page)
+        raise AssertionError(f"expected {expected} markers on the map, counted {counts}") from error
+    return await page.evaluate("(n) => window.__leftbehindReachedAt[n]", expected)
+
+
+@dataclass
+class PageWatch:
+    """Everything that went wrong while a page was open, on our side.
+
+    Failures of requests to other hosts (map tiles) are ignored; everything else
+    counts: uncaught exceptions, console errors, failed requests and error
+    responses from our server. One failure is normal and ignored: Chromium
+    aborts a navigation that turns into a download (net::ERR_ABORTED).
+    """
+
+    base: str
+    problems: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    downloads: set[str] = field(default_factory=set)
+
+    def attach(self, page: Any) -> None:
+        page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
+        page.on("console", self._on_console)
+        page.on("requestfailed", self._on_request_failed)
+        page.on("response", self._on_response)
+        page.on("download", lambda download: self.downloads.add(download.url))
+
+    def _on_console(self, message: Any) -> None:
+        if message.type != "error":
+            return
+        source = (message.location or {}).get("url") or ""
+        if source and not is_own(source, self.base):
+            return
+        self.problems.append(f"console error at {source or '?'}: {message.text}")
+
+    def _on_request_failed(self, request: Any) -> None:
+        if is_own(request.url, self.base):
+            self.failed.append((request.url, str(request.failure)))
+
+    def _on_response(self, response: Any) -> None:
+        if is_own(response.url, self.base) and response.status >= 400:
+            self.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def take(self) -> list[str]:
+        """The problems so far, and start afresh."""
+        failures = [
+            f"request failed: {url} ({failure})"
+            for url, failure in self.failed
+            if not (url in self.downloads and "ERR_ABORTED" in failure)
+        ]
+        problems = self.problems + failures
+        self.problems, self.failed, self.downloads = [], [], set()
+        return problems

@@ -1,0 +1,156 @@
+"""Running real servers on 127.0.0.1 for the browser tests and the benchmarks.
+
+Every server is a child process started on a free port, waited for until it
+answers, and terminated when the ``with`` block ends, even on error. The
+publishing profile is always started through ``leftbehind.serve``'s own
+commands, so what is tested and measured is what is published.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from leftbehind.serve import METADATA, STATIC, STATIC_MOUNT, TEMPLATES, inspect_command, serve_command
+
+HOST = "127.0.0.1"
+START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class ServerError(RuntimeError):
+    """A server did not start, or stopped on its own."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    """Poll ``url`` until it answers 200; fail at once if the process exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise ServerError(f"server exited with {process.returncode} before answering:\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            raise ServerError(f"{url} did not answer within {timeout:.0f}s:\n{_tail(log)}")
+        time.sleep(0.05)  # polling interval of a wait-for-condition, not a fixed wait
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate ``process`` and wait for it; kill it if it does not stop."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running(command: Sequence[str], probe_url: str, log: Path, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``command`` until the block ends, once ``probe_url`` answers.
+
+    Output goes to ``log`` (a pipe nobody reads would fill and stall the server).
+    """
+    with open(log, "wb") as output:
+        process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
+        try:
+            wait_until_answers(probe_url, process, log)
+            yield process
+        finally:
+            stop(process)
+
+
+@contextmanager
+def profile_server(database: Path, workdir: Path | None = None) -> Iterator[str]:
+    """Serve ``database`` with the publishing profile; yield its base URL.
+
+    Runs ``inspect_command`` and then ``serve_command``, exactly as ``make serve``.
+    """
+    with _workdir(workdir) as folder:
+        inspect_file = folder / f"{database.stem}-inspect.json"
+        subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        command = serve_command(database, inspect_file, HOST, port)
+        with running(command, f"{base}/-/versions.json", folder / f"profile-{port}.log"):
+            yield base
+
+
+def default_datasette_command(database: Path, port: int) -> list[str]:
+    """Datasette with its default settings: same database, metadata, templates and
+    plugins as the profile, but no settings, no --immutable, no inspect file."""
+    datasette = inspect_command(database)[0]  # the venv's datasette, as the profile uses
+    return [
+        datasette,
+        "serve",
+        str(database),
+        "--metadata",
+        str(METADATA),
+        "--template-dir",
+        str(TEMPLATES),
+        "--static",
+        f"{STATIC_MOUNT}:{STATIC}",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+    ]
+
+
+@contextmanager
+def default_server(database: Path, workdir: Path | None = None) -> Iterator[str]:
+    """Serve ``database`` with Datasette's defaults; yield its base URL."""
+    with _workdir(workdir) as folder:
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        command = default_datasette_command(database, port)
+        with running(command, f"{base}/-/versions.json", folder / f"default-{port}.log"):
+            yield base
+
+
+@contextmanager
+def static_server(directory: Path, probe_file: str, workdir: Path | None = None) -> Iterator[str]:
+    """Serve ``directory`` with ``python -m http.server``; yield its base URL."""
+    with _workdir(workdir) as folder:
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        command = [sys.executable, "-m", "http.server", str(port), "--bind", HOST, "--directory", str(directory)]
+        with running(command, f"{base}/{probe_file}", folder / f"static-{port}.log"):
+            yield base
+
+
+@contextmanager
+def _workdir(workdir: Path | None) -> Iterator[Path]:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        yield workdir
+        return
+    with tempfile.TemporaryDirectory(prefix="leftbehind-live-") as name:
+        yield Path(name)

@@ -1,0 +1,305 @@
+"""The site in a real browser: headless Debian chromium against the real server.
+
+The server is started with the publishing profile (``leftbehind.serve``'s
+``inspect_command`` and ``serve_command``) on a free port of 127.0.0.1, serving
+the session's real build. Expected numbers are read from that database with
+sqlite3, never copied from a run. Requests to other hosts (OpenStreetMap tiles)
+are aborted and ignored; everything from our own server must succeed.
+
+Screenshots of every page visited go to ``screenshots/`` (git-ignored).
+If chromium is missing these tests fail, they do not skip.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import pytest_asyncio
+import sqlite_utils
+from playwright.async_api import Browser, Page, async_playwright
+
+from leftbehind.browser import (
+    VIEWPORT,
+    PageWatch,
+    add_map_hook,
+    click_cluster,
+    keep_to_own_server,
+    launch_chromium,
+    wait_for_markers,
+)
+from leftbehind.build import ROOT, content_tables
+from leftbehind.live import profile_server
+from leftbehind.serve import SETTINGS
+
+SCREENSHOTS = ROOT / "screenshots"
+PAGE_SIZE = int(SETTINGS["default_page_size"])
+MAX_ROWS = int(SETTINGS["max_returned_rows"])
+MAP_TABLES = ("wards", "left_behind_neighbourhoods")
+REGION = "North East"
+
+
+# --- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real server, publishing profile, on a free local port."""
+    with profile_server(db_path, tmp_path_factory.mktemp("server")) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """Read-only connection to the built database, for expected values."""
+    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    yield connection
+    connection.close()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await launch_chromium(playwright)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
+
+
+class Tab:
+    """A fresh browser context and page, watched for problems on our side."""
+
+    def __init__(self, page: Page, watch: PageWatch, base: str, screenshots: Path):
+        self.page = page
+        self.watch = watch
+        self.base = base
+        self.screenshots = screenshots
+
+    async def open(self, path: str) -> None:
+        response = await self.page.goto(self.base + path)
+        assert response is not None and response.ok, (path, response and response.status)
+
+    async def shoot(self, name: str, show_map: bool = False) -> None:
+        """Screenshot the viewport, scrolled to the map when ``show_map``.
+
+        Animations are finished first so popups and markers are fully drawn.
+        """
+        if show_map:
+            await self.page.locator(".leaflet-container").scroll_into_view_if_needed()
+        await self.page.screenshot(path=self.screenshots / f"{name}.png", animations="disabled")
+
+    def assert_no_problems(self) -> None:
+        assert self.watch.take() == []
+
+
+@pytest_asyncio.fixture
+async def tab(browser: Browser, server: str, screenshots: Path) -> AsyncIterator[Tab]:
+    context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    await keep_to_own_server(context, server)
+    await add_map_hook(context)
+    page = await context.new_page()
+    watch = PageWatch(server)
+    watch.attach(page)
+    try:
+        yield Tab(page, watch, server, screenshots)
+    finally:
+        await context.close()
+
+
+# --- expected values, from the database -------------------------------------------
+
+
+def scalar(sql: sqlite3.Connection, query: str, *params: object) -> object:
+    return sql.execute(query, params).fetchone()[0]
+
+
+def mapped_rows(sql: sqlite3.Connection, table: str, where: str = "1", *params: object) -> int:
+    """Rows the map can show: those with a latitude and a longitude."""
+    return int(
+        scalar(sql, f"select count(*) from [{table}] where latitude is not null and longitude is not null and {where}", *params)
+    )
+
+
+def first_map_page(total: int) -> int:
+    """The map's first request asks for _size=max: at most max_returned_rows rows."""
+    return min(total, MAX_ROWS)
+
+
+def heading_count(text: str) -> int:
+    """The row count in a table page's heading, e.g. '339 rows where ...'."""
+    match = re.match(r"\s*([\d,]+) rows?\b", text)
+    assert match, f"no row count in heading {text!r}"
+    return int(match.group(1).replace(",", ""))
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def word_only_in_one_description(sql: sqlite3.Connection) -> tuple[str, str]:
+    """A word of a publication's description (not of its title or subtitle) that
+    the full-text index matches in that publication only: (word, publication id)."""
+    rows = sql.execute(
+        "select id, title, coalesce(subtitle, ''), coalesce(description, '') from publications order by id"
+    ).fetchall()
+    for publication_id, title, subtitle, description in rows:
+        heading = f"{title} {subtitle}".lower()
+        for word in sorted(set(re.findall(r"[a-z]{7,}", description.lower()))):
+            if word in heading:
+                continue
+            matches = sql.execute(
+                "select publications.id from publications join publications_fts"
+                " on publications_fts.rowid = publications.rowid where publications_fts match ?",
+                (f'"{word}"',),
+            ).fetchall()
+            if matches == [(publication_id,)]:
+                return word, publication_id
+    raise AssertionError("no description word identifies a single publication")
+
+
+# --- tests ------------------------------------------------------------------------
+
+
+async def test_neighbourhood_map_shows_all_225_and_a_popup_opens_the_ward(tab: Tab, sql):
+    expected = mapped_rows(sql, "left_behind_neighbourhoods")
+    assert expected == 225
+    await tab.open("/leftbehind/left_behind_neighbourhoods")
+    await wait_for_markers(tab.page, expected)
+    await tab.shoot("left_behind_neighbourhoods-map", show_map=True)
+
+    link = await open_a_marker_popup(tab.page)
+    href = await link.get_attribute("href")
+    assert href and href.startswith("/leftbehind/wards/")
+    ward_code = href.rsplit("/", 1)[1]
+    ward_name = scalar(sql, "select ward_name from left_behind_neighbourhoods where ward_code = ?", ward_code)
+    assert ward_name, f"the popup links to {ward_code}, which is not a left-behind neighbourhood"
+    assert ward_name in await link.inner_text()
+    await tab.shoot("left_behind_neighbourhoods-popup", show_map=True)
+
+    await link.click()
+    await tab.page.wait_for_url(tab.base + href)
+    assert await tab.page.locator("h1").inner_text() == f"wards: {ward_code}"
+    assert await tab.page.locator("td.col-ward_name").inner_text() == ward_name
+    await tab.shoot("ward-row")
+    tab.assert_no_problems()
+
+
+async def open_a_marker_popup(page: Page, max_clicks: int = 12):
+    """Click into clusters until a lone marker is visible, click it, return the popup's link.
+
+    Each click on a cluster zooms the map in (or spreads the cluster out at the
+    last zoom); the next click waits until the cluster group has re-drawn.
+    """
+    container = page.locator(".leaflet-container")
+    lone_marker = container.locator(".leaflet-marker-icon:not(.marker-cluster)")
+    for _ in range(max_clicks):
+        if await lone_marker.count():
+            await lone_marker.first.click()
+            popup_link = container.locator(".leaflet-popup-content a")
+            await popup_link.wait_for()
+            return popup_link
+        await click_cluster(page, container.locator(".marker-cluster").first)
+    raise AssertionError(f"no lone marker after {max_clicks} clicks into clusters")
+
+
+async def test_wards_map_shows_every_ward_after_load_all(tab: Tab, sql):
+    expected = mapped_rows(sql, "wards")
+    assert expected == int(scalar(sql, "select count(*) from wards")) == 7433
+    await tab.open("/leftbehind/wards")
+    await wait_for_markers(tab.page, first_map_page(expected))
+    button = tab.page.locator("button.cluster-map-button")
+    assert await button.inner_text() == "load all"
+    await button.click()
+    await wait_for_markers(tab.page, expected, timeout_ms=60_000)
+    assert await button.count() == 0
+    await tab.shoot("wards-map-all", show_map=True)
+    tab.assert_no_problems()
+
+
+async def test_region_facet_narrows_the_table_and_the_map(tab: Tab, sql, tmp_path):
+    expected = int(scalar(sql, "select count(*) from wards where region_name = ?", REGION))
+    assert 0 < expected < MAX_ROWS  # the map shows them all without 'load all'
+    await tab.open("/leftbehind/wards")
+    await wait_for_markers(tab.page, first_map_page(mapped_rows(sql, "wards")))
+
+    await tab.page.locator("#facet-region_name").get_by_role("link", name=REGION, exact=True).click()
+    await tab.page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("region_name") == [REGION])
+    assert heading_count(await tab.page.locator("h3").first.inner_text()) == expected
+    cells = await tab.page.locator("table.rows-and-columns td.col-region_name").all_inner_texts()
+    assert len(cells) == min(expected, PAGE_SIZE)
+    assert set(cells) == {REGION}
+    await wait_for_markers(tab.page, mapped_rows(sql, "wards", "region_name = ?", REGION))
+    await tab.shoot("wards-facet-north-east", show_map=True)
+
+    # The advanced export, 'download file' ticked: every row of the filtered table, not one page.
+    await tab.page.locator("#export input[name=_dl]").check()
+    async with tab.page.expect_download() as download_info:
+        await tab.page.locator("#export input[type=submit]").click()
+    download = await download_info.value
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    rows = csv_rows(saved.read_text(encoding="utf-8"))
+    assert len(rows) == expected
+    assert {row["region_name"] for row in rows} == {REGION}
+    tab.assert_no_problems()
+
+
+async def test_search_box_finds_a_publication_by_a_word_of_its_description(tab: Tab, sql):
+    word, publication_id = word_only_in_one_description(sql)
+    await tab.open("/leftbehind/publications")
+    await tab.page.locator("input#_search").fill(word)
+    await tab.page.locator("input#_search").press("Enter")
+    await tab.page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("_search") == [word])
+    count = heading_count(await tab.page.locator("h3").first.inner_text())
+    ids = await tab.page.locator("table.rows-and-columns td.col-id").all_inner_texts()
+    assert ids == [publication_id] and count == 1
+    await tab.shoot("publications-search")
+
+    # The page's CSV export link: its file holds exactly the rows the table counts.
+    async with tab.page.expect_response(lambda r: urlsplit(r.url).path.endswith(".csv")) as response_info:
+        await tab.page.locator("p.export-links").get_by_role("link", name="CSV", exact=True).click()
+    response = await response_info.value
+    assert response.ok
+    rows = csv_rows(await response.text())
+    assert len(rows) == count
+    assert [row["id"] for row in rows] == ids
+    tab.assert_no_problems()
+
+
+def pages_to_check(sql: sqlite3.Connection) -> list[str]:
+    """The home page, the database page, /about and every table and view page."""
+    db = sqlite_utils.Database(sql)
+    names = content_tables(db) + db.view_names()
+    return ["/", "/leftbehind", "/about"] + [f"/leftbehind/{name}" for name in names]
+
+
+async def test_every_page_loads_without_errors(tab: Tab, sql):
+    paths = pages_to_check(sql)
+    assert len(paths) > 15
+    problems: dict[str, list[str]] = {}
+    for path in paths:
+        await tab.open(path)
+        await tab.page.wait_for_load_state("networkidle")
+        table = path.removeprefix("/leftbehind/")
+        if table in MAP_TABLES:
+            await wait_for_markers(tab.page, first_map_page(mapped_rows(sql, table)))
+        await tab.shoot(screenshot_name(path))
+        if found := tab.watch.take():
+            problems[path] = found
+    assert problems == {}
+
+
+def screenshot_name(path: str) -> str:
+    name = path.strip("/").replace("/", "-")
+    return name or "home"
