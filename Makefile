@@ -6,7 +6,7 @@ PORT ?= 8001
 # The Cloud Run service or Fly app to deploy to.
 SERVICE ?= left-behind-neighbourhoods
 
-.PHONY: serve build test bench install clean publish-cloudrun publish-fly
+.PHONY: serve build test bench load install clean publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(BIN)/datasette
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
+
+# Mixed load with hostile requests (issue-4 figures in docs/load-test.md).
+load: $(BIN)/datasette
+	$(BIN)/python bench/hostile_load.py
 
 clean:
 	rm -rf leftbehind.db inspect-data.json .pytest_cache

@@ -7,7 +7,7 @@ requests, ward row pages) and hostile ones (SQL that would run for minutes,
 writes, malformed and oversized parameters). Prints requests per second,
 p50/p99 latency and errors per class, and checks the database file is unchanged.
 
-    python bench/hostile_load.py [--database leftbehind.db] [--seconds 20] [--levels 8 32]
+    python bench/hostile_load.py [--database PATH] [--seconds 20] [--levels 8 32]
 
 This is a measurement script, not a test: it prints figures and exits non-zero
 only when a target is missed (a 5xx, a dropped connection, a write or runaway
@@ -20,24 +20,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
-import platform
 import random
-import socket
 import sqlite3
-import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from _common import database as benchmark_database
+from _common import print_machine
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from leftbehind.serve import SETTINGS, inspect_command, serve_command  # noqa: E402
+from leftbehind.live import profile_server
+from leftbehind.serve import SETTINGS
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
 SLOW_SQL = [
@@ -154,32 +149,8 @@ async def run_level(base: str, connections: int, seconds: float, ward_codes: lis
     return tallies
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until_up(base: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not start")
-
-
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
-    memory = next((line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "?")
-    return f"{os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
 
 
 def report(level: int, seconds: float, tallies: dict[str, Tally]) -> list[str]:
@@ -227,35 +198,24 @@ def check_targets(tallies: dict[str, Tally]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database", type=Path, default=ROOT / "leftbehind.db")
+    parser.add_argument("--database", type=Path, default=None, help="default: a fresh build in bench/out/")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--levels", type=int, nargs="+", default=[8, 32])
     args = parser.parse_args()
-    database = args.database.resolve()
-    if not database.exists():
-        sys.exit(f"{database} does not exist: run `make build` first")
-    with sqlite3.connect(database) as conn:
-        ward_codes = [r[0] for r in conn.execute("select ward_code from wards order by random() limit 50")]
-    inspect_file = database.with_name(database.stem + "-load-inspect.json")
-    subprocess.run(inspect_command(database, inspect_file), check=True)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    database = args.database.resolve() if args.database else benchmark_database()
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        ward_codes = [r[0] for r in conn.execute("select ward_code from wards order by ward_code limit 50")]
     before = sha256(database)
-    server = subprocess.Popen(serve_command(database, inspect_file, "127.0.0.1", port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     missed: list[str] = []
-    try:
-        wait_until_up(base)
-        print(f"# Hostile load against the publishing profile\n\nMachine: {machine()}")
-        print(f"sql_time_limit_ms {SETTINGS['sql_time_limit_ms']}, margin {MARGIN_SECONDS:.1f} s; "
-              "one connection sends slow SQL continuously, about 10% of the others' requests are hostile.")
+    print("# Hostile load against the publishing profile\n")
+    print_machine()
+    print(f"\nsql_time_limit_ms {SETTINGS['sql_time_limit_ms']}, margin {MARGIN_SECONDS:.1f} s; "
+          "one connection sends slow SQL continuously, about 10% of the others' requests are hostile.")
+    with profile_server(database) as base:
         for level in args.levels:
             tallies = asyncio.run(run_level(base, level, args.seconds, ward_codes))
             print("\n".join(report(level, args.seconds, tallies)))
             missed += [f"{level} connections: {m}" for m in check_targets(tallies)]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        inspect_file.unlink(missing_ok=True)
     after = sha256(database)
     print(f"\nDatabase sha256 before {before[:16]}…, after {after[:16]}…: {'unchanged' if before == after else 'CHANGED'}")
     if before != after:

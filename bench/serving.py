@@ -4,7 +4,10 @@
 
 One run, one database, one request mix. Three servers on 127.0.0.1:
 
-- profile: ``leftbehind.serve`` (inspect, then serve with --immutable and the settings);
+- profile: ``leftbehind.serve`` (inspect, then serve with --immutable and the settings),
+  as published, with its in-memory response cache;
+- uncached: the same profile with the response cache turned off, to show what
+  Datasette itself costs per request under the profile's settings;
 - default: ``datasette serve leftbehind.db`` with the same metadata, templates and
   plugins, but Datasette's default settings, no --immutable, no inspect file;
 - static: ``python -m http.server`` serving, for each page, a file exactly as large as
@@ -83,7 +86,7 @@ def measure(
 ) -> dict[str, dict[str, _wrk.Result]]:
     """``servers``: name -> (base URL, page name -> path); the mix is every page but the floor."""
     """Then wrk every page on every server, interleaved: for each round, each page, each server
-    in turn, so that load from others on this shared machine hits all three alike.
+    in turn, so that load from others on this shared machine hits all alike.
     Rounds are combined: all requests over all seconds, the median p50, the worst p99."""
     for base, paths in servers.values():
         warm_up(base, list(paths.values()))
@@ -128,10 +131,16 @@ def main() -> int:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="leftbehind-bench-serve-")))
         logs = out_dir() / "serving-logs"
         profile = stack.enter_context(profile_server(db, logs))
+        uncached = stack.enter_context(profile_server(db, logs, response_cache=False))
         default = stack.enter_context(default_server(db, logs))
         files = static_copies(profile, page_paths, folder)
         static = stack.enter_context(static_server(folder, files[next(iter(files))].lstrip("/"), logs))
-        servers = {"profile": (profile, page_paths), "default": (default, page_paths), "static": (static, files)}
+        servers = {
+            "profile": (profile, page_paths),
+            "uncached": (uncached, page_paths),
+            "default": (default, page_paths),
+            "static": (static, files),
+        }
         results = measure(servers, args.seconds, args.connections, args.rounds)
     report(results, page_list, args)
     return 0
@@ -140,20 +149,23 @@ def main() -> int:
 def report(results: dict[str, dict[str, _wrk.Result]], page_list: dict[str, tuple[str, str]], args) -> None:
     print(f"\nserving: wrk -t1 -c{args.connections} -d{args.seconds}s per page and server, {args.rounds} rounds "
           "interleaved; requests/s, p50/p99 latency in ms")
-    header = f"{'page':24} {'profile':>22} {'default':>22} {'static':>22} {'prof/def':>9} {'prof/static':>11}  target"
+    header = (f"{'page':24} {'profile':>22} {'uncached':>22} {'default':>22} {'static':>22} "
+              f"{'prof/def':>9} {'unc/def':>8} {'prof/static':>11}  target")
     print(header)
     print("-" * len(header))
     rows = {}
     for name in [*page_list, MIX, FLOOR[0]]:
-        p, d, s = (results[server][name] for server in ("profile", "default", "static"))
+        p, u, d, s = (results[server][name] for server in ("profile", "uncached", "default", "static"))
         kind = page_list.get(name, ("", "mix" if name == MIX else "floor"))[1]
         target = {"json": JSON_TARGET, "faceted": FACETED_TARGET}.get(kind)
         ratio = p.rps / d.rps if d.rps else float("inf")
         verdict = "" if target is None else f">= {target:.0f}x {'met' if ratio >= target else 'NOT met'}"
-        dirty = [server for server, r in (("profile", p), ("default", d), ("static", s)) if not r.clean]
-        print(f"{name:24} {cell(p):>22} {cell(d):>22} {cell(s):>22} {ratio:8.2f}x {p.rps / s.rps:10.2f}x  {verdict}"
+        dirty = [server for server, r in (("profile", p), ("uncached", u), ("default", d), ("static", s)) if not r.clean]
+        print(f"{name:24} {cell(p):>22} {cell(u):>22} {cell(d):>22} {cell(s):>22} {ratio:8.2f}x "
+              f"{u.rps / d.rps:7.2f}x {p.rps / s.rps:10.2f}x  {verdict}"
               + (f"  ERRORS in {dirty}" if dirty else ""))
         rows[name] = {"kind": kind, "target": target, "profile_over_default": ratio,
+                      "uncached_over_default": u.rps / d.rps if d.rps else None,
                       **{server: vars(results[server][name]) | {"rps": results[server][name].rps}
                          for server in results}}
     save("serving", {"seconds": args.seconds, "connections": args.connections, "rounds": args.rounds, "pages": rows})

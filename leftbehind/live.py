@@ -8,6 +8,7 @@ commands, so what is tested and measured is what is published.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -73,13 +74,17 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running(command: Sequence[str], probe_url: str, log: Path, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+def running(
+    command: Sequence[str], probe_url: str, log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
     """Run ``command`` until the block ends, once ``probe_url`` answers.
 
     Output goes to ``log`` (a pipe nobody reads would fill and stall the server).
     """
     with open(log, "wb") as output:
-        process = subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT, cwd=cwd)
+        process = subprocess.Popen(
+            list(command), stdout=output, stderr=subprocess.STDOUT, cwd=cwd, env={**os.environ, **(env or {})}
+        )
         try:
             wait_until_answers(probe_url, process, log)
             yield process
@@ -88,10 +93,12 @@ def running(command: Sequence[str], probe_url: str, log: Path, cwd: Path | None 
 
 
 @contextmanager
-def profile_server(database: Path, workdir: Path | None = None) -> Iterator[str]:
+def profile_server(database: Path, workdir: Path | None = None, response_cache: bool = True) -> Iterator[str]:
     """Serve ``database`` with the publishing profile; yield its base URL.
 
     Runs ``inspect_command`` and then ``serve_command``, exactly as ``make serve``.
+    ``response_cache=False`` turns off the profile's in-memory page cache, to measure
+    what Datasette itself costs per request.
     """
     with _workdir(workdir) as folder:
         inspect_file = folder / f"{database.stem}-inspect.json"
@@ -99,7 +106,8 @@ def profile_server(database: Path, workdir: Path | None = None) -> Iterator[str]
         port = free_port()
         base = f"http://{HOST}:{port}"
         command = serve_command(database, inspect_file, HOST, port)
-        with running(command, f"{base}/-/versions.json", folder / f"profile-{port}.log"):
+        env = None if response_cache else {"LEFTBEHIND_RESPONSE_CACHE": "off"}
+        with running(command, f"{base}/-/versions.json", folder / f"profile-{port}.log", env=env):
             yield base
 
 

@@ -54,7 +54,7 @@ select
   json_object(
     'title', ward_name,
     'description', lad_name || ', ' || region_name || '. CNI rank ' || cni_rank
-      || ' of 7,433' || coalesce('. Population ' || population, '') || '.',
+      || ' of ' || (select count(*) from wards) || coalesce('. Population ' || population, '') || '.',
     'link', '/{DATABASE_NAME}/wards/' || ward_code
   ) as popup
 from wards
@@ -162,7 +162,9 @@ def load_ward_tables(db: sqlite_utils.Database, wards: list[dict[str, Any]]) -> 
     db["wards"].insert_all(wards)
     for column in (
         "lad_code",
+        "lad_name",
         "region_code",
+        "region_name",
         "left_behind_2020",
         "left_behind_2019",
         "left_behind_change",

@@ -5,10 +5,14 @@ sent again. Entries live for TTL_SECONDS (a micro-cache: a page whose facet
 timed out under load is not kept for long) and the cache is bounded in bytes,
 least recently used first out. Only complete 200 responses without cookies are
 kept. Loaded with ``--plugins-dir plugins`` by the publishing profile.
+
+``LEFTBEHIND_RESPONSE_CACHE=off`` in the server's environment turns it off, so
+the benchmarks can measure what Datasette itself costs per request.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -73,6 +77,10 @@ def is_cacheable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
     return status == 200 and not any(name.lower() == b"set-cookie" for name, _ in headers)
 
 
+def cache_enabled(datasette) -> bool:
+    return os.environ.get("LEFTBEHIND_RESPONSE_CACHE", "on") != "off" and all_databases_immutable(datasette)
+
+
 def all_databases_immutable(datasette) -> bool:
     served = [db for name, db in datasette.databases.items() if not name.startswith("_")]
     return bool(served) and all(db.is_mutable is False for db in served)
@@ -120,6 +128,6 @@ def asgi_wrapper(datasette):
     cache = ResponseCache()
 
     def wrap(app):
-        return cached(app, cache, lambda: all_databases_immutable(datasette))
+        return cached(app, cache, lambda: cache_enabled(datasette))
 
     return wrap

@@ -303,3 +303,43 @@ async def test_every_page_loads_without_errors(tab: Tab, sql):
 def screenshot_name(path: str) -> str:
     name = path.strip("/").replace("/", "-")
     return name or "home"
+
+
+# --- the dashboard ------------------------------------------------------------------
+
+# Vega draws each datum of a bar, point or line mark as a path inside a group whose
+# role is "mark" (axes and legends have other roles).
+VEGA_MARKS = "svg.marks g.role-mark path"
+
+
+async def test_every_dashboard_chart_renders(tab: Tab, sql, metadata):
+    dashboard = metadata["plugins"]["datasette-dashboards"]["left-behind"]
+    await tab.open("/-/dashboards/left-behind")
+    changes = int(scalar(sql, "select count(*) from wards where left_behind_change in ('joined in 2020', 'left in 2020')"))
+    for slug, chart in dashboard["charts"].items():
+        container = tab.page.locator(f"#chart-{slug}")
+        library = chart["library"]
+        if library == "vega-lite":
+            rows = len(sql.execute(chart["query"]).fetchall())
+            marks = container.locator(VEGA_MARKS)
+            await marks.nth(rows - 1).wait_for(state="attached", timeout=15_000)
+            assert await marks.count() >= rows, f"{slug}: fewer marks than rows of data"
+        elif library == "metric":
+            value = int(scalar(sql, chart["query"]))
+            await tab.page.wait_for_function(
+                "([id, text]) => document.getElementById(id).innerText.includes(text)",
+                arg=[f"chart-{slug}", str(value)],
+                timeout=15_000,
+            )
+        elif library == "map":
+            markers = container.locator(".leaflet-marker-icon")
+            await markers.nth(changes - 1).wait_for(state="attached", timeout=15_000)
+            assert await markers.count() == changes
+        elif library == "table":
+            rows = container.locator("tbody tr")
+            await rows.nth(changes - 1).wait_for(state="attached", timeout=15_000)
+            assert await rows.count() == changes
+        else:
+            raise AssertionError(f"no check for chart library {library}")
+    await tab.shoot("dashboard")
+    tab.assert_no_problems()

@@ -105,3 +105,9 @@ async def test_the_profile_loads_the_cache(datasette):
     second = await datasette.client.get("/leftbehind/wards.json?_size=3&_shape=objects")
     assert first.status_code == second.status_code == 200
     assert first.content == second.content
+
+
+def test_environment_switch_turns_the_cache_off(monkeypatch, datasette):
+    assert response_cache.cache_enabled(datasette)
+    monkeypatch.setenv("LEFTBEHIND_RESPONSE_CACHE", "off")
+    assert not response_cache.cache_enabled(datasette)
