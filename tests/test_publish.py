@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,15 +15,10 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from leftbehind.build import ROOT
+from leftbehind.live import free_port, running
 from leftbehind.serve import PUBLISH_INSTALL, SETTINGS, main, publish_command
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -75,27 +68,15 @@ def test_the_dockerfile_command_serves_the_site(fly_dir):
     cmd = dockerfile_line(fly_dir, "CMD").replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
     args = shlex.split(cmd)
     assert args[:2] == ["datasette", "serve"]
-    server = subprocess.Popen([sys.executable, "-m", "datasette", *args[1:]], cwd=fly_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(base + "/-/versions.json", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "the generated server did not start"
-                assert server.poll() is None, server.stderr.read().decode()
-                time.sleep(0.2)
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "datasette", *args[1:]]
+    with running(command, base + "/-/versions.json", fly_dir.parent / "server.log", cwd=fly_dir):
         for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt", "/assets/site.css"):
             assert httpx.get(base + path, timeout=30).status_code == 200, path
         assert "datasette-cluster-map.js" in httpx.get(base + "/leftbehind/wards", timeout=30).text
         assert httpx.post(base + "/leftbehind/topics", timeout=30).status_code == 405
         databases = httpx.get(base + "/-/databases.json", timeout=30).json()
         assert [d["is_mutable"] for d in databases if d["name"] == "leftbehind"] == [False]
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
 
 
 def test_publish_without_the_cloud_tool_prints_the_command(capsys, monkeypatch):
