@@ -1,7 +1,8 @@
 """Template variables for the footer and the About page: build time and sources.
 
 Read from the database's own ``build_info`` and ``sources`` tables, so what the
-site says about itself is always what was built.
+site says about itself is always what was built. The database is immutable while
+served, so the facts are read once per Datasette instance, not on every page.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ async def site_info(datasette) -> dict:
 @hookimpl
 def extra_template_vars(datasette):
     async def inner():
-        return await site_info(datasette)
+        cached = getattr(datasette, "_leftbehind_site_info", None)
+        if cached is None:
+            cached = await site_info(datasette)
+            if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+                datasette._leftbehind_site_info = cached
+        return cached
 
     return inner

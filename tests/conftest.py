@@ -47,12 +47,11 @@ def catalogue_yaml() -> dict[str, list[dict]]:
     }
 
 
-@pytest.fixture(scope="session")
-def datasette(db_path: Path, metadata: dict) -> Datasette:
-    """Datasette configured as the publishing profile serves it."""
-    ds = Datasette(
+def profile_datasette(database: Path, metadata: dict) -> Datasette:
+    """Datasette configured as the publishing profile serves ``database``."""
+    return Datasette(
         [],
-        immutables=[str(db_path)],
+        immutables=[str(database)],
         metadata=metadata,
         settings={name: _setting_value(value) for name, value in SETTINGS.items()},
         template_dir=str(TEMPLATES),
@@ -60,7 +59,11 @@ def datasette(db_path: Path, metadata: dict) -> Datasette:
         plugins_dir=str(PLUGINS),
         cors=True,
     )
-    return ds
+
+
+@pytest.fixture(scope="session")
+def datasette(db_path: Path, metadata: dict) -> Datasette:
+    return profile_datasette(db_path, metadata)
 
 
 def _setting_value(value: str):

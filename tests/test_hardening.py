@@ -12,7 +12,8 @@ from datasette.app import Datasette
 
 import leftbehind.build
 from leftbehind.build import ROOT, build
-from leftbehind.serve import PLUGINS, SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
+from conftest import profile_datasette
+from leftbehind.serve import SETTINGS
 
 SLOW_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
 WRITES = [
@@ -130,14 +131,7 @@ def hostile_db(tmp_path_factory, source_data) -> Path:
 
 @pytest.fixture(scope="module")
 def hostile_site(hostile_db, metadata) -> Datasette:
-    return Datasette(
-        [],
-        immutables=[str(hostile_db)],
-        metadata=metadata,
-        template_dir=str(TEMPLATES),
-        static_mounts=[(STATIC_MOUNT, str(STATIC))],
-        plugins_dir=str(PLUGINS),
-    )
+    return profile_datasette(hostile_db, metadata)
 
 
 async def test_catalogue_html_is_escaped_on_every_page(hostile_site, hostile_db):
