@@ -37,12 +37,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sources_dir = args.sources_dir or sources_dir_from_environment()
+    existed = args.database.exists()
     started = time.perf_counter()
     try:
         path = build(args.database, args.data_dir, sources_dir, args.cache_dir)
     except BuildError as error:
         print(error.report(), file=sys.stderr)
-        print(f"{args.database} was left unchanged.", file=sys.stderr)
+        if existed:
+            print(f"{args.database} was left unchanged.", file=sys.stderr)
+        else:
+            print(f"No database was written ({args.database} does not exist).", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - started
     print(f"Built {path} ({path.stat().st_size:,} bytes) in {seconds:.1f}s", file=sys.stderr)

@@ -16,32 +16,47 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from leftbehind.errors import BuildError
+from leftbehind.validation import Field, RecordSpec, check_file, fill_optional, read_yaml_list, required_when
 
 RAW_BASE_URL = "https://raw.githubusercontent.com"
 SOURCES_DIR_ENV = "LEFTBEHIND_SOURCES_DIR"
 DOWNLOAD_TIMEOUT_SECONDS = 60
-MANIFEST_FIELDS = (
-    "id",
-    "title",
-    "file",
-    "repository",
-    "commit",
-    "path",
-    "url",
-    "sha256",
-    "rows",
-    "licence",
-    "licence_url",
-    "attribution",
+OFFLINE_HINT = (
+    f"to build without downloading, put the files in a folder and pass --sources-dir FOLDER "
+    f"or set {SOURCES_DIR_ENV}=FOLDER"
+)
+FORMATS = ("csv", "rda")
+ENCODINGS = ("utf-8", "utf-8-sig")
+
+# What one entry of data/sources.yml holds; checked like the catalogue's records.
+MANIFEST_SPEC = RecordSpec(
+    noun="source",
+    fields={
+        "id": Field("identifier"),
+        "title": Field("title"),
+        "file": Field("title", pattern=r"[A-Za-z0-9_.-]+"),
+        "repository": Field("title", pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+"),
+        "commit": Field("title", pattern=r"[0-9a-f]{40}"),
+        "path": Field("title"),
+        "url": Field("url"),
+        "sha256": Field("title", pattern=r"[0-9a-f]{64}"),
+        "rows": Field("int", minimum=1, maximum=10_000_000),
+        "format": Field("choice", choices=FORMATS),
+        "encoding": Field("choice", choices=ENCODINGS, required=False, nullable=True),
+        "object": Field("title", required=False, nullable=True, pattern=r"[A-Za-z0-9_.]+"),
+        "columns": Field("list", items=Field("title")),
+        "licence": Field("text"),
+        "licence_url": Field("url"),
+        "attribution": Field("text"),
+    },
+    rules=(required_when("object", "format", "rda"), required_when("encoding", "format", "csv")),
 )
 
 
 @dataclass(frozen=True)
 class Source:
-    """One entry of ``data/sources.yml``."""
+    """One entry of ``data/sources.yml``: where a file comes from, how to read it, its licence."""
 
     id: str
     title: str
@@ -52,6 +67,10 @@ class Source:
     url: str
     sha256: str
     rows: int
+    format: str
+    encoding: str | None
+    object: str | None
+    columns: tuple[str, ...]
     licence: str
     licence_url: str
     attribution: str
@@ -66,32 +85,21 @@ def raw_url(repository: str, commit: str, path: str) -> str:
 
 
 def load_manifest(path: Path) -> dict[str, Source]:
-    """Read the sources manifest, checking that every entry is complete."""
+    """Read the sources manifest, checking every entry like a catalogue record."""
     label = f"{path.parent.name}/{path.name}"
-    try:
-        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise BuildError(f"{label} cannot be read", [f"{label}: {error}"]) from error
-    if not isinstance(entries, list):
-        raise BuildError(f"{label} is not a list of sources", [f"{label}: expected a list"])
-    problems = []
+    entries, problems = read_yaml_list(path, label)
+    if not problems:
+        problems = check_file(label, entries, MANIFEST_SPEC)
+    if problems:
+        raise BuildError(f"{label} has problems", problems)
     sources: dict[str, Source] = {}
-    for index, entry in enumerate(entries):
-        where = f"{label}: record '{entry.get('id', index + 1) if isinstance(entry, dict) else index + 1}'"
-        if not isinstance(entry, dict):
-            problems.append(f"{where}: expected a mapping")
-            continue
-        missing = [name for name in MANIFEST_FIELDS if entry.get(name) in (None, "")]
-        unknown = sorted(set(entry) - set(MANIFEST_FIELDS))
-        problems += [f"{where}: field '{name}': missing" for name in missing]
-        problems += [f"{where}: field '{name}': unknown field" for name in unknown]
-        if missing or unknown:
-            continue
-        source = Source(**{name: entry[name] for name in MANIFEST_FIELDS})
+    for entry in entries:
+        values = fill_optional(entry, MANIFEST_SPEC.fields)
+        source = Source(**{**values, "columns": tuple(values["columns"])})
         if source.url != raw_url(source.repository, source.commit, source.path):
-            problems.append(f"{where}: field 'url': does not match repository, commit and path")
-        if source.id in sources:
-            problems.append(f"{where}: field 'id': duplicate id {source.id!r}")
+            problems.append(
+                f"{label}: record {source.id!r}: field 'url': does not match repository, commit and path"
+            )
         sources[source.id] = source
     if problems:
         raise BuildError(f"{label} has problems", problems)
@@ -148,13 +156,13 @@ def download(source: Source, url: str, destination: Path, timeout: float) -> Non
                 error.close()
                 raise BuildError(
                     f"download of {source.label} failed",
-                    [f"{source.label}: {url} answered HTTP {error.code} {error.reason}"],
+                    [f"{source.label}: {url} answered HTTP {error.code} {error.reason}; {OFFLINE_HINT}"],
                 ) from error
             except (urllib.error.URLError, TimeoutError, OSError) as error:
                 reason = getattr(error, "reason", error)
                 raise BuildError(
                     f"download of {source.label} failed",
-                    [f"{source.label}: cannot download {url}: {reason}"],
+                    [f"{source.label}: cannot download {url}: {reason}; {OFFLINE_HINT}"],
                 ) from error
             with response:
                 length = response.headers.get("Content-Length")
@@ -169,12 +177,14 @@ def download(source: Source, url: str, destination: Path, timeout: float) -> Non
                     except (TimeoutError, OSError) as error:
                         raise BuildError(
                             f"download of {source.label} failed",
-                            [f"{source.label}: download from {url} stopped after {received} bytes: {error}"],
+                            [f"{source.label}: download from {url} stopped after {received} bytes: {error}; "
+                             f"{OFFLINE_HINT}"],
                         ) from error
             if expected is not None and received != expected:
                 raise BuildError(
                     f"download of {source.label} failed",
-                    [f"{source.label}: download from {url} stopped after {received} of {expected} bytes"],
+                    [f"{source.label}: download from {url} stopped after {received} of {expected} bytes; "
+                     f"{OFFLINE_HINT}"],
                 )
         check_sha256(source, partial)
         partial.replace(destination)

@@ -1,20 +1,17 @@
-"""Read the ward source files and derive one row per English CNI ward.
+"""Derive one row per English CNI ward from the already-read source tables.
 
-Reading checks each file's columns and values and names the file, the line
-and the column of anything it cannot use. The derivations are pure functions
-over plain dicts.
+Pure functions over ``SourceTable`` rows (``leftbehind.readers``): no file is read
+here. A value the derivation cannot use raises a BuildError naming the file, the
+line and the column.
 """
 
 from __future__ import annotations
 
-import csv
-import math
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from leftbehind.errors import BuildError
+from leftbehind.readers import SourceTable
 from leftbehind.sources import Source
 
 # England, generously: the Scillies to Berwick, Land's End to Lowestoft.
@@ -25,6 +22,7 @@ CORRUPT_LATITUDE = 50.0
 LOCATION_LABEL_POINT = "ONS ward label point"
 LOCATION_LSOA_CENTROIDS = "population-weighted mean of LSOA centroids"
 
+# The CNI file's columns, and what this project calls each of them.
 CNI_COLUMNS = {
     "ward17_code": "ward_code",
     "ward17_name": "ward_name",
@@ -40,127 +38,20 @@ CNI_COLUMNS = {
     "Engaged community rank": "engaged_community_rank",
     "Left Behind Area?": "left_behind",
 }
-REQUIRED_COLUMNS = {
-    "cni2020": tuple(CNI_COLUMNS),
-    "cni2019": tuple(CNI_COLUMNS),
-    "ward_points": ("wdcd", "longitude", "latitude"),
-    "lsoa_centroids": ("X", "Y", "lsoa11cd"),
-    "lsoa_ward_lookup": ("LSOA11CD", "WD17CD", "LAD17CD"),
-    "lad_region_lookup": ("LAD17CD", "LAD17NM", "RGN17CD", "RGN17NM"),
-    "ward_lad_lookup": ("WD17CD", "WD17NM", "LAD17CD"),
-    "imd_lsoa": ("lsoa_code", "IMD_decile", "IMD_rank"),
-}
-POPULATION_OBJECT = "population17_lsoa11"
-POPULATION_COLUMNS = ("lsoa11_code", "total_population")
 
 
-@dataclass(frozen=True)
-class SourceTable:
-    """The rows of one source file, with what is needed to report on them."""
-
-    source: Source
-    rows: list[dict[str, str]]
-
-    def problem(self, line: int, column: str, message: str) -> BuildError:
-        return BuildError(
-            f"{self.source.label} has a bad value",
-            [f"{self.source.label}: line {line}, column '{column}': {message}"],
-        )
-
-    def number(self, index: int, column: str, cast: type = float) -> float | int:
-        """The value of ``column`` in row ``index`` as a number, or a clear error."""
-        text = self.rows[index][column]
-        try:
-            value = cast(text)
-        except (TypeError, ValueError):
-            raise self.problem(index + 2, column, f"{text!r} is not a number") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.problem(index + 2, column, f"{text!r} is not a finite number")
-        return value
-
-
-def read_csv_source(source: Source, path: Path) -> SourceTable:
-    """Read a CSV source, checking its header and its row count."""
-    required = REQUIRED_COLUMNS[source.id]
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [column for column in required if column not in header]
-            if missing:
-                raise BuildError(
-                    f"{source.label} lacks columns the build needs",
-                    [f"{source.label}: missing column '{column}'" for column in missing],
-                )
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise BuildError(
-            f"{source.label} is malformed", [f"{source.label}: cannot be read as CSV: {error}"]
-        ) from error
-    for index, row in enumerate(rows):
-        if None in row or any(row[column] is None for column in required):
-            raise BuildError(
-                f"{source.label} is malformed",
-                [f"{source.label}: line {index + 2}: wrong number of fields"],
-            )
-    if len(rows) != source.rows:
-        raise BuildError(
-            f"{source.label} has the wrong number of rows",
-            [f"{source.label}: expected {source.rows} data rows, found {len(rows)} (truncated?)"],
-        )
-    return SourceTable(source, rows)
-
-
-def read_population(source: Source, path: Path) -> dict[str, float]:
-    """Mid-2017 population by LSOA code, read from the R data file."""
-    import rdata
-
-    # The object is a tibble; rdata has no constructor for the tibble classes
-    # and would warn before falling back to data.frame, so map them directly.
-    constructors = dict(rdata.conversion.DEFAULT_CLASS_MAP)
-    constructors["tbl_df"] = constructors["data.frame"]
-    constructors["tbl"] = constructors["data.frame"]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            objects = rdata.read_rda(path, constructor_dict=constructors)
-    except Exception as error:  # rdata raises many kinds for a damaged file
-        raise BuildError(
-            f"{source.label} is not a readable R data file",
-            [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
-        ) from error
-    frame = objects.get(POPULATION_OBJECT)
-    if frame is None or not hasattr(frame, "columns"):
-        raise BuildError(
-            f"{source.label} lacks the population table",
-            [f"{source.label}: no data frame named '{POPULATION_OBJECT}'"],
-        )
-    missing = [column for column in POPULATION_COLUMNS if column not in frame.columns]
-    if missing:
-        raise BuildError(
-            f"{source.label} lacks columns the build needs",
-            [f"{source.label}: missing column '{column}'" for column in missing],
-        )
-    if len(frame) != source.rows:
-        raise BuildError(
-            f"{source.label} has the wrong number of rows",
-            [f"{source.label}: expected {source.rows} rows, found {len(frame)}"],
-        )
+def population_by_lsoa(table: SourceTable) -> dict[str, float]:
+    """Mid-2017 population of each LSOA (England and Wales)."""
     population = {}
-    for code, value in zip(frame["lsoa11_code"], frame["total_population"]):
-        if not isinstance(code, str) or value is None or not math.isfinite(float(value)):
-            raise BuildError(
-                f"{source.label} has a bad value",
-                [f"{source.label}: LSOA {code!r}: population {value!r} is not a number"],
-            )
-        population[code] = float(value)
+    for index, row in enumerate(table.rows):
+        population[table.text(index, "lsoa11_code")] = table.number(index, "total_population")
     return population
 
 
 def _flag(table: SourceTable, index: int) -> int:
     value = table.rows[index]["Left Behind Area?"]
     if value not in ("TRUE", "FALSE"):
-        raise table.problem(index + 2, "Left Behind Area?", f"{value!r} is not TRUE or FALSE")
+        raise table.problem(index, "Left Behind Area?", f"{value!r} is not TRUE or FALSE")
     return 1 if value == "TRUE" else 0
 
 
@@ -181,13 +72,13 @@ def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str,
                 ward[name] = cni2020.number(index, column, int)
         ward["left_behind_2020"] = _flag(cni2020, index)
         if ward["ward_code"] in wards:
-            raise cni2020.problem(index + 2, "ward17_code", f"duplicate ward {ward['ward_code']}")
+            raise cni2020.problem(index, "ward17_code", f"duplicate ward {ward['ward_code']}")
         wards[ward["ward_code"]] = ward
     seen = set()
     for index, row in enumerate(cni2019.rows):
         code = row["ward17_code"]
         if code not in wards:
-            raise cni2019.problem(index + 2, "ward17_code", f"ward {code} is not in {cni2020.source.file}")
+            raise cni2019.problem(index, "ward17_code", f"ward {code} is not in {cni2020.source.file}")
         wards[code]["left_behind_2019"] = _flag(cni2019, index)
         seen.add(code)
     if len(seen) != len(wards):
@@ -313,10 +204,9 @@ def check_lsoas_known(
         raise BuildError("the LSOA sources do not cover every ward", problems)
 
 
-def ward_rows(
-    tables: dict[str, SourceTable], population: dict[str, float]
-) -> list[dict[str, Any]]:
+def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
     """One row per CNI ward, sorted by ward code."""
+    population = population_by_lsoa(tables["population"])
     wards = cni_wards(tables["cni2020"], tables["cni2019"])
     check_codes_against_lookup(wards, tables["ward_lad_lookup"], tables["cni2020"].source)
     regions = regions_by_lad(tables["lad_region_lookup"])
@@ -328,7 +218,7 @@ def ward_rows(
     check_lsoas_known(wards, ward_lsoas, {
         tables["lsoa_centroids"].source.label: centroids,
         tables["imd_lsoa"].source.label: imd,
-        "source 'population'": population,
+        tables["population"].source.label: population,
     })
 
     rows = []

@@ -16,6 +16,7 @@ import pytest
 import build_db
 from leftbehind.build import ROOT
 from leftbehind.errors import BuildError
+from leftbehind.readers import read_source
 from leftbehind.sources import load_manifest, locate_source, sha256_of
 
 MANIFEST = load_manifest(ROOT / "data" / "sources.yml")
@@ -148,36 +149,30 @@ def test_wrong_hash_in_sources_folder(broken_sources, tmp_path, capsys):
 
 def test_missing_column_is_named(broken_sources, tmp_path, capsys):
     """A renamed column in a file the manifest vouches for (as after a careless re-pin)."""
-    from leftbehind.wards import read_csv_source
-
     target = broken_sources / REGION_LOOKUP.file
     renamed = tmp_path / "renamed.csv"
     renamed.write_bytes(target.read_bytes().replace(b"RGN17NM", b"RGN17NAME", 1))
     source = dataclasses.replace(REGION_LOOKUP, sha256=sha256_of(renamed))
     with pytest.raises(BuildError) as caught:
-        read_csv_source(source, renamed)
+        read_source(source, renamed)
     assert f"source 'lad_region_lookup' ({REGION_LOOKUP.file}): missing column 'RGN17NM'" in caught.value.report()
 
 
 def test_truncated_rows_are_named(broken_sources, tmp_path):
-    from leftbehind.wards import read_csv_source
-
     target = broken_sources / REGION_LOOKUP.file
     short = tmp_path / "short.csv"
     short.write_bytes(b"\n".join(target.read_bytes().split(b"\n")[:100]) + b"\n")
     source = dataclasses.replace(REGION_LOOKUP, sha256=sha256_of(short))
     with pytest.raises(BuildError) as caught:
-        read_csv_source(source, short)
+        read_source(source, short)
     assert "expected 326 data rows, found 99" in caught.value.report()
 
 
 def test_unreadable_rda_is_named(broken_sources, tmp_path):
-    from leftbehind.wards import read_population
-
     junk = tmp_path / "junk.rda"
     junk.write_bytes(b"RDX3\n" + b"\x00garbage" * 50)
     with pytest.raises(BuildError) as caught:
-        read_population(MANIFEST["population"], junk)
+        read_source(MANIFEST["population"], junk)
     assert "population17_lsoa11_demographr.rda" in caught.value.report()
     assert "cannot be read as .rda" in caught.value.report()
 
