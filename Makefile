@@ -6,7 +6,7 @@ PORT ?= 8001
 # The Cloud Run service or Fly app to deploy to.
 SERVICE ?= left-behind-neighbourhoods
 
-.PHONY: serve build test bench load install clean publish-cloudrun publish-fly
+.PHONY: serve build test bench load install clean metadata publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ leftbehind.db: $(BIN)/datasette build_db.py leftbehind/*.py data/*.yml
 
 build: leftbehind.db
 
+# Regenerate the tables part of metadata.yml from leftbehind/tables.py.
+metadata: $(BIN)/datasette
+	$(BIN)/python -m leftbehind.metadata
+
 serve: leftbehind.db
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
 
@@ -32,8 +36,10 @@ publish-cloudrun: leftbehind.db
 publish-fly: leftbehind.db
 	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE)
 
+# One worker per core (pytest-xdist); each test file runs whole on one worker, so the
+# database, the server and the browser are set up once per worker, not once per test.
 test: $(BIN)/datasette
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Benchmarks print figures (docs/benchmarks.md says what they mean); outputs go to
 # the git-ignored bench/out/. They read the sources like the build: set

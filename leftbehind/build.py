@@ -10,18 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from leftbehind.catalogue import Catalogue, load_catalogue
-from leftbehind.catalogue_tables import load_catalogue_tables
 from leftbehind.errors import BuildError
+from leftbehind.readers import SourceTable, read_source
+from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
-from leftbehind.ward_tables import check_set_publications, load_sources_table, load_ward_tables
-from leftbehind.wards import SourceTable, read_csv_source, read_population, ward_rows
+from leftbehind.tables import TABLES
+from leftbehind.ward_tables import check_set_publications
+from leftbehind.wards import ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -30,40 +33,44 @@ DEFAULT_DATABASE = ROOT / "leftbehind.db"
 
 
 @dataclass
-class SourceData:
-    """The parsed source files and the manifest that vouches for them."""
-
-    sources: dict[str, Source]
-    tables: dict[str, SourceTable]
-    population: dict[str, float]
-
-
-@dataclass
 class Inputs:
-    """Everything the build reads, validated and parsed, before any writing."""
+    """Everything the build reads, validated and parsed before any writing, and what the
+    tables' rows functions (``leftbehind/tables.py``) compute from it."""
 
     catalogue: Catalogue
-    sources: SourceData
+    sources: dict[str, Source]
+    tables: dict[str, SourceTable]
+    built_at: str = ""
+    commit: str | None = None
+    # Rows in each table and view loaded so far: build_info, declared last, reports them.
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @cached_property
+    def wards(self) -> list[dict[str, Any]]:
+        return ward_rows(self.tables)
+
+    @property
+    def rows_read(self) -> dict[str, int]:
+        return {source_id: len(table.rows) for source_id, table in self.tables.items()}
+
+    @property
+    def build_info(self) -> list[dict[str, Any]]:
+        return build_info_rows(self.commit, self.built_at, self.counts)
 
 
-def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> SourceData:
-    """Locate, verify and parse every source file the manifest lists."""
+def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], dict[str, SourceTable]]:
+    """Locate, verify and read every source file the manifest lists."""
     sources = load_manifest(data_dir / "sources.yml")
     paths = locate_sources(sources, sources_dir, cache_dir)
-    tables = {
-        source_id: read_csv_source(source, paths[source_id])
-        for source_id, source in sources.items()
-        if source_id != "population"
-    }
-    population = read_population(sources["population"], paths["population"])
-    return SourceData(sources, tables, population)
+    return sources, {source_id: read_source(source, paths[source_id]) for source_id, source in sources.items()}
 
 
 def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:
     """Validate the catalogue first (cheap, most likely to be wrong), then the sources."""
     catalogue = load_catalogue(data_dir)
-    check_set_publications({p["id"] for p in catalogue.publications}, f"{data_dir.name}/publications.yml")
-    return Inputs(catalogue, read_sources(data_dir, sources_dir, cache_dir))
+    check_set_publications({p["id"] for p in catalogue["publications"]}, f"{data_dir.name}/publications.yml")
+    sources, tables = read_sources(data_dir, sources_dir, cache_dir)
+    return Inputs(catalogue, sources, tables)
 
 
 def repository_commit() -> str | None:
@@ -100,7 +107,11 @@ def content_tables(db: sqlite_utils.Database) -> list[str]:
     )
 
 
-def build_info_rows(db: sqlite_utils.Database, commit: str | None, built_at: str) -> list[dict[str, Any]]:
+def build_info_rows(commit: str | None, built_at: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    """When and from what the database was built, and the rows of every table and view.
+
+    ``counts`` holds every table but build_info itself, whose count is its own length.
+    """
     rows = [
         {"item": "built_at", "value": built_at, "description": "When the database was built (UTC)."},
         {
@@ -109,35 +120,39 @@ def build_info_rows(db: sqlite_utils.Database, commit: str | None, built_at: str
             "description": "The commit of this project's repository the build ran from; null when unknown.",
         },
     ]
-    for name in content_tables(db) + db.view_names():
-        count = db.execute(f"select count(*) from [{name}]").fetchone()[0]
-        rows.append(
-            {
-                "item": f"rows:{name}",
-                "value": str(count),
-                "description": f"Number of rows in {name}.",
-            }
-        )
+    counts = {**counts, "build_info": len(rows) + len(counts) + 1}
+    for name in sorted(counts):
+        rows.append({"item": f"rows:{name}", "value": str(counts[name]), "description": f"Number of rows in {name}."})
     return rows
 
 
-def write_database(inputs: Inputs, path: Path, commit: str | None, built_at: str) -> None:
-    """Write every table into a new database file at ``path``."""
-    data = inputs.sources
-    wards = ward_rows(data.tables, data.population)
-    rows_read = {source_id: len(table.rows) for source_id, table in data.tables.items()}
-    rows_read["population"] = len(data.population)
+def check_database(db: sqlite_utils.Database, tables: tuple[Table, ...]) -> None:
+    """The database holds exactly the declared tables and views, and its foreign keys hold."""
+    declared = {table.name for table in tables}
+    present = set(content_tables(db)) | set(db.view_names())
+    problems = [f"table {name}: declared but not created" for name in sorted(declared - present)]
+    problems += [f"table {name}: created but not declared in leftbehind/tables.py" for name in sorted(present - declared)]
+    problems += [str(problem) for problem in db.execute("PRAGMA foreign_key_check").fetchall()[:20]]
+    if problems:
+        raise BuildError("the database does not match its declarations", problems)
+
+
+def write_database(inputs: Inputs, path: Path) -> None:
+    """Write every declared table, in order, into a new database file at ``path``."""
+    problems = check_declarations(TABLES)
+    if problems:
+        raise BuildError("leftbehind/tables.py has faults", problems)
+    inputs.counts.clear()
     db = sqlite_utils.Database(path)
     try:
         with db.conn:
-            load_catalogue_tables(db, inputs.catalogue)
-            load_sources_table(db, data.sources, rows_read)
-            load_ward_tables(db, wards)
-            db["build_info"].create({"item": str, "value": str, "description": str}, pk="item")
-            db["build_info"].insert_all(build_info_rows(db, commit, built_at))
-        problems = list(db.execute("PRAGMA foreign_key_check").fetchall())
-        if problems:
-            raise BuildError("the database breaks its foreign keys", [str(p) for p in problems[:20]])
+            for table in TABLES:
+                rows = table.rows(inputs) if table.rows else []
+                load_table(db, table, rows)
+                inputs.counts[table.name] = (
+                    db.execute(f"select count(*) from [{table.name}]").fetchone()[0] if table.is_view else len(rows)
+                )
+        check_database(db, TABLES)
         db.execute("PRAGMA journal_mode = DELETE")
         db.vacuum()
     finally:
@@ -157,7 +172,8 @@ def build(
     remove_abandoned_temporaries(database)
     temporary = database.with_name(f".{database.name}.{os.getpid()}.building")
     try:
-        write_database(inputs, temporary, repository_commit(), build_time())
+        inputs.commit, inputs.built_at = repository_commit(), build_time()
+        write_database(inputs, temporary)
         os.chmod(temporary, 0o644)
         temporary.replace(database)  # atomic: readers see the old or the new file, never a mix
     finally:

@@ -1,7 +1,8 @@
-"""Turn the validated catalogue into table rows and load them with sqlite-utils.
+"""The catalogue tables' rows, computed from the validated catalogue.
 
 The row functions are pure: they take the catalogue and return sorted rows, so
-the same catalogue always gives the same tables.
+the same catalogue always gives the same tables. What each column is and means is
+declared in ``leftbehind/tables.py``.
 """
 
 from __future__ import annotations
@@ -9,19 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
-
-from leftbehind.catalogue import Catalogue
-
-SECTION_ORDER = {
-    "session introduction": 0,
-    "briefing pack": 1,
-    "commissioned research": 2,
-    "further reading": 3,
-    "context": 4,
-    "follow-on report": 5,
-    "launched": 6,
-}
+from leftbehind.catalogue import SECTIONS, Catalogue
 
 
 def date_precision(value: str | None) -> str | None:
@@ -37,7 +26,7 @@ def _json_list(values: list[str]) -> str:
 
 def topic_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     return sorted(
-        ({"id": t["id"], "label": t["label"], "meaning": t["meaning"]} for t in catalogue.topics),
+        ({"id": t["id"], "label": t["label"], "meaning": t["meaning"]} for t in catalogue["topics"]),
         key=lambda row: row["id"],
     )
 
@@ -52,7 +41,7 @@ def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "website": o["website"],
                 "note": o["note"],
             }
-            for o in catalogue.organisations
+            for o in catalogue["organisations"]
         ),
         key=lambda row: row["id"],
     )
@@ -60,11 +49,11 @@ def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     speakers: dict[str, list[str]] = {}
-    for person in catalogue.people:
+    for person in catalogue["people"]:
         for appearance in person["sessions"]:
             speakers.setdefault(appearance["session"], []).append(person["name"])
     rows = []
-    for s in catalogue.sessions:
+    for s in catalogue["sessions"]:
         rows.append(
             {
                 "id": s["id"],
@@ -88,10 +77,10 @@ def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     """One row per publication, with JSON arrays for the many-valued facets."""
-    organisation_names = {o["id"]: o["name"] for o in catalogue.organisations}
-    session_titles = {s["id"]: session_label(s) for s in catalogue.sessions}
+    organisation_names = {o["id"]: o["name"] for o in catalogue["organisations"]}
+    session_titles = {s["id"]: session_label(s) for s in catalogue["sessions"]}
     rows = []
-    for p in catalogue.publications:
+    for p in catalogue["publications"]:
         rows.append(
             {
                 "id": p["id"],
@@ -128,7 +117,7 @@ def session_label(session: dict[str, Any]) -> str:
 def publication_organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     rows = {
         (p["id"], link["id"], link["role"])
-        for p in catalogue.publications
+        for p in catalogue["publications"]
         for link in p["organisations"]
     }
     return [
@@ -137,14 +126,14 @@ def publication_organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 
 def publication_topic_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
-    rows = {(p["id"], topic) for p in catalogue.publications for topic in p["topics"]}
+    rows = {(p["id"], topic) for p in catalogue["publications"] for topic in p["topics"]}
     return [{"publication_id": p, "topic_id": t} for p, t in sorted(rows)]
 
 
 def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     rows = {
         (listing["session"], p["id"], listing["section"]): listing["heading"]
-        for p in catalogue.publications
+        for p in catalogue["publications"]
         for listing in p["sessions"]
     }
     return [
@@ -152,7 +141,7 @@ def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "session_id": s,
             "publication_id": p,
             "section": section,
-            "section_order": SECTION_ORDER[section],
+            "section_order": SECTIONS.index(section),
             "heading": rows[(s, p, section)],
         }
         for s, p, section in sorted(rows)
@@ -161,10 +150,10 @@ def session_publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     """One row per person, with JSON arrays of their sessions and organisations for facets."""
-    session_titles = {s["id"]: session_label(s) for s in catalogue.sessions}
-    organisation_names = {o["id"]: o["name"] for o in catalogue.organisations}
+    session_titles = {s["id"]: session_label(s) for s in catalogue["sessions"]}
+    organisation_names = {o["id"]: o["name"] for o in catalogue["organisations"]}
     rows = []
-    for person in catalogue.people:
+    for person in catalogue["people"]:
         appearances = person["sessions"]
         rows.append(
             {
@@ -190,7 +179,7 @@ def session_people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "organisation_id": a["organisation"],
             "note": a["note"],
         }
-        for person in catalogue.people
+        for person in catalogue["people"]
         for a in person["sessions"]
     ]
     return sorted(rows, key=lambda row: (row["session_id"], row["person_id"], row["role"]))
@@ -214,169 +203,6 @@ def appg_role_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "seen_at": json.dumps(r["seen_at"], ensure_ascii=False),
             "note": r["note"],
         }
-        for r in catalogue.appg_roles
+        for r in catalogue["appg_roles"]
     ]
     return sorted(rows, key=lambda row: row["id"])
-
-
-def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> None:
-    """Create and fill the catalogue tables, their keys, indexes and search index."""
-    db["topics"].create(
-        {"id": str, "label": str, "meaning": str}, pk="id", not_null={"label"}
-    )
-    db["topics"].insert_all(topic_rows(catalogue))
-
-    db["organisations"].create(
-        {"id": str, "name": str, "kind": str, "website": str, "note": str},
-        pk="id",
-        not_null={"name", "kind"},
-    )
-    db["organisations"].insert_all(organisation_rows(catalogue))
-
-    db["sessions"].create(
-        {
-            "id": str,
-            "number": int,
-            "kind": str,
-            "title": str,
-            "date": str,
-            "date_precision": str,
-            "date_basis": str,
-            "date_note": str,
-            "year": int,
-            "url": str,
-            "seen_at": str,
-            "speakers": str,
-            "summary": str,
-            "note": str,
-        },
-        pk="id",
-        not_null={"kind", "summary"},
-    )
-    db["sessions"].insert_all(session_rows(catalogue))
-
-    db["publications"].create(
-        {
-            "id": str,
-            "title": str,
-            "subtitle": str,
-            "kind": str,
-            "published": str,
-            "published_precision": str,
-            "published_basis": str,
-            "year": int,
-            "url": str,
-            "see_also": str,
-            "description": str,
-            "note": str,
-            "topics": str,
-            "organisations": str,
-            "sessions": str,
-            "sections": str,
-        },
-        pk="id",
-        not_null={"title", "kind", "description"},
-    )
-    db["publications"].insert_all(publication_rows(catalogue))
-
-    db["publication_organisations"].create(
-        {"publication_id": str, "organisation_id": str, "role": str},
-        pk=("publication_id", "organisation_id", "role"),
-        foreign_keys=[
-            ("publication_id", "publications", "id"),
-            ("organisation_id", "organisations", "id"),
-        ],
-    )
-    db["publication_organisations"].insert_all(publication_organisation_rows(catalogue))
-
-    db["publication_topics"].create(
-        {"publication_id": str, "topic_id": str},
-        pk=("publication_id", "topic_id"),
-        foreign_keys=[("publication_id", "publications", "id"), ("topic_id", "topics", "id")],
-    )
-    db["publication_topics"].insert_all(publication_topic_rows(catalogue))
-
-    db["session_publications"].create(
-        {
-            "session_id": str,
-            "publication_id": str,
-            "section": str,
-            "section_order": int,
-            "heading": str,
-        },
-        pk=("session_id", "publication_id", "section"),
-        foreign_keys=[("session_id", "sessions", "id"), ("publication_id", "publications", "id")],
-    )
-    db["session_publications"].insert_all(session_publication_rows(catalogue))
-
-    db["people"].create(
-        {"id": str, "name": str, "sessions": str, "organisations": str, "note": str},
-        pk="id",
-        not_null={"name"},
-    )
-    db["people"].insert_all(people_rows(catalogue))
-
-    db["session_people"].create(
-        {
-            "session_id": str,
-            "person_id": str,
-            "role": str,
-            "position": str,
-            "organisation_id": str,
-            "note": str,
-        },
-        pk=("session_id", "person_id", "role"),
-        foreign_keys=[
-            ("session_id", "sessions", "id"),
-            ("person_id", "people", "id"),
-            ("organisation_id", "organisations", "id"),
-        ],
-    )
-    db["session_people"].insert_all(session_people_rows(catalogue))
-
-    db["appg_roles"].create(
-        {
-            "id": str,
-            "role": str,
-            "person_id": str,
-            "organisation_id": str,
-            "position": str,
-            "start": str,
-            "start_precision": str,
-            "start_basis": str,
-            "end": str,
-            "end_precision": str,
-            "end_basis": str,
-            "period_note": str,
-            "seen_at": str,
-            "note": str,
-        },
-        pk="id",
-        not_null={"role"},
-        foreign_keys=[("person_id", "people", "id"), ("organisation_id", "organisations", "id")],
-    )
-    db["appg_roles"].insert_all(appg_role_rows(catalogue))
-
-    for table, columns in (
-        ("publications", ["kind"]),
-        ("publications", ["year"]),
-        ("sessions", ["kind"]),
-        ("sessions", ["year"]),
-        ("organisations", ["kind"]),
-        ("publication_organisations", ["organisation_id"]),
-        ("publication_organisations", ["role"]),
-        ("publication_topics", ["topic_id"]),
-        ("session_publications", ["publication_id"]),
-        ("session_publications", ["section"]),
-        ("session_people", ["person_id"]),
-        ("session_people", ["organisation_id"]),
-        ("session_people", ["role"]),
-        ("appg_roles", ["person_id"]),
-        ("appg_roles", ["organisation_id"]),
-        ("appg_roles", ["role"]),
-    ):
-        db[table].create_index(columns)
-
-    db["publications"].enable_fts(
-        ["title", "subtitle", "description", "topics"], tokenize="porter", create_triggers=False
-    )

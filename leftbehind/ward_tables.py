@@ -1,14 +1,14 @@
-"""Load the wards, their geography, the sources and the map view into SQLite."""
+"""The ward side's rows besides the wards themselves: sources, the two sets, the map view's SQL.
+
+What each column is and means is declared in ``leftbehind/tables.py``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
-
 from leftbehind.errors import BuildError
 from leftbehind.sources import Source
-from leftbehind.wards import local_authority_rows, region_rows
 
 DATABASE_NAME = "leftbehind"
 
@@ -107,89 +107,3 @@ def left_behind_set_rows(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["id"])
-
-
-def load_sources_table(
-    db: sqlite_utils.Database, sources: dict[str, Source], rows_read: dict[str, int]
-) -> None:
-    db["sources"].create(
-        {
-            "id": str,
-            "title": str,
-            "file": str,
-            "repository": str,
-            "commit": str,
-            "path": str,
-            "url": str,
-            "sha256": str,
-            "rows_read": int,
-            "licence": str,
-            "licence_url": str,
-            "attribution": str,
-        },
-        pk="id",
-    )
-    db["sources"].insert_all(source_rows(sources, rows_read))
-
-
-def load_ward_tables(db: sqlite_utils.Database, wards: list[dict[str, Any]]) -> None:
-    """Create regions, local_authorities, wards, left_behind_sets and the map view."""
-    db["regions"].create({"region_code": str, "region_name": str}, pk="region_code")
-    db["regions"].insert_all(region_rows(wards))
-
-    db["local_authorities"].create(
-        {"lad_code": str, "lad_name": str, "region_code": str},
-        pk="lad_code",
-        foreign_keys=[("region_code", "regions", "region_code")],
-    )
-    db["local_authorities"].insert_all(local_authority_rows(wards))
-
-    columns = {name: type(value) for name, value in wards[0].items()}
-    for nullable_number in ("population", "lsoa_count", "imd_most_deprived_10pc_lsoas"):
-        columns[nullable_number] = int
-    columns["imd_most_deprived_10pc_share"] = float
-    columns["left_behind_change"] = str
-    db["wards"].create(
-        columns,
-        pk="ward_code",
-        foreign_keys=[
-            ("lad_code", "local_authorities", "lad_code"),
-            ("region_code", "regions", "region_code"),
-            ("location_source", "sources", "id"),
-        ],
-        not_null={"ward_name", "lad_code", "region_code", "latitude", "longitude"},
-    )
-    db["wards"].insert_all(wards)
-    for column in (
-        "lad_code",
-        "lad_name",
-        "region_code",
-        "region_name",
-        "left_behind_2020",
-        "left_behind_2019",
-        "left_behind_change",
-        "cni_rank",
-        "location_method",
-        "location_source",
-        "ward_name",
-    ):
-        db["wards"].create_index([column])
-    db["local_authorities"].create_index(["region_code"])
-
-    db["left_behind_sets"].create(
-        {
-            "id": str,
-            "name": str,
-            "flag_column": str,
-            "wards": int,
-            "population": int,
-            "source_id": str,
-            "publication_id": str,
-            "note": str,
-        },
-        pk="id",
-        foreign_keys=[("source_id", "sources", "id"), ("publication_id", "publications", "id")],
-    )
-    db["left_behind_sets"].insert_all(left_behind_set_rows(wards))
-    db["wards"].enable_fts(["ward_name", "lad_name"], create_triggers=False)
-    db.create_view("left_behind_neighbourhoods", NEIGHBOURHOODS_VIEW_SQL.strip())

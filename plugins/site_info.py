@@ -1,4 +1,4 @@
-"""Template variables for the footer and the About page: build time and sources.
+"""Template variables for the footer and the About page: build time, row counts and sources.
 
 Read from the database's own ``build_info`` and ``sources`` tables, so what the
 site says about itself is always what was built. The database is immutable while
@@ -10,20 +10,30 @@ from __future__ import annotations
 from datasette import hookimpl
 
 DATABASE = "leftbehind"
+# Figures the About page states about the wards, counted rather than typed.
+WARD_FACTS_SQL = """
+select
+  count(*) as wards,
+  sum(location_method = 'population-weighted mean of LSOA centroids') as lsoa_points,
+  sum(population is null) as no_population
+from wards
+"""
 
 
 async def site_info(datasette) -> dict:
     if DATABASE not in datasette.databases:
-        return {"build": {}, "data_sources": [], "left_behind_sets": []}
+        return {"build": {}, "counts": {}, "ward_facts": {}, "data_sources": [], "left_behind_sets": []}
     db = datasette.get_database(DATABASE)
     build = {row["item"]: row["value"] for row in (await db.execute("select item, value from build_info")).rows}
+    counts = {item.removeprefix("rows:"): int(value) for item, value in build.items() if item.startswith("rows:")}
     sources = [dict(row) for row in (await db.execute(
         "select id, title, repository, [commit], url, licence, licence_url, attribution from sources order by id"
     )).rows]
     sets = [dict(row) for row in (await db.execute(
         "select id, name, wards, population from left_behind_sets order by id"
     )).rows]
-    return {"build": build, "data_sources": sources, "left_behind_sets": sets}
+    ward_facts = dict((await db.execute(WARD_FACTS_SQL)).first() or {})
+    return {"build": build, "counts": counts, "ward_facts": ward_facts, "data_sources": sources, "left_behind_sets": sets}
 
 
 @hookimpl

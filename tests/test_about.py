@@ -37,6 +37,22 @@ async def test_about_page_explains_licences_and_citation(datasette, build_facts)
     assert "206 wards" in text and "225 wards" in text
 
 
+async def test_about_page_counts_are_the_databases(datasette, db_path, catalogue_yaml):
+    """The figures About states are counted from the database, not typed."""
+    import html
+
+    text = " ".join(html.unescape((await datasette.client.get("/about")).text).split())
+    with sqlite3.connect(db_path) as conn:
+        wards = conn.execute("select count(*) from wards").fetchone()[0]
+        moved = conn.execute("select count(*) from wards where location_method != 'ONS ward label point'").fetchone()[0]
+        no_population = conn.execute("select count(*) from wards where population is null").fetchone()[0]
+    assert f"every English ward of the CNI ({wards:,};" in text
+    for name in ("sessions", "publications", "people", "organisations", "topics"):
+        assert f">{name}</a> ({len(catalogue_yaml[name])})" in text, name
+    assert f"For {moved} wards that point is broken" in text
+    assert f"and {no_population} wards get no LSOA at all" in text
+
+
 async def test_home_page_links_the_dashboard_and_about(datasette):
     response = await datasette.client.get("/")
     assert 'href="/-/dashboards/left-behind"' in response.text

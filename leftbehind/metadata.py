@@ -1,0 +1,78 @@
+"""Write the ``tables:`` part of metadata.yml from the table declarations.
+
+metadata.yml stays the one file Datasette reads and people read. Its site-wide parts
+(title, home page text, plugins, canned queries) are written by hand; the part between
+the two marker lines is generated from ``leftbehind/tables.py``, so every table and
+column is described exactly as it is declared.
+
+    python -m leftbehind.metadata           # rewrite metadata.yml in place
+    python -m leftbehind.metadata --check   # exit 1 if metadata.yml is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from leftbehind.registry import table_metadata
+from leftbehind.tables import TABLES
+
+METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
+BEGIN = "    # Generated from leftbehind/tables.py by `python -m leftbehind.metadata`: edit there, not here.\n"
+END = "    # End of the generated tables.\n"
+INDENT = "    "
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes long texts, and texts that start with a quote mark, as folded blocks (>-),
+    which read as plain wrapped prose instead of quoted and escaped lines."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = ">" if len(text) > 70 or text.startswith(("'", '"')) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def tables_yaml() -> str:
+    """The generated ``tables:`` block, indented to sit under ``databases: leftbehind:``."""
+    tables = {table.name: table_metadata(table) for table in TABLES}
+    text = yaml.dump(
+        {"tables": tables}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+    )
+    return "".join(INDENT + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def with_generated_tables(text: str) -> str:
+    """``text`` (metadata.yml) with the part between the markers regenerated."""
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        raise ValueError("metadata.yml must hold each marker line exactly once, in order:\n" + BEGIN + END)
+    head, rest = text.split(BEGIN)
+    _, tail = rest.split(END)
+    return head + BEGIN + tables_yaml() + END + tail
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the tables part of metadata.yml.")
+    parser.add_argument("--check", action="store_true", help="only check that metadata.yml is up to date")
+    args = parser.parse_args(argv)
+    current = METADATA.read_text(encoding="utf-8")
+    generated = with_generated_tables(current)
+    if args.check:
+        if generated != current:
+            print("metadata.yml is out of date: run python -m leftbehind.metadata", file=sys.stderr)
+            return 1
+        return 0
+    if generated != current:
+        METADATA.write_text(generated, encoding="utf-8")
+        print("metadata.yml updated", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The shape of a table, declared once: what the schema, the loading and the metadata read.
+
+Each table of the database is one ``Table`` in ``leftbehind/tables.py``: its columns
+with their types, nullability, keys and descriptions, its indexes, full-text columns,
+label column, facets and sort order, licence and source. From that one declaration
+this module creates the table, checks and orders every row before it is inserted,
+and writes the table's part of ``metadata.yml``. A view is declared the same way,
+with its SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from leftbehind.errors import BuildError
+
+# What each declared Python type may hold in a row, and its SQLite type.
+SQL_TYPES: dict[type, str] = {str: "TEXT", int: "INTEGER", float: "REAL"}
+
+CC_BY = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
+OGL = ("OGL v3.0", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its type, whether it may be null, what it references, what it means."""
+
+    name: str
+    type: type
+    description: str
+    nullable: bool = True
+    references: str | None = None  # "table.column"
+    index: bool = False
+
+    @property
+    def foreign_key(self) -> tuple[str, str, str] | None:
+        if self.references is None:
+            return None
+        other_table, other_column = self.references.split(".")
+        return (self.name, other_table, other_column)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table or view of the database, as Datasette and the build both see it.
+
+    ``rows`` returns the table's rows from the build's inputs (see ``leftbehind.build``);
+    a view has ``sql`` instead. ``description`` is plain text unless ``description_html``.
+    """
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    rows: Callable[[Any], list[dict[str, Any]]] | None = None
+    sql: str | None = None
+    indexes: tuple[tuple[str, ...], ...] = ()
+    full_text: tuple[str, ...] = ()
+    full_text_tokenizer: str | None = None
+    label_column: str | None = None
+    facets: tuple[str | dict[str, str], ...] = ()
+    sort: str | None = None
+    sort_desc: str | None = None
+    description_html: bool = False
+    licence: tuple[str, str] = CC_BY
+    source: tuple[str, str] | None = None
+    hidden: bool = False
+    extra_metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_view(self) -> bool:
+        return self.sql is not None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def value_problem(column: Column, value: Any) -> str | None:
+    """Why ``value`` cannot go into ``column``, or None when it can.
+
+    Booleans are refused for numbers: a flag is stored as 0 or 1, said explicitly.
+    """
+    if value is None:
+        return None if column.nullable else "must not be null"
+    if isinstance(value, bool):
+        return f"expected {column.type.__name__}, found bool"
+    if column.type is float and isinstance(value, int):
+        return None
+    if not isinstance(value, column.type):
+        return f"expected {column.type.__name__}, found {_type_name(value)}"
+    return None
+
+
+def ordered_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with exactly the declared columns, in declared order, each value checked.
+
+    A row with a missing or an extra key, or a value of the wrong type, is a fault in
+    the code that computed it, so the error names the table, the row and the column.
+    """
+    names = table.column_names
+    expected = set(names)
+    ordered = []
+    for index, row in enumerate(rows):
+        keys = set(row)
+        if keys != expected:
+            missing, extra = sorted(expected - keys), sorted(keys - expected)
+            raise BuildError(
+                f"the rows computed for table {table.name} do not match its declaration",
+                [f"table {table.name}: row {index + 1}: missing columns {missing}, undeclared columns {extra}"],
+            )
+        problems = [
+            f"table {table.name}: row {index + 1} ({_row_key(table, row)}): column '{column.name}': {problem}"
+            for column in table.columns
+            if (problem := value_problem(column, row[column.name])) is not None
+        ]
+        if problems:
+            raise BuildError(f"the rows computed for table {table.name} have wrong values", problems[:20])
+        ordered.append({name: row[name] for name in names})
+    return ordered
+
+
+def _row_key(table: Table, row: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={row.get(name)!r}" for name in table.primary_key) or "no key"
+
+
+def create_table(db: sqlite_utils.Database, table: Table) -> None:
+    """Create the table with its keys and not-null constraints (indexes come after the rows)."""
+    db[table.name].create(
+        {column.name: column.type for column in table.columns},
+        pk=table.primary_key[0] if len(table.primary_key) == 1 else table.primary_key,
+        not_null={column.name for column in table.columns if not column.nullable},
+        foreign_keys=[column.foreign_key for column in table.columns if column.foreign_key],
+    )
+
+
+def index_columns(table: Table) -> list[tuple[str, ...]]:
+    """Every index: the declared ones, then one per column marked ``index``."""
+    single = [(column.name,) for column in table.columns if column.index]
+    return list(table.indexes) + [columns for columns in single if columns not in table.indexes]
+
+
+def load_table(db: sqlite_utils.Database, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Create, fill and index one declared table, or create one declared view."""
+    if table.is_view:
+        db.create_view(table.name, table.sql.strip())
+        check_view_columns(db, table)
+        return
+    create_table(db, table)
+    db[table.name].insert_all(ordered_rows(table, rows))
+    for columns in index_columns(table):
+        db[table.name].create_index(list(columns))
+    if table.full_text:
+        db[table.name].enable_fts(
+            list(table.full_text), tokenize=table.full_text_tokenizer, create_triggers=False
+        )
+
+
+def check_view_columns(db: sqlite_utils.Database, table: Table) -> None:
+    actual = list(db.view(table.name).columns_dict)
+    if actual != table.column_names:
+        raise BuildError(
+            f"view {table.name} does not match its declaration",
+            [f"view {table.name}: declares columns {table.column_names}, its SQL gives {actual}"],
+        )
+
+
+def check_declarations(tables: Iterable[Table]) -> list[str]:
+    """Faults in the declarations themselves: what a test and the build both check."""
+    problems = []
+    declared = {table.name: table for table in tables}
+    for table in declared.values():
+        names = table.column_names
+        where = f"table {table.name}"
+        if len(set(names)) != len(names):
+            problems.append(f"{where}: a column is declared twice")
+        if not table.description.strip():
+            problems.append(f"{where}: no description")
+        for column in table.columns:
+            if column.type not in SQL_TYPES:
+                problems.append(f"{where}: column {column.name}: type {column.type!r} is not str, int or float")
+            if len(column.description) < 10:
+                problems.append(f"{where}: column {column.name}: no real description")
+            if column.references:
+                other_table, _, other_column = column.references.partition(".")
+                if other_table not in declared or other_column not in declared[other_table].column_names:
+                    problems.append(f"{where}: column {column.name}: references unknown {column.references}")
+        if table.is_view == (table.rows is not None):
+            problems.append(f"{where}: give exactly one of rows (a table) or sql (a view)")
+        for key in table.primary_key:
+            if key not in names:
+                problems.append(f"{where}: primary key {key} is not a column")
+        named = [*table.full_text, *(c for index in table.indexes for c in index)]
+        named += [facet["array"] if isinstance(facet, dict) else facet for facet in table.facets]
+        named += [name for name in (table.label_column, table.sort, table.sort_desc) if name]
+        problems += [f"{where}: names unknown column {name}" for name in named if name not in names]
+    return problems
+
+
+def table_metadata(table: Table) -> dict[str, Any]:
+    """The table's entry in metadata.yml, in the order people read it."""
+    entry: dict[str, Any] = {}
+    entry["description_html" if table.description_html else "description"] = table.description
+    entry["license"], entry["license_url"] = table.licence
+    if table.source:
+        entry["source"], entry["source_url"] = table.source
+    if table.label_column:
+        entry["label_column"] = table.label_column
+    if table.sort:
+        entry["sort"] = table.sort
+    if table.sort_desc:
+        entry["sort_desc"] = table.sort_desc
+    if table.hidden:
+        entry["hidden"] = True
+    if table.facets:
+        entry["facets"] = list(table.facets)
+    entry.update(table.extra_metadata)
+    entry["columns"] = {column.name: column.description for column in table.columns}
+    return entry

@@ -1,0 +1,626 @@
+"""Every table and view of the database, declared once.
+
+The build creates, fills, indexes and checks each table from its declaration here
+(``leftbehind.registry``), and the ``tables:`` part of ``metadata.yml`` is generated
+from the same declarations (``python -m leftbehind.metadata``). To add a column, add
+it here and compute it in the table's rows function; nothing else.
+
+Tables are listed in the order they are created: a table comes after those it
+references. Each ``rows`` gets the build's inputs (``leftbehind.build.Inputs``).
+"""
+
+from __future__ import annotations
+
+from leftbehind.catalogue import ORGANISATION_ROLES, PUBLICATION_KINDS, SECTIONS
+from leftbehind.catalogue_rows import (
+    appg_role_rows,
+    organisation_rows,
+    people_rows,
+    publication_organisation_rows,
+    publication_rows,
+    publication_topic_rows,
+    session_people_rows,
+    session_publication_rows,
+    session_rows,
+    topic_rows,
+)
+from leftbehind.registry import OGL, Column, Table
+from leftbehind.ward_tables import NEIGHBOURHOODS_VIEW_SQL, left_behind_set_rows, source_rows
+from leftbehind.wards import local_authority_rows, region_rows
+
+APPG_ARCHIVE = (
+    "Archived website of the APPG for 'left behind' neighbourhoods",
+    "https://www.appg-leftbehindneighbourhoods.org.uk/",
+)
+CNI_SOURCE = ("OCSI / Local Trust Community Needs Index via humaniverse/IMD", "https://github.com/humaniverse/IMD")
+REGION_LOOKUP = ("ONS Local Authority District to Region (December 2017) Lookup", "https://github.com/jtrim-ons/ons-lookups")
+WARD_LICENCE = ("OGL v3.0 (ONS geography and statistics); MIT (CNI via humaniverse/IMD)", OGL[1])
+DATE_PRECISION = "'year', 'month' or 'day': how precise {date} is; null when {date} is unknown."
+DATE_BASIS = "'stated' when a source gives {date}, 'inferred' when it is worked out from other facts; null when unknown."
+
+
+def _id(description: str = "Readable identifier.") -> Column:
+    return Column("id", str, description, nullable=False)
+
+
+def _note(description: str = "Caveats about the record.") -> Column:
+    return Column("note", str, description)
+
+
+TOPICS = Table(
+    name="topics",
+    description="A small controlled vocabulary of topics for the publications.",
+    rows=lambda inputs: topic_rows(inputs.catalogue),
+    primary_key=("id",),
+    label_column="label",
+    columns=(
+        _id("Identifier used in publications.topics."),
+        Column("label", str, "The topic's name.", nullable=False),
+        Column("meaning", str, "What the topic covers, in one line."),
+    ),
+)
+
+ORGANISATIONS = Table(
+    name="organisations",
+    description="Organisations that published, researched, funded or commissioned the publications.",
+    rows=lambda inputs: organisation_rows(inputs.catalogue),
+    primary_key=("id",),
+    label_column="name",
+    facets=("kind",),
+    columns=(
+        _id(),
+        Column("name", str, "The organisation's name.", nullable=False),
+        Column(
+            "kind", str, "What sort of organisation it is (charity, think tank, university research centre, ...).",
+            nullable=False, index=True,
+        ),
+        Column("website", str, "The organisation's website where a recorded source gives it; otherwise null."),
+        _note(),
+    ),
+)
+
+SESSIONS = Table(
+    name="sessions",
+    description=(
+        "The APPG's evidence sessions and other events. Dates are given at the precision known; "
+        "where the archive gives none the date is null and date_note says what is known."
+    ),
+    rows=lambda inputs: session_rows(inputs.catalogue),
+    primary_key=("id",),
+    source=APPG_ARCHIVE,
+    label_column="title",
+    sort="id",
+    facets=("kind", "year"),
+    columns=(
+        _id(),
+        Column(
+            "number", int,
+            "The session's number within its kind (evidence session 1, 2, ...); null for one-off events.",
+        ),
+        Column("kind", str, "What sort of session or event it was.", nullable=False, index=True),
+        Column("title", str, "The title as published; null when unknown."),
+        Column("date", str, "Date in ISO 8601 at the precision known; null when unknown."),
+        Column("date_precision", str, DATE_PRECISION.format(date="the date")),
+        Column("date_basis", str, DATE_BASIS.format(date="the date")),
+        Column("date_note", str, "What is known about the date, and how."),
+        Column("year", int, "Year of the session, for faceting; null when unknown.", index=True),
+        Column(
+            "url", str,
+            "The session's own page as a recorded source gives it, usually on the APPG's archived "
+            "website (for inquiry sessions, the inquiry's page, which was not itself recovered); null "
+            "when none is known.",
+        ),
+        Column(
+            "seen_at", str,
+            "JSON array of the other pages where the session's facts were seen (other forms of its "
+            "page, reports, columns).",
+        ),
+        Column(
+            "speakers", str,
+            "JSON array of the names of the known speakers and witnesses (see session_people for their roles).",
+        ),
+        Column("summary", str, "A short summary in this project's own words.", nullable=False),
+        _note(),
+    ),
+)
+
+PUBLICATIONS = Table(
+    name="publications",
+    description=(
+        "Publications the APPG listed on its session pages or produced itself: briefing packs, data "
+        "dives, reports, letters, consultation responses, statements, news and blogs, and the "
+        "third-party research and government papers its pages listed. Descriptions are the "
+        "project's own summaries."
+    ),
+    rows=lambda inputs: publication_rows(inputs.catalogue),
+    primary_key=("id",),
+    source=APPG_ARCHIVE,
+    label_column="title",
+    sort_desc="published",
+    facets=(
+        "kind",
+        "year",
+        {"array": "organisations"},
+        {"array": "topics"},
+        {"array": "sessions"},
+        {"array": "sections"},
+    ),
+    full_text=("title", "subtitle", "description", "topics"),
+    full_text_tokenizer="porter",
+    columns=(
+        _id("Readable identifier (a slug of the title)."),
+        Column("title", str, "The title as the APPG's page lists it.", nullable=False),
+        Column("subtitle", str, "The subtitle as listed, where there is one."),
+        Column(
+            "kind", str,
+            "What sort of publication it is, from one controlled list: " + ", ".join(PUBLICATION_KINDS) + ".",
+            nullable=False, index=True,
+        ),
+        Column(
+            "published", str,
+            "Publication date in ISO 8601 at the precision known (YYYY, YYYY-MM or YYYY-MM-DD); null when unknown.",
+        ),
+        Column("published_precision", str, DATE_PRECISION.format(date="the published date")),
+        Column("published_basis", str, DATE_BASIS.format(date="the date")),
+        Column("year", int, "Year of publication, for faceting; null when unknown.", index=True),
+        Column(
+            "url", str,
+            "The publication's own page (usually on the APPG's website) where a recorded source gives "
+            "one; otherwise null.",
+        ),
+        Column("see_also", str, "JSON array of other pages where the publication was seen or confirmed."),
+        Column("description", str, "A one-to-three sentence summary in this project's own words.", nullable=False),
+        _note("Caveats about the record, such as a title given differently elsewhere."),
+        Column("topics", str, "JSON array of topic ids (see the topics table); facet with _facet_array."),
+        Column("organisations", str, "JSON array of the names of the organisations linked to it in any role."),
+        Column(
+            "sessions", str,
+            "JSON array of the sessions whose pages list it, that it followed as a report, or at which it was launched.",
+        ),
+        Column(
+            "sections", str,
+            "JSON array of how the sessions list it (" + ", ".join(SECTIONS) + ").",
+        ),
+    ),
+)
+
+PUBLICATION_ORGANISATIONS = Table(
+    name="publication_organisations",
+    description="Which organisation played which role in each publication.",
+    rows=lambda inputs: publication_organisation_rows(inputs.catalogue),
+    primary_key=("publication_id", "organisation_id", "role"),
+    facets=("role", "organisation_id"),
+    columns=(
+        Column("publication_id", str, "The publication (publications.id).", references="publications.id"),
+        Column(
+            "organisation_id", str, "The organisation (organisations.id).",
+            references="organisations.id", index=True,
+        ),
+        Column(
+            "role", str,
+            "The organisation's role, one of: " + ", ".join(ORGANISATION_ROLES) + ". An author wrote it "
+            "for another's site; a supporter is named as supporting it, without saying how; 'prepared "
+            "for' names the body it was written for.",
+            index=True,
+        ),
+    ),
+)
+
+PUBLICATION_TOPICS = Table(
+    name="publication_topics",
+    description="Which topics each publication covers (the same links as publications.topics, as rows).",
+    rows=lambda inputs: publication_topic_rows(inputs.catalogue),
+    primary_key=("publication_id", "topic_id"),
+    facets=("topic_id",),
+    columns=(
+        Column("publication_id", str, "The publication (publications.id).", references="publications.id"),
+        Column("topic_id", str, "The topic (topics.id).", references="topics.id", index=True),
+    ),
+)
+
+SESSION_PUBLICATIONS = Table(
+    name="session_publications",
+    description=(
+        "Which publications each session's page lists, and in which section; which APPG report "
+        "followed a session (section 'follow-on report'); and what was launched at it ('launched')."
+    ),
+    rows=lambda inputs: session_publication_rows(inputs.catalogue),
+    primary_key=("session_id", "publication_id", "section"),
+    sort="section_order",
+    facets=("section", "session_id"),
+    columns=(
+        Column("session_id", str, "The session (sessions.id).", references="sessions.id"),
+        Column(
+            "publication_id", str, "The publication (publications.id).",
+            references="publications.id", index=True,
+        ),
+        Column(
+            "section", str,
+            "The section of the session's page that lists it (session introduction, briefing pack, which "
+            "some pages head 'Briefing', commissioned research, further reading, context), or 'follow-on "
+            "report' (a report that followed the session) or 'launched' (published or launched at the session).",
+            index=True,
+        ),
+        Column("section_order", int, "The order of that section on a session page, for sorting."),
+        Column(
+            "heading", str,
+            "The sub-heading within the section that lists it, as the page gives it (for example "
+            "'Employment' under context); null when there is none.",
+        ),
+    ),
+)
+
+PEOPLE = Table(
+    name="people",
+    description=(
+        "Speakers and witnesses at the APPG's sessions, and its officers. Names are given without "
+        "titles or honours; positions are in session_people and appg_roles, as given at the time."
+    ),
+    rows=lambda inputs: people_rows(inputs.catalogue),
+    primary_key=("id",),
+    source=("Archived website of the APPG for 'left behind' neighbourhoods, and its reports", APPG_ARCHIVE[1]),
+    label_column="name",
+    sort="name",
+    facets=({"array": "sessions"}, {"array": "organisations"}),
+    columns=(
+        _id("Readable identifier (a slug of the name)."),
+        Column("name", str, "The person's name, without titles or honours.", nullable=False),
+        Column("sessions", str, "JSON array of the sessions the person spoke at (see session_people)."),
+        Column("organisations", str, "JSON array of the organisations given for the person at those sessions."),
+        _note("How the name was given, and other caveats."),
+    ),
+)
+
+SESSION_PEOPLE = Table(
+    name="session_people",
+    description=(
+        "Who spoke at each session, in what role, and with the position and organisation given for "
+        "them at the time. Only names that a recovered page or report gives are listed, so most "
+        "sessions' lists are incomplete."
+    ),
+    rows=lambda inputs: session_people_rows(inputs.catalogue),
+    primary_key=("session_id", "person_id", "role"),
+    facets=("session_id", "role", "organisation_id"),
+    columns=(
+        Column("session_id", str, "The session (sessions.id).", references="sessions.id"),
+        Column("person_id", str, "The person (people.id).", references="people.id", index=True),
+        Column(
+            "role", str,
+            "What the person did at the session: speaker (listed as a speaker on the session's page) or "
+            "witness (gave oral evidence, as a report records it).",
+            index=True,
+        ),
+        Column(
+            "position", str,
+            "The person's position as given at the time (for example 'Chief Executive'); null when none is given.",
+        ),
+        Column(
+            "organisation_id", str,
+            "The organisation given for the person at the time (organisations.id); null when none is named.",
+            references="organisations.id", index=True,
+        ),
+        _note("Where the link comes from, or other caveats."),
+    ),
+)
+
+APPG_ROLES = Table(
+    name="appg_roles",
+    description=(
+        "Standing roles in the APPG itself: its chair and co-chairs, a member named as such, its "
+        "secretariat and its research partner. Each role is held by a person or by an organisation; "
+        "periods are given as far as they are known."
+    ),
+    rows=lambda inputs: appg_role_rows(inputs.catalogue),
+    primary_key=("id",),
+    label_column="role",
+    facets=("role",),
+    columns=(
+        _id("Readable identifier (holder and role)."),
+        Column(
+            "role", str, "The role: chair, co-chair, member, secretariat or research partner.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "person_id", str, "The person who held the role (people.id); null when an organisation held it.",
+            references="people.id", index=True,
+        ),
+        Column(
+            "organisation_id", str,
+            "The organisation that held the role (organisations.id); null when a person held it.",
+            references="organisations.id", index=True,
+        ),
+        Column(
+            "position", str,
+            "The holder's position as given at the time (for example 'Conservative MP for Sedgefield').",
+        ),
+        Column("start", str, "When the role began, in ISO 8601 at the precision known; null when unknown."),
+        Column("start_precision", str, DATE_PRECISION.format(date="the start")),
+        Column("start_basis", str, DATE_BASIS.format(date="the start")),
+        Column("end", str, "When the role ended, in ISO 8601 at the precision known; null when unknown."),
+        Column("end_precision", str, DATE_PRECISION.format(date="the end")),
+        Column("end_basis", str, DATE_BASIS.format(date="the end")),
+        Column("period_note", str, "What is known about when the role was held, and how."),
+        Column("seen_at", str, "JSON array of the pages where the role was seen."),
+        _note(),
+    ),
+)
+
+SOURCES = Table(
+    name="sources",
+    description=(
+        "Every public source file the build read: where it lives (repository, commit, path, URL), "
+        "its sha256, how many rows were read, its licence and the attribution it requires."
+    ),
+    rows=lambda inputs: source_rows(inputs.sources, inputs.rows_read),
+    primary_key=("id",),
+    label_column="title",
+    columns=(
+        Column("id", str, "Short identifier used by other tables.", nullable=False),
+        Column("title", str, "What the file holds.", nullable=False),
+        Column("file", str, "The file's local name.", nullable=False),
+        Column("repository", str, "The GitHub repository it is taken from.", nullable=False),
+        Column("commit", str, "The commit it is pinned to.", nullable=False),
+        Column("path", str, "Its path in the repository.", nullable=False),
+        Column("url", str, "Where the build downloads it from.", nullable=False),
+        Column("sha256", str, "The SHA-256 the file must have; the build refuses any other.", nullable=False),
+        Column("rows_read", int, "Data rows the build read from it.", nullable=False),
+        Column("licence", str, "The licence it is available under.", nullable=False),
+        Column("licence_url", str, "The licence's text.", nullable=False),
+        Column("attribution", str, "The attribution statement the licence requires.", nullable=False),
+    ),
+)
+
+REGIONS = Table(
+    name="regions",
+    description="The nine regions of England (December 2017).",
+    rows=lambda inputs: region_rows(inputs.wards),
+    primary_key=("region_code",),
+    licence=OGL,
+    source=REGION_LOOKUP,
+    label_column="region_name",
+    columns=(
+        Column("region_code", str, "ONS region code (RGN17).", nullable=False),
+        Column("region_name", str, "Region name.", nullable=False),
+    ),
+)
+
+LOCAL_AUTHORITIES = Table(
+    name="local_authorities",
+    description="The local authority districts (December 2017) that have CNI wards.",
+    rows=lambda inputs: local_authority_rows(inputs.wards),
+    primary_key=("lad_code",),
+    licence=OGL,
+    source=REGION_LOOKUP,
+    label_column="lad_name",
+    facets=("region_code",),
+    columns=(
+        Column("lad_code", str, "ONS local authority district code (LAD17).", nullable=False),
+        Column("lad_name", str, "District name.", nullable=False),
+        Column(
+            "region_code", str, "The region the district is in (regions.region_code).",
+            nullable=False, references="regions.region_code", index=True,
+        ),
+    ),
+)
+
+WARDS = Table(
+    name="wards",
+    description_html=True,
+    description=(
+        "<p>Every English ward (December 2017 boundaries) of the Community Needs Index: its scores and "
+        "ranks, whether it is in the 2019 and the 2020 set of 'left behind' neighbourhoods, its local "
+        "authority, region, a map point and its population. For the CNI, <strong>rank 1 is the highest "
+        "need</strong> of 7,433 wards. City of London and the Isles of Scilly are not in the CNI.</p>\n"
+        "<p>Sources: <a href=\"/leftbehind/sources\">see the sources table</a>. CNI by OCSI for Local "
+        "Trust via humaniverse/IMD (MIT). Contains National Statistics data © Crown copyright and "
+        "database right 2017; contains OS data © Crown copyright and database right 2017 (Open "
+        "Government Licence v3.0).</p>"
+    ),
+    rows=lambda inputs: inputs.wards,
+    primary_key=("ward_code",),
+    licence=WARD_LICENCE,
+    source=(
+        "OCSI / Local Trust Community Needs Index via humaniverse/IMD; ONS lookups, centroids and population",
+        CNI_SOURCE[1],
+    ),
+    label_column="ward_name",
+    sort="cni_rank",
+    facets=("region_name", "lad_name", "left_behind_2020", "left_behind_2019", "left_behind_change"),
+    full_text=("ward_name", "lad_name"),
+    columns=(
+        Column("ward_code", str, "ONS ward code (WD17, December 2017), as used by the CNI.", nullable=False),
+        Column("ward_name", str, "Ward name (WD17).", nullable=False, index=True),
+        Column(
+            "lad_code", str,
+            "Local authority district code (LAD17, December 2017). The CNI file calls this column "
+            "lad19_code, but it holds December 2017 districts.",
+            nullable=False, references="local_authorities.lad_code", index=True,
+        ),
+        Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True),
+        Column(
+            "region_code", str, "Region code (RGN17), from the ONS LAD17 to region lookup.",
+            nullable=False, references="regions.region_code", index=True,
+        ),
+        Column("region_name", str, "Region name.", nullable=False, index=True),
+        Column(
+            "left_behind_2020", int,
+            "1 if the ward is in the 2020 interim set of 225 'left behind' neighbourhoods, else 0. Source cni2020.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "left_behind_2019", int,
+            "1 if the ward is in the original 2019 set of 206, else 0. Source cni2019.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "left_behind_change", str,
+            "'joined in 2020' (only in the 2020 set), 'left in 2020' (only in the 2019 set), 'in both "
+            "sets', or null when in neither.",
+            index=True,
+        ),
+        Column(
+            "cni_rank", int, "Community Needs Index rank of 7,433 wards; 1 = highest need. Source cni2020.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "cni_score", float,
+            "Community Needs Index score, the sum of the three domain scores; higher = more need. Source cni2020.",
+            nullable=False,
+        ),
+        Column(
+            "civic_assets_rank", int,
+            "Civic assets domain rank (places to meet and community spaces); 1 = highest need.",
+            nullable=False,
+        ),
+        Column("civic_assets_score", float, "Civic assets domain score; higher = more need.", nullable=False),
+        Column(
+            "connectedness_rank", int,
+            "Connectedness domain rank (transport, digital and service links); 1 = highest need.",
+            nullable=False,
+        ),
+        Column("connectedness_score", float, "Connectedness domain score; higher = more need.", nullable=False),
+        Column(
+            "engaged_community_rank", int,
+            "Engaged community domain rank (civic and community participation); 1 = highest need.",
+            nullable=False,
+        ),
+        Column(
+            "engaged_community_score", float, "Engaged community domain score; higher = more need.", nullable=False,
+        ),
+        Column(
+            "population", int,
+            "Mid-2017 population estimate, summed over the LSOAs the ONS best-fit lookup assigns to the "
+            "ward (sources population and lsoa_ward_lookup). Null for the 12 wards to which no LSOA is assigned.",
+        ),
+        Column(
+            "lsoa_count", int,
+            "Number of 2011 LSOAs the ONS best-fit lookup assigns to the ward; null when none.",
+        ),
+        Column(
+            "imd_most_deprived_10pc_lsoas", int,
+            "How many of those LSOAs are in IMD 2019 decile 1 (England's most deprived 10% of LSOAs). Source imd_lsoa.",
+        ),
+        Column(
+            "imd_most_deprived_10pc_share", float,
+            "Share (0 to 1) of the ward's mid-2017 population living in LSOAs in IMD 2019 decile 1: the "
+            "population of the ward's best-fit LSOAs in decile 1 divided by the population of all its "
+            "best-fit LSOAs. Computed by this project; it is not OCSI's own ward-level IMD measure.",
+        ),
+        Column("latitude", float, "Latitude (WGS84) of the ward's map point; see location_method.", nullable=False),
+        Column("longitude", float, "Longitude (WGS84) of the ward's map point; see location_method.", nullable=False),
+        Column(
+            "location_method", str,
+            "How the point was found: 'ONS ward label point' (the ONS boundary file's label point, via "
+            "drkane/geo-lookups) or, for 18 wards whose label point is corrupt in that file, "
+            "'population-weighted mean of LSOA centroids'.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "location_source", str, "The source file the map point comes from (sources.id).",
+            nullable=False, references="sources.id", index=True,
+        ),
+    ),
+)
+
+LEFT_BEHIND_SETS = Table(
+    name="left_behind_sets",
+    description=(
+        "The two sets of 'left behind' neighbourhoods, with the source file and, where known, the "
+        "catalogue publication each comes from."
+    ),
+    rows=lambda inputs: left_behind_set_rows(inputs.wards),
+    primary_key=("id",),
+    label_column="name",
+    columns=(
+        Column("id", str, "The set's year.", nullable=False),
+        Column("name", str, "The set's name.", nullable=False),
+        Column("flag_column", str, "The column of the wards table that marks membership of the set.", nullable=False),
+        Column("wards", int, "Number of wards in the set.", nullable=False),
+        Column(
+            "population", int, "Mid-2017 population of the set's wards (wards with no LSOA count as 0).",
+            nullable=False,
+        ),
+        Column(
+            "source_id", str, "The source file the set's flags come from (sources.id).",
+            nullable=False, references="sources.id", index=True,
+        ),
+        Column(
+            "publication_id", str,
+            "The catalogue publication that is this set, where one is known (publications.id).",
+            references="publications.id", index=True,
+        ),
+        Column("note", str, "How the set was made, and what is not known."),
+    ),
+)
+
+LEFT_BEHIND_NEIGHBOURHOODS = Table(
+    name="left_behind_neighbourhoods",
+    description=(
+        "The 225 'left behind' neighbourhoods of the 2020 interim set, most in need first, on a cluster "
+        "map. Click a marker for the ward; the popup links to its full row."
+    ),
+    sql=NEIGHBOURHOODS_VIEW_SQL,
+    licence=("OGL v3.0 (ONS); MIT (CNI via humaniverse/IMD)", OGL[1]),
+    source=("OCSI / Local Trust Community Needs Index via humaniverse/IMD", CNI_SOURCE[1]),
+    facets=("region_name", "lad_name", "left_behind_change"),
+    columns=(
+        Column("ward_code", str, "ONS ward code (WD17)."),
+        Column("ward_name", str, "Ward name (WD17)."),
+        Column("lad_name", str, "Local authority district (December 2017)."),
+        Column("region_name", str, "Region (RGN17) name."),
+        Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs."),
+        Column("cni_rank", int, "Community Needs Index rank of 7,433; 1 = highest need."),
+        Column("civic_assets_rank", int, "Civic assets domain rank; 1 = highest need."),
+        Column("connectedness_rank", int, "Connectedness domain rank; 1 = highest need."),
+        Column("engaged_community_rank", int, "Engaged community domain rank; 1 = highest need."),
+        Column(
+            "imd_most_deprived_10pc_share", float,
+            "Share of the ward's population in IMD 2019 decile 1 LSOAs (this project's measure; see wards).",
+        ),
+        Column("left_behind_change", str, "'in both sets' or 'joined in 2020'."),
+        Column("latitude", float, "Latitude (WGS84) of the ward's map point."),
+        Column("longitude", float, "Longitude (WGS84) of the ward's map point."),
+        Column(
+            "popup", str,
+            "JSON the cluster map shows in a marker's popup (title, description, link to the ward's row).",
+        ),
+    ),
+)
+
+BUILD_INFO = Table(
+    name="build_info",
+    description=(
+        "When and from what this database was built, and how many rows each table and view holds "
+        "(this table included)."
+    ),
+    rows=lambda inputs: inputs.build_info,
+    primary_key=("item",),
+    columns=(
+        Column("item", str, "What the row records: built_at, repository_commit, or rows:TABLE.", nullable=False),
+        Column("value", str, "The value of the item, as text."),
+        Column("description", str, "What the item means.", nullable=False),
+    ),
+)
+
+# The tables made from the catalogue alone (what the fuzzer and the plugin tests load).
+CATALOGUE_TABLES: tuple[Table, ...] = (
+    TOPICS,
+    ORGANISATIONS,
+    SESSIONS,
+    PUBLICATIONS,
+    PUBLICATION_ORGANISATIONS,
+    PUBLICATION_TOPICS,
+    SESSION_PUBLICATIONS,
+    PEOPLE,
+    SESSION_PEOPLE,
+    APPG_ROLES,
+)
+WARD_TABLES: tuple[Table, ...] = (
+    SOURCES,
+    REGIONS,
+    LOCAL_AUTHORITIES,
+    WARDS,
+    LEFT_BEHIND_SETS,
+    LEFT_BEHIND_NEIGHBOURHOODS,
+)
+TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, BUILD_INFO)
