@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the server and browser helpers the tests use: tests/support/
 
 from leftbehind.build import DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, build  # noqa: E402
 from leftbehind.sources import sources_dir_from_environment  # noqa: E402

@@ -43,10 +43,11 @@ def main() -> int:
             floor, inputs = timed(read_inputs, DEFAULT_DATA_DIR, sources, DEFAULT_CACHE_DIR)
             full, _ = timed(build, target, DEFAULT_DATA_DIR, sources, DEFAULT_CACHE_DIR)
             # Where the time beyond the floor goes: deriving the wards, then writing.
-            derive, _ = timed(ward_rows, inputs.sources.tables, inputs.sources.population)
+            derive, _ = timed(ward_rows, inputs.tables)
             scratch = Path(folder) / "scratch.db"
             scratch.unlink(missing_ok=True)
-            write, _ = timed(write_database, inputs, scratch, None, "1970-01-01T00:00:00Z")
+            inputs.built_at = "1970-01-01T00:00:00Z"
+            write, _ = timed(write_database, inputs, scratch)
             floors.append(floor)
             builds.append(full)
             derives.append(derive)

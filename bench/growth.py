@@ -34,7 +34,7 @@ from _common import DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, ROOT, out_dir, print_ma
 from serving import pages
 
 import leftbehind.build
-from leftbehind.live import profile_server
+from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
 WARDS_PAGES = {

@@ -31,7 +31,7 @@ import httpx
 from _common import database as benchmark_database
 from _common import print_machine
 
-from leftbehind.live import profile_server
+from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests

@@ -6,7 +6,7 @@ Against the publishing profile on 127.0.0.1, in a fresh browser context each
 round (cold browser cache; tiles from other hosts aborted, as offline). Times
 are the page's own clock, ``performance.now()``, which starts when navigation
 starts; markers count once loaded, shown through the clusters and in the DOM
-agree (see leftbehind/browser.py). Targets: all 225 neighbourhoods in under 2 s;
+agree (see tests/support/browser.py). Targets: all 225 neighbourhoods in under 2 s;
 all 7,433 wards, 'load all' clicked as soon as it appears, in under 10 s.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 from _common import database, median, out_dir, print_machine, save
 from playwright.async_api import Browser, async_playwright
 
-from leftbehind.browser import VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium, wait_for_markers
-from leftbehind.live import profile_server
+from support.browser import VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium, wait_for_markers
+from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
 TARGET_225_S = 2.0

@@ -35,7 +35,7 @@ from pathlib import Path
 import _wrk
 from _common import database, out_dir, print_machine, save
 
-from leftbehind.live import default_server, profile_server, static_server
+from support.live import default_server, profile_server, static_server
 
 SEARCH_WORD = "lockdown"
 MAP_QUERY = "_size=max&_labels=on&_extra=count&_extra=next_url&_shape=objects"

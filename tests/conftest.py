@@ -3,6 +3,8 @@
 The build needs the pinned source files. They come from LEFTBEHIND_SOURCES_DIR
 (CI sets it to ../shared/data) or are downloaded into the cache; when neither
 works the build raises and every test that needs the database errors loudly.
+Tests that only read the database share the one build; the build time is pinned
+(SOURCE_DATE_EPOCH) so that one more build can be compared with it byte for byte.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pytest
 import yaml
 from datasette.app import Datasette
 
+import leftbehind.build
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
 from leftbehind.catalogue import CATALOGUE_FILES
 from leftbehind.serve import PLUGINS, SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
@@ -27,11 +30,17 @@ def sources_dir() -> Path | None:
     return sources_dir_from_environment()
 
 
+BUILD_EPOCH = "1700000000"
+
+
 @pytest.fixture(scope="session")
-def db_path(tmp_path_factory: pytest.TempPathFactory, sources_dir: Path | None) -> Path:
+def db_path(tmp_path_factory: pytest.TempPathFactory, source_data) -> Path:
     """A database built from the repository's catalogue and the real sources."""
     path = tmp_path_factory.mktemp("build") / "leftbehind.db"
-    return build(path, DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
+        patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
+        return build(path, DATA_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +91,13 @@ def data_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def source_data(sources_dir: Path | None):
-    """The parsed sources, read once, for tests that build many catalogues."""
-    from leftbehind.build import read_sources
+    """The manifest and the parsed source tables, read once per test session."""
+    return leftbehind.build.read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
 
-    return read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives Chromium (through a ``browser`` fixture) is marked ``browser``."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

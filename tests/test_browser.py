@@ -12,6 +12,7 @@ If chromium is missing these tests fail, they do not skip.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -25,7 +26,7 @@ import pytest_asyncio
 import sqlite_utils
 from playwright.async_api import Browser, Page, async_playwright
 
-from leftbehind.browser import (
+from support.browser import (
     VIEWPORT,
     PageWatch,
     add_map_hook,
@@ -35,7 +36,7 @@ from leftbehind.browser import (
     wait_for_markers,
 )
 from leftbehind.build import ROOT, content_tables
-from leftbehind.live import profile_server
+from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
 SCREENSHOTS = ROOT / "screenshots"
@@ -285,18 +286,28 @@ def pages_to_check(sql: sqlite3.Connection) -> list[str]:
 
 
 async def test_every_page_loads_without_errors(tab: Tab, sql):
+    """Every page, four tabs at a time, each watched until its network is idle."""
     paths = pages_to_check(sql)
     assert len(paths) > 15
     problems: dict[str, list[str]] = {}
-    for path in paths:
-        await tab.open(path)
-        await tab.page.wait_for_load_state("networkidle")
-        table = path.removeprefix("/leftbehind/")
-        if table in MAP_TABLES:
-            await wait_for_markers(tab.page, first_map_page(mapped_rows(sql, table)))
-        await tab.shoot(screenshot_name(path))
-        if found := tab.watch.take():
-            problems[path] = found
+
+    async def visit(share: list[str]) -> None:
+        page = await tab.page.context.new_page()
+        watch = PageWatch(tab.base)
+        watch.attach(page)
+        for path in share:
+            response = await page.goto(tab.base + path)
+            assert response is not None and response.ok, (path, response and response.status)
+            await page.wait_for_load_state("networkidle")
+            table = path.removeprefix("/leftbehind/")
+            if table in MAP_TABLES:
+                await wait_for_markers(page, first_map_page(mapped_rows(sql, table)))
+            await page.screenshot(path=tab.screenshots / f"{screenshot_name(path)}.png", animations="disabled")
+            if found := watch.take():
+                problems[path] = found
+        await page.close()
+
+    await asyncio.gather(*(visit(paths[start::4]) for start in range(4)))
     assert problems == {}
 
 

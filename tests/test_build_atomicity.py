@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from leftbehind.build import ROOT, build
+from leftbehind.build import ROOT, remove_abandoned_temporaries
 
 
 def build_process(database: Path) -> subprocess.Popen:
@@ -41,8 +42,9 @@ def test_two_builds_at_once_leave_one_whole_database(tmp_path, sources_dir):
     assert not list(tmp_path.glob(".leftbehind.db.*"))
 
 
-def test_killed_build_leaves_the_previous_database(tmp_path, sources_dir):
-    database = build(tmp_path / "leftbehind.db", ROOT / "data", sources_dir)
+def test_killed_build_leaves_the_previous_database(tmp_path, db_path):
+    database = tmp_path / "leftbehind.db"
+    shutil.copyfile(db_path, database)  # the last good database: the session's build
     before = hashlib.sha256(database.read_bytes()).hexdigest()
     process = build_process(database)
     temporary = tmp_path / f".leftbehind.db.{process.pid}.building"
@@ -54,7 +56,7 @@ def test_killed_build_leaves_the_previous_database(tmp_path, sources_dir):
     process.communicate(timeout=30)
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
     check_database(database)
-    # The next build clears the killed build's leftover and succeeds.
-    build(database, ROOT / "data", sources_dir)
+    # What the next build does first: clear the leftover of a build whose process is gone.
+    remove_abandoned_temporaries(database)
     assert not temporary.exists()
     check_database(database)

@@ -15,7 +15,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 
 from leftbehind.build import ROOT
-from leftbehind.live import free_port, running
+from support.live import free_port, running
 from leftbehind.serve import PUBLISH_INSTALL, SETTINGS, main, publish_command
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
@@ -105,3 +105,25 @@ def test_deploy_workflow_is_valid():
             result = subprocess.run(["bash", "-n"], input=script, text=True, capture_output=True)
             assert result.returncode == 0, (step.get("name"), result.stderr)
     assert "SOURCE_DATE_EPOCH" in WORKFLOW.read_text()
+
+
+def workflow_test_commands() -> list[str]:
+    """The pytest command lines the deploy workflow runs."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    lines = [line.strip() for step in workflow["jobs"]["build-deploy"]["steps"] for line in step.get("run", "").splitlines()]
+    return [line for line in lines if re.match(r"(python -m )?pytest\b", line)]
+
+
+def test_deploy_workflows_test_command_collects_tests():
+    """The workflow's exact test command, collect-only: a bad marker or path fails here, not in a deploy."""
+    [command] = workflow_test_commands()
+    arguments = shlex.split(command)
+    arguments = arguments[arguments.index("pytest") + 1:]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *arguments, "--collect-only", "-qq", "-p", "no:cacheprovider"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    per_file = dict(re.findall(r"^(tests/\S+\.py): (\d+)$", result.stdout, re.MULTILINE))
+    assert sum(int(count) for count in per_file.values()) > 50, result.stdout[-2000:]
+    assert "tests/test_browser.py" not in per_file, "the browser tests are deselected"

@@ -97,16 +97,6 @@ def test_cache_is_bounded_in_bytes_least_recently_used_out():
     assert b"big" not in cache.entries
 
 
-async def test_the_profile_loads_the_cache(datasette):
-    plugins = (await datasette.client.get("/-/plugins.json")).json()
-    names = {p["name"] for p in plugins}
-    assert {"response_cache.py", "public_site.py"} <= names
-    first = await datasette.client.get("/leftbehind/wards.json?_size=3&_shape=objects")
-    second = await datasette.client.get("/leftbehind/wards.json?_size=3&_shape=objects")
-    assert first.status_code == second.status_code == 200
-    assert first.content == second.content
-
-
 def test_environment_switch_turns_the_cache_off(monkeypatch, datasette):
     assert response_cache.cache_enabled(datasette)
     monkeypatch.setenv("LEFTBEHIND_RESPONSE_CACHE", "off")
