@@ -48,6 +48,8 @@ PUBLICATION_KINDS = frozenset(
         "blog",
         "government publication",
         "written evidence",
+        # A work that an APPG page cites but whose own kind is not known.
+        "cited work",
     }
 )
 ORGANISATION_ROLES = frozenset(
@@ -73,11 +75,21 @@ SECTIONS = frozenset(
         "launched",
     }
 )
-# What a person did at a session.
+# What a person did at a session, as the source gives it.
 SESSION_ROLES = frozenset({"speaker", "witness", "chair"})
+# The same roles normalised, so that one value answers "who gave evidence?": a
+# speaker (listed on the session page) and a witness (named in a report) both gave evidence.
+NORMALISED_SESSION_ROLES = {"speaker": "gave evidence", "witness": "gave evidence", "chair": "chaired"}
 # The standing roles of the APPG itself, held by a person or an organisation.
 APPG_ROLES = frozenset({"chair", "co-chair", "member", "secretariat", "research partner"})
 DATE_BASES = frozenset({"stated", "inferred"})
+# A publication prepared for a dated session (its briefing pack or commissioned research)
+# may be dated 'on or before session': its date is then that session's date, an upper bound.
+ON_OR_BEFORE_SESSION = "on or before session"
+PUBLISHED_BASES = DATE_BASES | {ON_OR_BEFORE_SESSION}
+# Organisation roles that make a publication one of the APPG's own outputs.
+APPG_ID = "appg-left-behind-neighbourhoods"
+APPG_OUTPUT_ROLES = frozenset({"publisher", "co-publisher", "author"})
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -136,7 +148,8 @@ SPECS: dict[str, dict[str, Field]] = {
         "subtitle": Field("title", required=False, nullable=True),
         "kind": Field("choice", choices=PUBLICATION_KINDS),
         "published": Field("date", nullable=True),
-        "published_basis": Field("choice", nullable=True, choices=DATE_BASES),
+        "published_basis": Field("choice", nullable=True, choices=PUBLISHED_BASES),
+        "published_session": Field("slug", required=False, nullable=True),
         "organisations": Field(
             "list",
             items=_record(
@@ -385,9 +398,37 @@ def _date_basis_problems(record: dict[str, Any], date_key: str, basis_key: str) 
     return []
 
 
+def _on_or_before_session_problems(
+    publication: dict[str, Any], session_dates: dict[str, Any], sessions_label: str
+) -> list[str]:
+    """A date 'on or before session' names a known, dated session and copies its date."""
+    session_id = publication.get("published_session")
+    if publication.get("published_basis") != ON_OR_BEFORE_SESSION:
+        if session_id is not None:
+            return [
+                "field 'published_session': only for a date whose published_basis is "
+                f"'{ON_OR_BEFORE_SESSION}'; leave it null"
+            ]
+        return []
+    if session_id is None:
+        return [f"field 'published_session': name the session the date is '{ON_OR_BEFORE_SESSION}'"]
+    if session_id not in session_dates:
+        return [f"field 'published_session': unknown session {session_id!r} (not in {sessions_label})"]
+    session_date = session_dates[session_id]
+    if session_date is None:
+        return [f"field 'published_session': session {session_id!r} has no date to be on or before"]
+    if str(publication.get("published")) != str(session_date):
+        return [
+            f"field 'published': must be the date of session {session_id!r} ({session_date}) "
+            f"when published_basis is '{ON_OR_BEFORE_SESSION}'"
+        ]
+    return []
+
+
 def cross_reference_problems(records: dict[str, list[dict[str, Any]]], labels: dict[str, str]) -> list[str]:
     """References to unknown ids, and fields that must agree with each other."""
     known = {name: {r["id"] for r in rows} for name, rows in records.items()}
+    session_dates = {s["id"]: s.get("date") for s in records["sessions"]}
     problems = []
     for session in records["sessions"]:
         where = f"{labels['sessions']}: record '{session['id']}'"
@@ -396,6 +437,10 @@ def cross_reference_problems(records: dict[str, list[dict[str, Any]]], labels: d
         where = f"{labels['publications']}: record '{publication['id']}'"
         problems += [
             f"{where}: {p}" for p in _date_basis_problems(publication, "published", "published_basis")
+        ]
+        problems += [
+            f"{where}: {p}"
+            for p in _on_or_before_session_problems(publication, session_dates, labels["sessions"])
         ]
         for index, link in enumerate(publication["organisations"]):
             if link["id"] not in known["organisations"]:

@@ -11,7 +11,14 @@ from typing import Any
 
 import sqlite_utils
 
-from leftbehind.catalogue import Catalogue
+from leftbehind.catalogue import (
+    APPG_ID,
+    APPG_OUTPUT_ROLES,
+    NORMALISED_SESSION_ROLES,
+    Catalogue,
+)
+
+DATE_UNKNOWN = "date unknown"
 
 SECTION_ORDER = {
     "session introduction": 0,
@@ -29,6 +36,11 @@ def date_precision(value: str | None) -> str | None:
     if value is None:
         return None
     return {4: "year", 7: "month", 10: "day"}[len(value)]
+
+
+def year_of(value: str | None) -> str:
+    """The year of a date for the year facets, or an explicit 'date unknown' bucket."""
+    return value[:4] if value else DATE_UNKNOWN
 
 
 def _json_list(values: list[str]) -> str:
@@ -60,14 +72,20 @@ def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     speakers: dict[str, list[str]] = {}
+    caveats: dict[str, list[str]] = {}
     for person in catalogue.people:
         for appearance in person["sessions"]:
             speakers.setdefault(appearance["session"], []).append(person["name"])
+            if appearance["note"]:
+                caveats.setdefault(appearance["session"], []).append(
+                    f"{person['name']}: {appearance['note']}"
+                )
     rows = []
     for s in catalogue.sessions:
         rows.append(
             {
                 "id": s["id"],
+                "label": session_label(s),
                 "number": s["number"],
                 "kind": s["kind"],
                 "title": s["title"],
@@ -75,10 +93,11 @@ def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "date_precision": date_precision(s["date"]),
                 "date_basis": s["date_basis"],
                 "date_note": s["date_note"],
-                "year": int(s["date"][:4]) if s["date"] else None,
+                "year": year_of(s["date"]),
                 "url": s["url"],
                 "seen_at": json.dumps(s["seen_at"], ensure_ascii=False),
                 "speakers": _json_list(speakers.get(s["id"], [])),
+                "speaker_caveats": _json_list(caveats.get(s["id"], [])),
                 "summary": s["summary"],
                 "note": s["note"],
             }
@@ -101,7 +120,9 @@ def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "published": p["published"],
                 "published_precision": date_precision(p["published"]),
                 "published_basis": p["published_basis"],
-                "year": int(p["published"][:4]) if p["published"] else None,
+                "published_session": p["published_session"],
+                "year": year_of(p["published"]),
+                "appg_output": int(is_appg_output(p)),
                 "url": p["url"],
                 "see_also": json.dumps(p["see_also"], ensure_ascii=False),
                 "description": p["description"],
@@ -115,6 +136,14 @@ def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["id"])
+
+
+def is_appg_output(publication: dict[str, Any]) -> bool:
+    """True when the APPG published, co-published or wrote the publication."""
+    return any(
+        link["id"] == APPG_ID and link["role"] in APPG_OUTPUT_ROLES
+        for link in publication["organisations"]
+    )
 
 
 def session_label(session: dict[str, Any]) -> str:
@@ -186,6 +215,7 @@ def session_people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "session_id": a["session"],
             "person_id": person["id"],
             "role": a["role"],
+            "normalised_role": NORMALISED_SESSION_ROLES[a["role"]],
             "position": a["position"],
             "organisation_id": a["organisation"],
             "note": a["note"],
@@ -236,6 +266,7 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
     db["sessions"].create(
         {
             "id": str,
+            "label": str,
             "number": int,
             "kind": str,
             "title": str,
@@ -243,15 +274,16 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
             "date_precision": str,
             "date_basis": str,
             "date_note": str,
-            "year": int,
+            "year": str,
             "url": str,
             "seen_at": str,
             "speakers": str,
+            "speaker_caveats": str,
             "summary": str,
             "note": str,
         },
         pk="id",
-        not_null={"kind", "summary"},
+        not_null={"label", "kind", "summary"},
     )
     db["sessions"].insert_all(session_rows(catalogue))
 
@@ -264,7 +296,9 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
             "published": str,
             "published_precision": str,
             "published_basis": str,
-            "year": int,
+            "published_session": str,
+            "year": str,
+            "appg_output": int,
             "url": str,
             "see_also": str,
             "description": str,
@@ -275,7 +309,8 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
             "sections": str,
         },
         pk="id",
-        not_null={"title", "kind", "description"},
+        not_null={"title", "kind", "year", "appg_output", "description"},
+        foreign_keys=[("published_session", "sessions", "id")],
     )
     db["publications"].insert_all(publication_rows(catalogue))
 
@@ -321,6 +356,7 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
             "session_id": str,
             "person_id": str,
             "role": str,
+            "normalised_role": str,
             "position": str,
             "organisation_id": str,
             "note": str,
@@ -360,6 +396,7 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
     for table, columns in (
         ("publications", ["kind"]),
         ("publications", ["year"]),
+        ("publications", ["appg_output"]),
         ("sessions", ["kind"]),
         ("sessions", ["year"]),
         ("organisations", ["kind"]),
@@ -371,12 +408,18 @@ def load_catalogue_tables(db: sqlite_utils.Database, catalogue: Catalogue) -> No
         ("session_people", ["person_id"]),
         ("session_people", ["organisation_id"]),
         ("session_people", ["role"]),
+        ("session_people", ["normalised_role"]),
         ("appg_roles", ["person_id"]),
         ("appg_roles", ["organisation_id"]),
         ("appg_roles", ["role"]),
     ):
         db[table].create_index(columns)
+    # A session's label names it on its own: "Evidence session 1" and "Inquiry session 1" differ.
+    db["sessions"].create_index(["label"], unique=True)
 
     db["publications"].enable_fts(
         ["title", "subtitle", "description", "topics"], tokenize="porter", create_triggers=False
+    )
+    db["sessions"].enable_fts(
+        ["label", "title", "summary", "speakers"], tokenize="porter", create_triggers=False
     )
