@@ -308,7 +308,7 @@ async def test_filtering_publications_by_topic_and_kind(datasette, catalogue_yam
         p["id"] for p in catalogue_yaml["publications"]
         if "transport-and-connectivity" in p["topics"] and p["kind"] == "APPG report"
     }
-    assert {row["id"] for row in response.json()} == expected == {"communities-of-trust", "connecting-communities"}
+    assert {row["id"] for row in response.json()} == expected == {"connecting-communities"}
 
 
 async def test_what_did_the_appg_read_or_publish_about_transport(datasette, catalogue_yaml):
