@@ -539,3 +539,32 @@ def test_the_speakers_caveats_travel_with_the_session(db, catalogue_yaml):
     assert "John Hitchin: Not known to have spoken at this session" in row["speaker_caveats"]
     people = by_id(catalogue_yaml["people"])
     assert "at which session is not known" in people["john-hitchin"]["note"]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"### {title}")
+    end = text.find("\n## ", start)
+    return text[start : end if end != -1 else None]
+
+
+def test_readme_shows_the_three_questions_and_its_sql_answers_them(db, catalogue_yaml):
+    section = readme_section("Asking the archive")
+    for path in (
+        "/leftbehind/publications?appg_output=1&year=2021",
+        "/leftbehind/session_people?session_id=evidence-session-6&normalised_role=gave+evidence",
+        "/leftbehind/search_publications?q=transport",
+    ):
+        assert path in section, path
+    queries = re.findall(r"```sql\n(.*?)```", section, re.S)
+    assert len(queries) == 2
+    published = {row[0] for row in db.execute(queries[0]).fetchall()}
+    assert published == {
+        p["id"] for p in catalogue_yaml["publications"]
+        if is_appg_output(p) and (text_of(p["published"]) or "").startswith("2021")
+    }
+    names = {row[0] for row in db.execute(queries[1]).fetchall()}
+    assert names == {
+        person["name"] for person in catalogue_yaml["people"]
+        if any(a["session"] == "evidence-session-6" for a in person.get("sessions", []))
+    }
