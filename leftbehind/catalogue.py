@@ -23,6 +23,7 @@ from leftbehind.validation import (
     read_yaml_list,
     record,
     reference_problems,
+    required_when,
 )
 
 # The controlled vocabularies, each one ordered list. SECTIONS is in the order the
@@ -53,6 +54,7 @@ PUBLICATION_KINDS = (
     "blog",
     "government publication",
     "written evidence",
+    "cited work",  # a work an APPG page cites whose own kind is not known
 )
 ORGANISATION_ROLES = (
     "publisher",
@@ -73,15 +75,33 @@ SECTIONS = (
     "follow-on report",
     "launched",
 )
-# What a person did at a session.
+# What a person did at a session, as the source gives it, and the same normalised, so that
+# one value answers "who gave evidence?": a speaker (listed on the session page) and a
+# witness (named in a report) both gave evidence.
 SESSION_ROLES = ("speaker", "witness", "chair")
+NORMALISED_SESSION_ROLES = {"speaker": "gave evidence", "witness": "gave evidence", "chair": "chaired"}
 # The standing roles of the APPG itself, held by a person or an organisation.
 APPG_ROLES = ("chair", "co-chair", "member", "secretariat", "research partner")
 DATE_BASES = ("stated", "inferred")
+# A paper prepared for a dated session (its briefing pack, its data dive) with no date of its
+# own may be dated 'on or before session': its date is that session's, an upper bound.
+ON_OR_BEFORE_SESSION = "on or before session"
+PUBLISHED_BASES = (*DATE_BASES, ON_OR_BEFORE_SESSION)
+# The APPG's own outputs: those it published, co-published or wrote.
+APPG_ID = "appg-left-behind-neighbourhoods"
+APPG_OUTPUT_ROLES = ("publisher", "co-publisher", "author")
 
 
-def _basis(required: bool = True) -> Field:
-    return Field("choice", nullable=True, choices=DATE_BASES, required=required)
+def session_label(session: Mapping[str, Any]) -> str:
+    """A short name that identifies a session on its own: 'Evidence session 1', or its title."""
+    kind = session["kind"]
+    if session["number"] is not None:
+        return f"{kind[0].upper()}{kind[1:]} {session['number']}"
+    return session["title"] or session["id"]
+
+
+def _basis(choices: tuple[str, ...] = DATE_BASES) -> Field:
+    return Field("choice", nullable=True, choices=choices)
 
 
 SPECS: dict[str, RecordSpec] = {
@@ -100,6 +120,7 @@ SPECS: dict[str, RecordSpec] = {
             "summary": Field("text"),
             "note": Field("text", required=False, nullable=True),
         },
+        unique=(("label", session_label),),
     ),
     "publications": RecordSpec(
         noun="publication",
@@ -109,7 +130,10 @@ SPECS: dict[str, RecordSpec] = {
             "subtitle": Field("title", required=False, nullable=True),
             "kind": Field("choice", choices=PUBLICATION_KINDS),
             "published": Field("date", nullable=True, basis="published_basis"),
-            "published_basis": _basis(),
+            "published_basis": _basis(PUBLISHED_BASES),
+            "published_session": Field(
+                "slug", required=False, nullable=True, references="sessions", agrees=("published", "date")
+            ),
             "organisations": Field(
                 "list",
                 unique_by=("id", "role"),
@@ -134,6 +158,7 @@ SPECS: dict[str, RecordSpec] = {
                 ),
             ),
         },
+        rules=(required_when("published_session", "published_basis", ON_OR_BEFORE_SESSION),),
     ),
     "organisations": RecordSpec(
         noun="organisation",

@@ -10,7 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from leftbehind.catalogue import SECTIONS, Catalogue
+from leftbehind.catalogue import (
+    APPG_ID,
+    APPG_OUTPUT_ROLES,
+    NORMALISED_SESSION_ROLES,
+    SECTIONS,
+    Catalogue,
+    session_label,
+)
+
+# The year facets' explicit bucket for records whose date is not known.
+DATE_UNKNOWN = "date unknown"
 
 
 def date_precision(value: str | None) -> str | None:
@@ -18,6 +28,11 @@ def date_precision(value: str | None) -> str | None:
     if value is None:
         return None
     return {4: "year", 7: "month", 10: "day"}[len(value)]
+
+
+def year_of(value: str | None) -> str:
+    """The year of a date for the year facets, or the explicit 'date unknown' bucket."""
+    return value[:4] if value else DATE_UNKNOWN
 
 
 def _json_list(values: list[str]) -> str:
@@ -49,14 +64,18 @@ def organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
 
 def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     speakers: dict[str, list[str]] = {}
+    caveats: dict[str, list[str]] = {}
     for person in catalogue["people"]:
         for appearance in person["sessions"]:
             speakers.setdefault(appearance["session"], []).append(person["name"])
+            if appearance["note"]:
+                caveats.setdefault(appearance["session"], []).append(f"{person['name']}: {appearance['note']}")
     rows = []
     for s in catalogue["sessions"]:
         rows.append(
             {
                 "id": s["id"],
+                "label": session_label(s),
                 "number": s["number"],
                 "kind": s["kind"],
                 "title": s["title"],
@@ -64,10 +83,11 @@ def session_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "date_precision": date_precision(s["date"]),
                 "date_basis": s["date_basis"],
                 "date_note": s["date_note"],
-                "year": int(s["date"][:4]) if s["date"] else None,
+                "year": year_of(s["date"]),
                 "url": s["url"],
                 "seen_at": json.dumps(s["seen_at"], ensure_ascii=False),
                 "speakers": _json_list(speakers.get(s["id"], [])),
+                "speaker_caveats": _json_list(caveats.get(s["id"], [])),
                 "summary": s["summary"],
                 "note": s["note"],
             }
@@ -90,7 +110,9 @@ def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
                 "published": p["published"],
                 "published_precision": date_precision(p["published"]),
                 "published_basis": p["published_basis"],
-                "year": int(p["published"][:4]) if p["published"] else None,
+                "published_session": p["published_session"],
+                "year": year_of(p["published"]),
+                "appg_output": int(is_appg_output(p)),
                 "url": p["url"],
                 "see_also": json.dumps(p["see_also"], ensure_ascii=False),
                 "description": p["description"],
@@ -106,12 +128,9 @@ def publication_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: row["id"])
 
 
-def session_label(session: dict[str, Any]) -> str:
-    """A short, readable name for a session, used in facets: 'Evidence session 1'."""
-    kind = session["kind"]
-    if session["number"] is not None:
-        return f"{kind[0].upper()}{kind[1:]} {session['number']}"
-    return session["title"] or session["id"]
+def is_appg_output(publication: dict[str, Any]) -> bool:
+    """Whether the APPG published, co-published or wrote the publication."""
+    return any(link["id"] == APPG_ID and link["role"] in APPG_OUTPUT_ROLES for link in publication["organisations"])
 
 
 def publication_organisation_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
@@ -175,6 +194,7 @@ def session_people_rows(catalogue: Catalogue) -> list[dict[str, Any]]:
             "session_id": a["session"],
             "person_id": person["id"],
             "role": a["role"],
+            "normalised_role": NORMALISED_SESSION_ROLES[a["role"]],
             "position": a["position"],
             "organisation_id": a["organisation"],
             "note": a["note"],

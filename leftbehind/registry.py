@@ -10,6 +10,7 @@ with its SQL.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ class Column:
     nullable: bool = True
     references: str | None = None  # "table.column"
     index: bool = False
+    unique: bool = False  # an index that also refuses a value given twice
 
     @property
     def foreign_key(self) -> tuple[str, str, str] | None:
@@ -148,10 +150,13 @@ def create_table(db: sqlite_utils.Database, table: Table) -> None:
     )
 
 
-def index_columns(table: Table) -> list[tuple[str, ...]]:
-    """Every index: the declared ones, then one per column marked ``index``."""
-    single = [(column.name,) for column in table.columns if column.index]
-    return list(table.indexes) + [columns for columns in single if columns not in table.indexes]
+def index_columns(table: Table) -> list[tuple[tuple[str, ...], bool]]:
+    """Every index as (columns, unique): the declared ones, then one per column marked
+    ``index`` or ``unique``."""
+    single = [((column.name,), column.unique) for column in table.columns if column.index or column.unique]
+    return [(columns, False) for columns in table.indexes] + [
+        (columns, unique) for columns, unique in single if columns not in table.indexes
+    ]
 
 
 def load_table(db: sqlite_utils.Database, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -161,9 +166,14 @@ def load_table(db: sqlite_utils.Database, table: Table, rows: Iterable[Mapping[s
         check_view_columns(db, table)
         return
     create_table(db, table)
-    db[table.name].insert_all(ordered_rows(table, rows))
-    for columns in index_columns(table):
-        db[table.name].create_index(list(columns))
+    try:
+        db[table.name].insert_all(ordered_rows(table, rows))
+        for columns, unique in index_columns(table):
+            db[table.name].create_index(list(columns), unique=unique)
+    except sqlite3.IntegrityError as error:  # validation should have caught it: say where, not a traceback
+        raise BuildError(
+            f"the rows computed for table {table.name} break its keys", [f"table {table.name}: {error}"]
+        ) from error
     if table.full_text:
         db[table.name].enable_fts(
             list(table.full_text), tokenize=table.full_text_tokenizer, create_triggers=False

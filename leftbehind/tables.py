@@ -49,7 +49,12 @@ def _note(description: str = "Caveats about the record.") -> Column:
 
 TOPICS = Table(
     name="topics",
-    description="A small controlled vocabulary of topics for the publications.",
+    description=(
+        "A small controlled vocabulary of topics for the publications. A publication carries a topic "
+        "when the topic, in the sense given by its meaning, is one of the publication's subjects, "
+        "findings or recommendations as its recovered text or listing shows; a passing mention, such "
+        "as the standard definition of a 'left behind' neighbourhood, does not count."
+    ),
     rows=lambda inputs: topic_rows(inputs.catalogue),
     primary_key=("id",),
     label_column="label",
@@ -83,7 +88,8 @@ SESSIONS = Table(
     name="sessions",
     description=(
         "The APPG's evidence sessions and other events. Dates are given at the precision known; "
-        "where the archive gives none the date is null and date_note says what is known."
+        "where the archive gives none the date is null and date_note says what is known. Search "
+        "titles, summaries and speakers with the search box (full-text, with stemming)."
     ),
     rows=lambda inputs: session_rows(inputs.catalogue),
     primary_key=("id",),
@@ -91,11 +97,20 @@ SESSIONS = Table(
     label_column="title",
     sort="id",
     facets=("kind", "year"),
+    full_text=("label", "title", "summary", "speakers"),
+    full_text_tokenizer="porter",
     columns=(
         _id(),
         Column(
+            "label", str,
+            "A short name that identifies the session on its own: the kind and number ('Evidence "
+            "session 1', 'Inquiry session 1', 'Roundtable 1'), or for a one-off event its title. Unique.",
+            nullable=False, unique=True,
+        ),
+        Column(
             "number", int,
-            "The session's number within its kind (evidence session 1, 2, ...); null for one-off events.",
+            "The session's number within its kind (evidence session 1, 2, ...); null for one-off events. "
+            "Numbers repeat across kinds, so use label to name a session.",
         ),
         Column("kind", str, "What sort of session or event it was.", nullable=False, index=True),
         Column("title", str, "The title as published; null when unknown."),
@@ -103,7 +118,10 @@ SESSIONS = Table(
         Column("date_precision", str, DATE_PRECISION.format(date="the date")),
         Column("date_basis", str, DATE_BASIS.format(date="the date")),
         Column("date_note", str, "What is known about the date, and how."),
-        Column("year", int, "Year of the session, for faceting; null when unknown.", index=True),
+        Column(
+            "year", str, "Year of the session, for faceting (text); 'date unknown' when no date is known.",
+            nullable=False, index=True,
+        ),
         Column(
             "url", str,
             "The session's own page as a recorded source gives it, usually on the APPG's archived "
@@ -118,6 +136,11 @@ SESSIONS = Table(
         Column(
             "speakers", str,
             "JSON array of the names of the known speakers and witnesses (see session_people for their roles).",
+        ),
+        Column(
+            "speaker_caveats", str,
+            "JSON array of the caveats on those links, as 'Name: caveat' (for example a speaker not known "
+            "to have spoken at this very session); see session_people.note.",
         ),
         Column("summary", str, "A short summary in this project's own words.", nullable=False),
         _note(),
@@ -140,6 +163,8 @@ PUBLICATIONS = Table(
     facets=(
         "kind",
         "year",
+        "appg_output",
+        "published_basis",
         {"array": "organisations"},
         {"array": "topics"},
         {"array": "sessions"},
@@ -149,20 +174,51 @@ PUBLICATIONS = Table(
     full_text_tokenizer="porter",
     columns=(
         _id("Readable identifier (a slug of the title)."),
-        Column("title", str, "The title as the APPG's page lists it.", nullable=False),
+        Column(
+            "title", str,
+            "The title as the APPG's page lists it. A title in square brackets is not the real title, "
+            "which is unknown, but a description of the item.",
+            nullable=False,
+        ),
         Column("subtitle", str, "The subtitle as listed, where there is one."),
         Column(
             "kind", str,
-            "What sort of publication it is, from one controlled list: " + ", ".join(PUBLICATION_KINDS) + ".",
+            "What sort of publication it is, from one controlled list: " + ", ".join(PUBLICATION_KINDS)
+            + " (a cited work is one an APPG page cites whose own kind is not known).",
             nullable=False, index=True,
         ),
         Column(
             "published", str,
-            "Publication date in ISO 8601 at the precision known (YYYY, YYYY-MM or YYYY-MM-DD); null when unknown.",
+            "Publication date in ISO 8601 at the precision known (YYYY, YYYY-MM or YYYY-MM-DD); null when "
+            "unknown. When published_basis is 'on or before session' it is the date of that session: the "
+            "paper was ready by then, and may be older.",
         ),
         Column("published_precision", str, DATE_PRECISION.format(date="the published date")),
-        Column("published_basis", str, DATE_BASIS.format(date="the date")),
-        Column("year", int, "Year of publication, for faceting; null when unknown.", index=True),
+        Column(
+            "published_basis", str,
+            "'stated' when a source gives the date, 'inferred' when it is worked out from other facts, "
+            "'on or before session' when the only date known is that of the session it was prepared for "
+            "(see published_session); null when the date is unknown.",
+            index=True,
+        ),
+        Column(
+            "published_session", str,
+            "For a date 'on or before session': the session (sessions.id) whose date it is; otherwise null.",
+            references="sessions.id", index=True,
+        ),
+        Column(
+            "year", str,
+            "Year of publication, for faceting (text): the year of the published date, so for 'on or before "
+            "session' dates the session's year; 'date unknown' when no date is known.",
+            nullable=False, index=True,
+        ),
+        Column(
+            "appg_output", int,
+            "1 when the publication is one of the APPG's own outputs (the APPG is its publisher, co-publisher "
+            "or author, see publication_organisations), else 0. Papers others wrote for the APPG ('prepared "
+            "for') are 0.",
+            nullable=False, index=True,
+        ),
         Column(
             "url", str,
             "The publication's own page (usually on the APPG's website) where a recorded source gives "
@@ -199,8 +255,9 @@ PUBLICATION_ORGANISATIONS = Table(
         Column(
             "role", str,
             "The organisation's role, one of: " + ", ".join(ORGANISATION_ROLES) + ". An author wrote it "
-            "for another's site; a supporter is named as supporting it, without saying how; 'prepared "
-            "for' names the body it was written for.",
+            "where another published it, or is the body a citation names as its author; a supporter is "
+            "named as supporting it in a way that is not research, funding or publishing (for example "
+            "'policy support'), or without saying how; 'prepared for' names the body it was written for.",
             index=True,
         ),
     ),
@@ -280,15 +337,21 @@ SESSION_PEOPLE = Table(
     ),
     rows=lambda inputs: session_people_rows(inputs.catalogue),
     primary_key=("session_id", "person_id", "role"),
-    facets=("session_id", "role", "organisation_id"),
+    facets=("session_id", "normalised_role", "role", "organisation_id"),
     columns=(
         Column("session_id", str, "The session (sessions.id).", references="sessions.id"),
         Column("person_id", str, "The person (people.id).", references="people.id", index=True),
         Column(
             "role", str,
-            "What the person did at the session: speaker (listed as a speaker on the session's page) or "
-            "witness (gave oral evidence, as a report records it).",
+            "What the person did at the session, as the source gives it: speaker (listed as a speaker on "
+            "the session's page) or witness (gave oral evidence, as a report records it).",
             index=True,
+        ),
+        Column(
+            "normalised_role", str,
+            "The role normalised for asking one question across sessions: 'gave evidence' for speakers "
+            "and witnesses alike, 'chaired' for a chair.",
+            nullable=False, index=True,
         ),
         Column(
             "position", str,

@@ -48,6 +48,8 @@ class Field:
     items: Field | None = None
     fields: Mapping[str, Field] | None = None
     references: str | None = None
+    # With ``references``: (this record's field, the referenced record's field) that must be equal.
+    agrees: tuple[str, str] | None = None
     basis: str | None = None
     pattern: str | None = None
     unique_by: tuple[str, ...] | None = None  # for a list of records: the fields no two items may share
@@ -60,11 +62,13 @@ Rule = Callable[[Mapping[str, Any]], list[str]]
 
 @dataclass(frozen=True)
 class RecordSpec:
-    """The fields of one file's records, and the rules that join several fields."""
+    """The fields of one file's records, the rules that join several fields, and values
+    derived from several fields that no two records may share (``unique``: name, function)."""
 
     fields: Mapping[str, Field]
     noun: str  # what one record is, for messages: 'organisation'
     rules: tuple[Rule, ...] = field(default_factory=tuple)
+    unique: tuple[tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = field(default_factory=tuple)
 
 
 def record(**fields: Field) -> Field:
@@ -353,6 +357,7 @@ def check_file(label: str, records: list[Any], spec: RecordSpec) -> list[str]:
     """Field-level, rule and duplicate-id problems of one file's records."""
     problems = []
     seen: set[str] = set()
+    derived: dict[str, dict[Any, str]] = {name: {} for name, _ in spec.unique}
     for index, value in enumerate(records):
         where = f"{label}: {record_label(value, index)}"
         if not isinstance(value, dict):
@@ -363,6 +368,14 @@ def check_file(label: str, records: list[Any], spec: RecordSpec) -> list[str]:
             field_problems += basis_problems(value, spec.fields)
             for rule in spec.rules:
                 field_problems += rule(value)
+            for name, function in spec.unique:
+                key = function(value)
+                if key in derived[name]:
+                    field_problems.append(
+                        f"its {name} {shown(key)} is the same as {derived[name][key]}'s; a {spec.noun}'s "
+                        f"{name} must identify it"
+                    )
+                derived[name].setdefault(key, record_label(value, index))
         problems += [f"{where}: {problem}" for problem in field_problems]
         record_id = value.get("id")
         if isinstance(record_id, str):
@@ -404,19 +417,37 @@ def _references(value: Any, spec: Field, path: str):
 def reference_problems(
     records: Mapping[str, list[dict[str, Any]]], specs: Mapping[str, RecordSpec], labels: Mapping[str, str]
 ) -> list[str]:
-    """References to ids that no record of the referenced file has."""
-    known = {name: {r["id"] for r in rows} for name, rows in records.items()}
+    """References to ids that no record of the referenced file has, and values that must agree
+    with the referenced record (``Field.agrees``)."""
+    by_id = {name: {r["id"]: r for r in rows} for name, rows in records.items()}
     problems = []
     for name, rows in records.items():
         for value in rows:
+            where = f"{labels[name]}: {record_label(value, 0)}"
             for field_name, field_spec in specs[name].fields.items():
                 for path, target, other in _references(value.get(field_name), field_spec, field_name):
-                    if target not in known[other]:
+                    if target not in by_id[other]:
                         problems.append(
-                            f"{labels[name]}: {record_label(value, 0)}: field '{path}': unknown "
-                            f"{specs[other].noun} {shown(target)} (not in {labels[other]})"
+                            f"{where}: field '{path}': unknown {specs[other].noun} {shown(target)} "
+                            f"(not in {labels[other]})"
                         )
+                    elif field_spec.agrees and path == field_name:
+                        problems += [f"{where}: {p}" for p in agreement_problems(
+                            value, field_name, field_spec.agrees, by_id[other][target], specs[other].noun
+                        )]
     return problems
+
+
+def agreement_problems(
+    values: Mapping[str, Any], name: str, agrees: tuple[str, str], referenced: Mapping[str, Any], noun: str
+) -> list[str]:
+    mine, theirs = agrees
+    target = shown(referenced["id"])
+    if referenced.get(theirs) is None:
+        return [f"field '{name}': {noun} {target} has no {theirs}"]
+    if str(values.get(mine)) != str(referenced[theirs]):
+        return [f"field '{mine}': must be the {theirs} of {noun} {target} ({referenced[theirs]})"]
+    return []
 
 
 def fill_optional(values: dict[str, Any], spec: Mapping[str, Field]) -> dict[str, Any]:

@@ -65,13 +65,17 @@ def test_session_1_publications_keep_the_seed_pages_facts(catalogue_yaml, db, se
     for record in before:
         assert record["id"] in now, f"{record['id']} was removed"
         for key, value in record.items():
-            assert text_of(now[record["id"]].get(key)) == text_of(value), (record["id"], key)
+            current = now[record["id"]].get(key)
+            if isinstance(value, list):  # the page's links are all still there; more may be known now
+                assert all(item in current for item in value), (record["id"], key)
+            else:
+                assert text_of(current) == text_of(value), (record["id"], key)
         row = db["publications"].get(record["id"])
         assert row["title"] == record["title"]
         assert row["subtitle"] == record.get("subtitle")
         assert row["kind"] == record["kind"]
-        assert row["published"] == text_of(record["published"])
-        assert row["published_basis"] == record["published_basis"]
+        assert row["published"] == text_of(now[record["id"]]["published"])
+        assert row["published_basis"] == now[record["id"]]["published_basis"]
         assert row["url"] == record["url"]
     listed = {
         r["publication_id"]
@@ -177,7 +181,8 @@ def test_every_date_says_its_precision_and_basis(db, table, date, precision, bas
             assert row[precision] is None and row[basis] is None, row["id"]
         else:
             assert len(row[date]) == lengths[row[precision]], row["id"]
-            assert row[basis] in ("stated", "inferred"), row["id"]
+            allowed = ("stated", "inferred") + (("on or before session",) if table == "publications" else ())
+            assert row[basis] in allowed, row["id"]
 
 
 def test_session_8_is_recorded_as_unknown(db):
@@ -250,8 +255,8 @@ async def test_session_facets_by_kind_and_year(datasette, catalogue_yaml):
     facets = await facets_of(datasette, "/leftbehind/sessions.json?_extra=facet_results&_size=0")
     sessions = catalogue_yaml["sessions"]
     assert facets["kind"] == dict(Counter(s["kind"] for s in sessions))
-    years = Counter(text_of(s["date"])[:4] for s in sessions if s["date"])
-    assert {k: v for k, v in facets["year"].items() if k != "None"} == dict(years)
+    years = Counter(text_of(s["date"])[:4] if s["date"] else "date unknown" for s in sessions)
+    assert facets["year"] == dict(years)
 
 
 async def test_publication_facet_by_session_and_topic(datasette, catalogue_yaml):

@@ -159,3 +159,13 @@ def test_rda_source_needs_its_object(data_copy, old_database, capsys):
     replace_in(data_copy / "sources.yml", "  object: population17_lsoa11\n", "")
     err = build_fails(data_copy, old_database, capsys)
     assert "data/sources.yml: record 'population': field 'object': missing, but required when format is 'rda'" in err
+
+
+def test_two_sessions_that_would_share_a_label(data_copy, old_database, capsys):
+    """Found by the fuzzer: a label must name one session, or the unique index fails at load."""
+    replace_in(data_copy / "sessions.yml", "  title: null\n  date: null\n  date_basis: null\n  date_note: Held during",
+               "  title: AGM of the APPG\n  date: null\n  date_basis: null\n  date_note: Held during")
+    replace_in(data_copy / "sessions.yml", "- id: roundtable-1\n  number: 1\n", "- id: roundtable-1\n  number: null\n")
+    err = build_fails(data_copy, old_database, capsys)
+    assert ("data/sessions.yml: record 'roundtable-1': its label 'AGM of the APPG' is the same as "
+            "record 'annual-general-meeting''s") in err

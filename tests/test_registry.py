@@ -136,3 +136,10 @@ def test_every_reference_and_facet_column_is_indexed(conn):
         wanted = {column.name for column in table.columns if column.references}
         wanted |= {facet for facet in table.facets if isinstance(facet, str)}
         assert wanted <= first_columns, (table.name, wanted - first_columns)
+
+
+def test_rows_that_break_a_key_are_a_build_error_not_a_traceback():
+    db = sqlite_utils.Database(memory=True)
+    with pytest.raises(BuildError) as caught:
+        load_table(db, EXAMPLE, [{"code": "a", "count": 1, "share": 0.1}, {"code": "a", "count": 2, "share": 0.2}])
+    assert "table example: UNIQUE constraint failed: example.code" in caught.value.report()
