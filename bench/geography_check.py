@@ -86,9 +86,13 @@ def rda_constructors() -> dict[str, Callable[..., Any]]:
 
 
 def read_rda(path: Path) -> Any:
+    """The one object of an .rda file; parsing and converting are timed apart."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        objects = rdata.read_rda(path, constructor_dict=rda_constructors())
+        with timed(f"read {path.name}: rdata parse"):
+            parsed = rdata.parser.parse_file(path)
+        with timed(f"read {path.name}: rdata convert"):
+            objects = rdata.conversion.convert(parsed, rda_constructors())
     (frame,) = objects.values()
     return frame
 
@@ -107,12 +111,13 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def read_all(directory: Path) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, name in FILES.items():
-        with timed(f"read {name}"):
-            if name.endswith(".csv"):
+        if name.endswith(".csv"):
+            with timed(f"read {name}"):
                 data[key] = read_csv(directory / name)
-            else:
-                frame = read_rda(directory / name)
-                data[key + "_frame"] = frame
+        else:
+            frame = read_rda(directory / name)
+            data[key + "_frame"] = frame
+            with timed(f"read {name}: data frame to rows"):
                 data[key] = frame_rows(frame)
     return data
 
@@ -164,8 +169,17 @@ def lsoa_derived_point(lsoas: list[str], inputs: dict[str, Any]) -> tuple[float,
     )
 
 
+SQL_TYPES = {str: "text", int: "integer", float: "real"}
+
+
+def column_type(rows: list[dict[str, Any]], column: str) -> str:
+    """The SQLite type sqlite-utils would declare for a column (its first non-null value's)."""
+    value = next((row[column] for row in rows if row[column] is not None), "")
+    return SQL_TYPES[type(value)]
+
+
 def sqlite_growth_bytes(table: str, rows: list[dict[str, Any]]) -> int:
-    """Bytes a table adds to an SQLite file (after VACUUM), with rows as given."""
+    """Bytes a table adds to an SQLite file (after VACUUM), typed columns as sqlite-utils declares them."""
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "growth.db"
         connection = sqlite3.connect(path)
@@ -174,7 +188,7 @@ def sqlite_growth_bytes(table: str, rows: list[dict[str, Any]]) -> int:
         connection.execute("vacuum")
         before = path.stat().st_size
         columns = list(rows[0])
-        connection.execute(f"create table {table} ({', '.join(columns)})")
+        connection.execute(f"create table {table} ({', '.join(f'{c} {column_type(rows, c)}' for c in columns)})")
         connection.executemany(
             f"insert into {table} values ({', '.join('?' for _ in columns)})",
             [tuple(row[column] for column in columns) for row in rows],
@@ -290,11 +304,22 @@ def report_geography(data: dict[str, Any], inputs: dict[str, Any]) -> dict[str, 
           f"left_behind_2020_count: {sum(row['left_behind_2020_count'] for row in authorities)}; "
           f"left_behind_2019_count: {sum(row['left_behind_2019_count'] for row in authorities)}; "
           f"left_behind_2020_population: {sum(row['left_behind_2020_population'] for row in authorities)}")
+    lad17_today = geography.local_authority_2017_columns(inputs["wards"], geographies, councils)
+    lad17_names = {ward["lad_code"]: ward["lad_name"] for ward in inputs["wards"]}
+    gone_2017 = sorted(f"{lad17_names[code]} -> {value['lad24_name']}" for code, value in lad17_today.items() if not value["name_in_use_2024"])
+    print(f"2017 councils (of {len(lad17_today)}) whose name no 2024 council has: {len(gone_2017)}: {'; '.join(gone_2017)}")
     for row in authorities:
         if row["lad24_name"] in ("Cumberland", "West Northamptonshire", "Folkestone and Hythe", "City of London"):
             print(f"  {row}")
-    print(f"database growth (SQLite, after VACUUM): ward_links_2024 {sqlite_growth_bytes('ward_links_2024', links)} B; "
-          f"local_authorities_2024 {sqlite_growth_bytes('local_authorities_2024', authorities)} B")
+    flagged_any = {code for code, ward in by_code.items() if ward["left_behind_2020"] or ward["left_behind_2019"]}
+    ward_columns = [{"ward_code": code, **value} for code, value in columns.items()]
+    new_columns = sqlite_growth_bytes("wards", ward_columns) - sqlite_growth_bytes(
+        "wards", [{"ward_code": code} for code in columns]
+    )
+    print(f"database growth (SQLite, after VACUUM, no indexes): ward_links_2024 {sqlite_growth_bytes('ward_links_2024', links)} B "
+          f"(only the 230 flagged wards: {sqlite_growth_bytes('ward_links_2024', [r for r in links if r['ward_code'] in flagged_any])} B); "
+          f"local_authorities_2024 {sqlite_growth_bytes('local_authorities_2024', authorities)} B; "
+          f"4 new wards columns: {new_columns} B")
     return {"parts": parts, "wards24": wards24, "councils": councils, "geographies": geographies,
             "columns": columns, "links": links, "cumberland": cumberland, "talavera": (talavera, talavera_links)}
 
@@ -458,11 +483,12 @@ def main() -> None:
     for name, ms in TIMINGS.items():
         print(f"  {ms:9.1f}  {name}")
     reads = sum(ms for name, ms in TIMINGS.items() if name.startswith("read "))
-    new_reads = sum(TIMINGS[f"read {FILES[key]}"] for key in ("lsoa11_lsoa21", "lsoa21_ward24", "ltla24_region",
-                                                                   "council_outlines", "lba_2020", "lba_2019"))
+    new_files = [FILES[key] for key in ("lsoa11_lsoa21", "lsoa21_ward24", "ltla24_region", "council_outlines", "lba_2020", "lba_2019")]
+    new_reads = sum(ms for name, ms in TIMINGS.items() if any(name.startswith(f"read {file}") for file in new_files))
     computed = sum(ms for name, ms in TIMINGS.items() if name.split(":")[0] in ("geography", "outlines"))
     print(f"reading all {len(FILES)} files: {reads:.0f} ms, of which files 11-16: {new_reads:.0f} ms; "
-          f"geography and outline computations: {computed:.0f} ms")
+          f"geography and outline computations: {computed:.0f} ms; load average now: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ def ward24_people(
     wards24: Mapping[str, Ward24],
 ) -> dict[Ward24, float]:
     """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward."""
-    people: dict[Ward24, float] = {}
+    people: dict[str, float] = {}
+    found: dict[str, Ward24] = {}
     for lsoa11 in lsoas:
         if lsoa11 not in parts:
             raise BuildError(
@@ -172,8 +173,9 @@ def ward24_people(
                     "an LSOA 2021 is missing from the 2024 ward lookup",
                     [f"ward {ward_code}: LSOA21 {lsoa21} (from LSOA11 {lsoa11}) has no row in the LSOA21->WD24 lookup"],
                 )
-            people[ward24] = people.get(ward24, 0.0) + population[lsoa11] * fraction
-    return people
+            found[ward24.code] = ward24
+            people[ward24.code] = people.get(ward24.code, 0.0) + population[lsoa11] * fraction
+    return {found[code]: amount for code, amount in people.items()}
 
 
 def largest_remainder(amounts: Mapping[K, float], total: int) -> dict[K, int]:
@@ -347,6 +349,30 @@ def successors_2024(
         for link in geography.links:
             by_council[link.ward24.lad24_code] = by_council.get(link.ward24.lad24_code, 0) + link.people
     return {lad17: majority_key(by_council) for lad17, by_council in sorted(people.items())}
+
+
+def local_authority_2017_columns(
+    wards: Iterable[Mapping[str, Any]],
+    geographies: Mapping[str, WardGeography | None],
+    councils: Mapping[str, Council24],
+) -> dict[str, dict[str, Any]]:
+    """New columns for the 2017 ``local_authorities`` table: what each council is today.
+
+    ``lad24_code``/``lad24_name``: its successor (the 2024 council holding most
+    of its people); ``name_in_use_2024``: 0 when no 2024 council has its name
+    (Allerdale, Shepway, ...), so pages can say it no longer exists under it.
+    """
+    wards = list(wards)
+    names_2024 = {council.name for council in councils.values()}
+    lad17_names = {ward["lad_code"]: ward["lad_name"] for ward in wards}
+    return {
+        lad17: {
+            "lad24_code": lad24,
+            "lad24_name": councils[lad24].name if lad24 in councils else None,
+            "name_in_use_2024": int(lad17_names[lad17] in names_2024),
+        }
+        for lad17, lad24 in successors_2024(wards, geographies).items()
+    }
 
 
 def lad24_without_lsoas(

@@ -21,6 +21,7 @@ from leftbehind.geography import (
     councils24,
     lad24_without_lsoas,
     largest_remainder,
+    local_authority_2017_columns,
     local_authority_2024_rows,
     lsoa21_parts,
     majority_key,
@@ -296,3 +297,15 @@ def test_local_authority_rows_name_a_council_missing_from_the_region_lookup() ->
     with pytest.raises(BuildError) as error:
         local_authority_2024_rows(WARDS, geographies(), councils)
     assert "council C2, which has no row in the LAD24->region lookup" in error.value.problems[0]
+
+
+def test_what_each_2017_council_is_today() -> None:
+    councils = {
+        "C1": Council24("C1", "One", "R1", "Region one"),
+        "C2": Council24("C2", "Two", "R2", "Region two"),
+    }
+    assert local_authority_2017_columns(WARDS, geographies(), councils) == {
+        "L1": {"lad24_code": "C1", "lad24_name": "One", "name_in_use_2024": 1},
+        "L2": {"lad24_code": "C1", "lad24_name": "One", "name_in_use_2024": 0},
+        "L3": {"lad24_code": "C1", "lad24_name": "One", "name_in_use_2024": 0},
+    }
