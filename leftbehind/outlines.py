@@ -4,11 +4,11 @@ The outlines come from R ``sf`` MULTIPOLYGON columns, which ``rdata`` gives as
 nested lists: polygon -> ring -> numpy array of shape (n, 2) holding
 (longitude, latitude) in WGS84. Here they become GeoJSON MultiPolygon text:
 
-* coordinates rounded to 5 decimal places: 0.00001 degrees is 1.1 m of
-  latitude and 0.7 m of longitude in England, far finer than the sources'
-  own generalisation (tens of metres), so rounding loses nothing a map shows,
-  while 6 places would add bytes for false precision and 4 places (up to 11 m)
-  would start to move corners visibly at street zoom;
+* coordinates rounded to 5 decimal places: 0.00001 degrees is at most 1.1 m
+  of latitude and 0.7 m of longitude in England. The outlines are heavily
+  generalised (3,026 points for the 230 wards), so a metre is far below what
+  they can show; 6 places would store digits with no meaning (+9% bytes),
+  4 places (up to 11 m) would save only 9% of the text;
 * consecutive points that become equal after rounding are dropped, and a ring
   left with fewer than 4 positions (a sliver under a metre or so) is dropped;
 * rings wound as RFC 7946 asks: exteriors anticlockwise, holes clockwise.
@@ -17,7 +17,7 @@ The containment check measures, for each ward, whether its map point lies in
 its outline (holes and multipolygons respected) and otherwise how far it is
 from the outline's edge, in metres on a local equirectangular projection
 around the point (error far below a metre at the distances that matter here).
-Pure Python: 230 outlines of about 30 points each need no geometry library.
+Pure Python: 230 outlines of about 13 points each need no geometry library.
 """
 
 from __future__ import annotations
@@ -65,6 +65,8 @@ def rounded_ring(ring: Sequence[Position], decimals: int) -> Ring | None:
         point = (round(lon, decimals), round(lat, decimals))
         if not points or point != points[-1]:
             points.append(point)
+    if not points:
+        return None
     if points[0] != points[-1]:
         points.append(points[0])
     if len(points) < 4 or signed_area(points) == 0:
@@ -150,20 +152,32 @@ def point_check(geometry: MultiPolygon, point: Position) -> tuple[int, float]:
     return 0, round(distance_to_edge_m(geometry, point), 1)
 
 
-def english_outlines(rows: Iterable[Mapping[str, Any]], code_column: str) -> dict[str, MultiPolygon]:
+def english_outlines(
+    rows: Iterable[Mapping[str, Any]], code_column: str, label: str = "outline file"
+) -> dict[str, MultiPolygon]:
     """The outlines of rows whose code starts with E (England), keyed by code."""
     result: dict[str, MultiPolygon] = {}
-    for row in rows:
+    for index, row in enumerate(rows, start=1):
         code = row[code_column]
         if code.startswith("E"):
             if code in result:
-                raise BuildError("an outline file repeats an area", [f"area {code} has two outlines"])
+                raise BuildError(f"the {label} repeats an area", [f"{label}: row {index}: area {code} has a second outline"])
             result[code] = plain_multipolygon(row["geometry"])
     return result
 
 
+def stored_geometry(shape: MultiPolygon, decimals: int, where: str) -> MultiPolygon:
+    """The rounded outline, or a clear error naming the area when nothing is left of it."""
+    try:
+        return rounded_multipolygon(shape, decimals)
+    except ValueError as error:
+        raise BuildError("an outline vanishes when rounded", [f"{where}: {error}"]) from None
+
+
 def ward_outline_sources(
-    rows_2020: Iterable[Mapping[str, Any]], rows_2019: Iterable[Mapping[str, Any]]
+    rows_2020: Iterable[Mapping[str, Any]],
+    rows_2019: Iterable[Mapping[str, Any]],
+    labels: tuple[str, str] = ("2020 outline file", "2019 outline file"),
 ) -> dict[str, tuple[str, MultiPolygon]]:
     """Each flagged ward's outline and the source it comes from.
 
@@ -171,8 +185,8 @@ def ward_outline_sources(
     used only for the wards that left in 2020 (both files cut the same ONS
     December 2017 boundaries, so a ward in both is taken once, from 2020).
     """
-    outlines = {code: (SOURCE_2020, shape) for code, shape in english_outlines(rows_2020, "lba_code").items()}
-    for code, shape in english_outlines(rows_2019, "lba_code").items():
+    outlines = {code: (SOURCE_2020, shape) for code, shape in english_outlines(rows_2020, "lba_code", labels[0]).items()}
+    for code, shape in english_outlines(rows_2019, "lba_code", labels[1]).items():
         outlines.setdefault(code, (SOURCE_2019, shape))
     return dict(sorted(outlines.items()))
 
@@ -203,7 +217,7 @@ def ward_outline_rows(
         if code not in points:
             problems.append(f"outline {code} ({source_id}): the ward has no map point")
             continue
-        geometry = rounded_multipolygon(shape, decimals)
+        geometry = stored_geometry(shape, decimals, f"outline {code} ({source_id})")
         inside, distance = point_check(geometry, points[code])
         if distance > max_distance_m:
             problems.append(
@@ -225,17 +239,20 @@ def ward_outline_rows(
 
 
 def council_outline_rows(
-    rows: Iterable[Mapping[str, Any]], council_codes: Iterable[str], decimals: int = DECIMALS
+    rows: Iterable[Mapping[str, Any]],
+    council_codes: Iterable[str],
+    decimals: int = DECIMALS,
+    label: str = "council outline file",
 ) -> list[dict[str, Any]]:
     """Rows of ``council_outlines_2024`` for the given (English) councils."""
-    outlines = english_outlines(rows, "ltla24_code")
+    outlines = english_outlines(rows, "ltla24_code", label)
     missing = sorted(set(council_codes) - set(outlines))
     if missing:
         raise BuildError("a 2024 council has no outline", [f"council {code} has no outline" for code in missing[:20]])
     return [
         {
             "lad24_code": code,
-            "geojson": geojson_text(rounded_multipolygon(outlines[code], decimals)),
+            "geojson": geojson_text(stored_geometry(outlines[code], decimals, f"council outline {code}")),
             "source_id": SOURCE_COUNCILS,
         }
         for code in sorted(set(council_codes))

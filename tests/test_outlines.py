@@ -126,8 +126,16 @@ def test_ward_outlines_come_from_2020_then_2019_and_only_for_england() -> None:
 
 
 def test_an_outline_file_that_repeats_a_ward_is_refused() -> None:
-    with pytest.raises(BuildError, match="repeats"):
-        ward_outline_sources([outline_row("E1", [[SQUARE]]), outline_row("E1", [[ISLAND]])], [])
+    with pytest.raises(BuildError, match="repeats") as error:
+        ward_outline_sources([], [outline_row("E1", [[SQUARE]]), outline_row("E1", [[ISLAND]])], ("a", "source 'x' (x.rda)"))
+    assert error.value.problems == ["source 'x' (x.rda): row 2: area E1 has a second outline"]
+
+
+def test_an_outline_that_vanishes_when_rounded_is_named() -> None:
+    speck = [(-1.5, 52.4), (-1.500001, 52.4), (-1.500001, 52.400001), (-1.5, 52.4)]
+    with pytest.raises(BuildError, match="vanishes") as error:
+        ward_outline_rows({"E1": (SOURCE_2020, [[speck]])}, {"E1": (-1.5, 52.4)})
+    assert error.value.problems == [f"outline E1 ({SOURCE_2020}): the outline has no polygon left after rounding"]
 
 
 def test_outline_coverage_must_match_the_flagged_wards() -> None:
