@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import rdata  # noqa: E402
 
 from leftbehind import credibility, geography, outlines  # noqa: E402
+from leftbehind.wards import weighted_point  # noqa: E402
 
 FILES = {
     "cni2020": "cni2019_wards_2020_interim_set.csv",
@@ -155,18 +156,6 @@ def ward_inputs(data: dict[str, Any]) -> dict[str, Any]:
 def label_point(text: tuple[str, str]) -> tuple[float, float]:
     """(longitude, latitude) from drkane's text."""
     return float(text[0]), float(text[1])
-
-
-def lsoa_derived_point(lsoas: list[str], inputs: dict[str, Any]) -> tuple[float, float] | None:
-    """(latitude, longitude): population-weighted mean of the LSOA centroids, as the build does."""
-    weights = [(inputs["lsoa_points"][code], inputs["population"][code]) for code in lsoas]
-    total = sum(weight for _, weight in weights)
-    if not weights or total <= 0:
-        return None
-    return (
-        sum(point[0] * weight for point, weight in weights) / total,
-        sum(point[1] * weight for point, weight in weights) / total,
-    )
 
 
 SQL_TYPES = {str: "text", int: "integer", float: "real"}
@@ -429,7 +418,7 @@ def report_credibility(data: dict[str, Any], inputs: dict[str, Any]) -> None:
           f"{sum(1 for code in low if by_code[code]['left_behind_2020'] or by_code[code]['left_behind_2019'])}")
     for code in low:
         longitude, latitude = usable[code]
-        derived = lsoa_derived_point(inputs["ward_lsoas"].get(code, []), inputs)
+        derived = weighted_point(inputs["ward_lsoas"].get(code, []), inputs["lsoa_points"], inputs["population"])
         gap = credibility.distance_m((float(latitude), float(longitude)), derived) if derived else None
         print(f"  {code} {by_code[code]['ward_name']} ({by_code[code]['lad_name']}): text ({longitude}, {latitude}); "
               f"{credibility.location_precision(longitude, latitude)}; rounding can move it up to "
