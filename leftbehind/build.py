@@ -24,7 +24,9 @@ from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
 from leftbehind.tables import TABLES
 from leftbehind.ward_tables import check_set_publications
-from leftbehind.wards import ward_rows
+from leftbehind.geography import Today, today_geography
+from leftbehind.outlines import outline_rows
+from leftbehind.wards import lsoas_by_ward, population_by_lsoa, ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
@@ -46,8 +48,29 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
 
     @cached_property
-    def wards(self) -> list[dict[str, Any]]:
+    def ward_basics(self) -> list[dict[str, Any]]:
+        """The wards as the CNI and the 2017 lookups give them, before today's geography."""
         return ward_rows(self.tables)
+
+    @cached_property
+    def today(self) -> Today:
+        return today_geography(
+            self.ward_basics,
+            lsoas_by_ward(self.tables["lsoa_ward_lookup"]),
+            population_by_lsoa(self.tables["population"]),
+            self.tables["lsoa11_lsoa21"].rows,
+            self.tables["lsoa21_ward24"].rows,
+            self.tables["ltla24_region"].rows,
+            tuple(self.tables[name].source.label for name in ("lsoa11_lsoa21", "lsoa21_ward24", "ltla24_region")),
+        )
+
+    @cached_property
+    def wards(self) -> list[dict[str, Any]]:
+        return [{**ward, **self.today.ward_columns(ward["ward_code"])} for ward in self.ward_basics]
+
+    @cached_property
+    def ward_outlines(self) -> list[dict[str, Any]]:
+        return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -144,6 +167,10 @@ def write_database(inputs: Inputs, path: Path) -> None:
         raise BuildError("leftbehind/tables.py has faults", problems)
     inputs.counts.clear()
     db = sqlite_utils.Database(path)
+    # The file is a temporary one, renamed into place only when whole, so nothing is gained by
+    # syncing every insert to disk: sync once, at the end (durable_file), before the rename.
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("PRAGMA journal_mode = MEMORY")
     try:
         with db.conn:
             for table in TABLES:
@@ -175,10 +202,17 @@ def build(
         inputs.commit, inputs.built_at = repository_commit(), build_time()
         write_database(inputs, temporary)
         os.chmod(temporary, 0o644)
+        durable_file(temporary)
         temporary.replace(database)  # atomic: readers see the old or the new file, never a mix
     finally:
         temporary.unlink(missing_ok=True)
     return database
+
+
+def durable_file(path: Path) -> None:
+    """Flush the file to disk, so that the rename never publishes a file the disk lacks."""
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def remove_abandoned_temporaries(database: Path) -> None:

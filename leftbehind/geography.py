@@ -461,3 +461,38 @@ def local_authority_2024_rows(
             row["councils_2017"] = "; ".join(predecessors)
             row["name_new_since_2017"] = int(row["lad24_name"] not in names_2017)
     return list(rows.values())
+
+
+@dataclass(frozen=True)
+class Today:
+    """Everything the build needs of today's geography, computed once from the sources."""
+
+    geographies: dict[str, WardGeography | None]
+    councils: dict[str, Council24]
+    fallback: dict[str, str]
+
+    def ward_columns(self, ward_code: str) -> dict[str, Any]:
+        """The wards table's 2024 columns for one ward, with the names of its 2024 wards."""
+        geography = self.geographies.get(ward_code)
+        columns = ward_columns_2024(geography, self.councils, self.fallback.get(ward_code))
+        links = sorted(geography.links, key=lambda link: (-link.share_units, link.ward24.code)) if geography else []
+        columns["wards24_names"] = "; ".join(link.ward24.name for link in links) or None
+        return columns
+
+
+def today_geography(
+    wards: Sequence[Mapping[str, Any]],
+    ward_lsoas: Mapping[str, Sequence[str]],
+    population: Mapping[str, float],
+    lsoa11_lsoa21: Iterable[Mapping[str, Any]],
+    lsoa21_ward24: Iterable[Mapping[str, Any]],
+    ltla24_region: Iterable[Mapping[str, Any]],
+    labels: tuple[str, str, str] = ("LSOA11->LSOA21 lookup", "LSOA21->WD24 lookup", "LAD24->region lookup"),
+) -> Today:
+    """Follow every ward to today's councils and wards (see the module's docstring)."""
+    parts = lsoa21_parts(lsoa11_lsoa21, labels[0])
+    wards24 = wards24_by_lsoa21(lsoa21_ward24, labels[1])
+    councils = councils24(ltla24_region, labels[2])
+    geographies = ward_geographies([w["ward_code"] for w in wards], ward_lsoas, population, parts, wards24)
+    check_link_councils_known(geographies, councils)
+    return Today(geographies, councils, lad24_without_lsoas(wards, geographies))

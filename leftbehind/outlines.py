@@ -273,3 +273,15 @@ def council_at_point(outlines: Mapping[str, MultiPolygon], point: Position) -> t
         if best is None or distance < best[0]:
             best = (distance, code)
     return None if best is None else (best[1], round(best[0], 1))
+
+
+def outline_rows(
+    wards: Iterable[Mapping[str, Any]], lba_2020: Any, lba_2019: Any
+) -> list[dict[str, Any]]:
+    """Rows of ``ward_outlines`` for the wards flagged in either set, from the two outline
+    source tables (``SourceTable``), each checked against its ward's map point."""
+    flagged = {w["ward_code"]: w for w in wards if w["left_behind_2020"] or w["left_behind_2019"]}
+    outlines = ward_outline_sources(lba_2020.rows, lba_2019.rows, (lba_2020.source.label, lba_2019.source.label))
+    check_outline_coverage(outlines, flagged)
+    points = {code: (ward["longitude"], ward["latitude"]) for code, ward in flagged.items()}
+    return ward_outline_rows(outlines, points)

@@ -100,14 +100,39 @@ def read_csv(source: Source, path: Path) -> SourceTable:
 
 
 def read_rda(source: Source, path: Path) -> SourceTable:
-    """Read the declared data frame of an R data file (``.rda``) with the ``rdata`` package."""
+    """Read the declared data frame of an R data file (``.rda``) with ``pyreadr`` (librdata)."""
+    import pyreadr
+
+    try:
+        objects = pyreadr.read_r(str(path), use_objects=[source.object])
+    except Exception as error:  # librdata raises its own kinds for a damaged file
+        raise BuildError(
+            f"{source.label} is not a readable R data file",
+            [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
+        ) from error
+    return _frame_table(source, objects.get(source.object))
+
+
+def _keep(value: Any, attributes: Any) -> Any:
+    """Keep an sf geometry (and its crs and bbox) as the nested lists rdata parsed."""
+    return value
+
+
+def read_rda_sf(source: Source, path: Path) -> SourceTable:
+    """Read the declared sf data frame of an R data file with ``rdata``.
+
+    pyreadr cannot read sf geometry columns; rdata gives each MULTIPOLYGON as
+    nested lists: polygon -> ring -> numpy array of (longitude, latitude).
+    """
     import rdata
 
-    # Upstream objects are tibbles or sf frames; rdata has no constructor for those
-    # classes and would warn before falling back to data.frame, so map them directly.
+    # rdata has no constructor for the tibble and sf classes and would warn before
+    # falling back, so tables map to data.frame and geometries are kept as parsed.
     constructors = dict(rdata.conversion.DEFAULT_CLASS_MAP)
     for name in ("tbl_df", "tbl", "sf"):
         constructors[name] = constructors["data.frame"]
+    for name in ("sfc_MULTIPOLYGON", "sfc_POLYGON", "sfc", "MULTIPOLYGON", "POLYGON", "XY", "sfg", "crs", "bbox"):
+        constructors[name] = _keep
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -117,7 +142,11 @@ def read_rda(source: Source, path: Path) -> SourceTable:
             f"{source.label} is not a readable R data file",
             [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
         ) from error
-    frame = objects.get(source.object)
+    return _frame_table(source, objects.get(source.object))
+
+
+def _frame_table(source: Source, frame: Any) -> SourceTable:
+    """The declared columns of a data frame as plain rows."""
     if frame is None or not hasattr(frame, "columns"):
         raise BuildError(
             f"{source.label} lacks its data frame",
@@ -139,7 +168,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-READERS: dict[str, Callable[[Source, Path], SourceTable]] = {"csv": read_csv, "rda": read_rda}
+READERS: dict[str, Callable[[Source, Path], SourceTable]] = {"csv": read_csv, "rda": read_rda, "rda-sf": read_rda_sf}
 
 
 def read_source(source: Source, path: Path) -> SourceTable:

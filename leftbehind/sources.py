@@ -13,8 +13,10 @@ import sys
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leftbehind.errors import BuildError
 from leftbehind.validation import Field, RecordSpec, check_file, fill_optional, read_yaml_list, required_when
@@ -26,8 +28,18 @@ OFFLINE_HINT = (
     f"to build without downloading, put the files in a folder and pass --sources-dir FOLDER "
     f"or set {SOURCES_DIR_ENV}=FOLDER"
 )
-FORMATS = ("csv", "rda")
+FORMATS = ("csv", "rda", "rda-sf")
 ENCODINGS = ("utf-8", "utf-8-sig")
+
+
+def object_for_r_files(values: Mapping[str, Any]) -> list[str]:
+    """An R data file may hold several objects: its entry names the data frame to read."""
+    if values.get("format", "").startswith("rda") and not values.get("object"):
+        return ["field 'object': missing, but required for an R data file (format rda or rda-sf)"]
+    if values.get("format") == "csv" and values.get("object") is not None:
+        return ["field 'object': only allowed for an R data file (format rda or rda-sf)"]
+    return []
+
 
 # What one entry of data/sources.yml holds; checked like the catalogue's records.
 MANIFEST_SPEC = RecordSpec(
@@ -47,10 +59,10 @@ MANIFEST_SPEC = RecordSpec(
         "object": Field("title", required=False, nullable=True, pattern=r"[A-Za-z0-9_.]+"),
         "columns": Field("list", items=Field("title")),
         "licence": Field("text"),
-        "licence_url": Field("url"),
+        "licence_url": Field("url", nullable=True),
         "attribution": Field("text"),
     },
-    rules=(required_when("object", "format", "rda"), required_when("encoding", "format", "csv")),
+    rules=(required_when("encoding", "format", "csv"), object_for_r_files),
 )
 
 
@@ -72,7 +84,7 @@ class Source:
     object: str | None
     columns: tuple[str, ...]
     licence: str
-    licence_url: str
+    licence_url: str | None
     attribution: str
 
     @property

@@ -24,9 +24,15 @@ from leftbehind.catalogue_rows import (
     session_rows,
     topic_rows,
 )
+from leftbehind.geography import local_authority_2024_rows, ward_link_rows
 from leftbehind.registry import OGL, Column, Table
-from leftbehind.ward_tables import NEIGHBOURHOODS_VIEW_SQL, left_behind_set_rows, source_rows
-from leftbehind.wards import local_authority_rows, region_rows
+from leftbehind.ward_tables import (
+    NEIGHBOURHOODS_VIEW_SQL,
+    left_behind_set_rows,
+    local_authority_rows_today,
+    source_rows,
+)
+from leftbehind.wards import region_rows
 
 APPG_ARCHIVE = (
     "Archived website of the APPG for 'left behind' neighbourhoods",
@@ -34,7 +40,22 @@ APPG_ARCHIVE = (
 )
 CNI_SOURCE = ("OCSI / Local Trust Community Needs Index via humaniverse/IMD", "https://github.com/humaniverse/IMD")
 REGION_LOOKUP = ("ONS Local Authority District to Region (December 2017) Lookup", "https://github.com/jtrim-ons/ons-lookups")
-WARD_LICENCE = ("OGL v3.0 (ONS geography and statistics); MIT (CNI via humaniverse/IMD)", OGL[1])
+WARD_LICENCE = (
+    "OGL v3.0 for the ONS geography and statistics; no open licence stated for the CNI scores and "
+    "sets (OCSI for Local Trust): see the sources table",
+    OGL[1],
+)
+# How far to trust a ward's population, as measured: said wherever the figure is shown.
+POPULATION_CAVEAT = (
+    "An approximation: each LSOA (a small area of about 1,500 people) is counted whole in the one "
+    "ward the ONS best-fit lookup assigns it to. Against ONS's own mid-2017 estimates for the 21 "
+    "Trafford wards of the same boundaries, the borough total matched exactly but single wards were "
+    "off by 7.7% on average (from -18.2% to +20.6%; one of 21 exact)."
+)
+RANK_TIES = (
+    "Ranks are standard competition ranks: equal scores share the better rank and the next rank is "
+    "skipped (two wards share CNI rank 5,921, so there is no 5,922)."
+)
 DATE_PRECISION = "'year', 'month' or 'day': how precise {date} is; null when {date} is unknown."
 DATE_BASIS = "'stated' when a source gives {date}, 'inferred' when it is worked out from other facts; null when unknown."
 
@@ -427,8 +448,13 @@ SOURCES = Table(
         Column("url", str, "Where the build downloads it from.", nullable=False),
         Column("sha256", str, "The SHA-256 the file must have; the build refuses any other.", nullable=False),
         Column("rows_read", int, "Data rows the build read from it.", nullable=False),
-        Column("licence", str, "The licence it is available under.", nullable=False),
-        Column("licence_url", str, "The licence's text.", nullable=False),
+        Column(
+            "licence", str,
+            "What is known of the licence it is available under, and from whom: 'No open licence stated' "
+            "where none is.",
+            nullable=False,
+        ),
+        Column("licence_url", str, "The licence's text; null where no licence is stated."),
         Column("attribution", str, "The attribution statement the licence requires.", nullable=False),
     ),
 )
@@ -447,21 +473,92 @@ REGIONS = Table(
     ),
 )
 
+LOCAL_AUTHORITIES_2024 = Table(
+    name="local_authorities_2024",
+    description=(
+        "Today's councils: the local authority districts of England in May 2024, with how many of the "
+        "CNI's December 2017 wards now lie mostly in each (each ward counted once, in the council that "
+        "holds most of its people) and how many of those are left-behind neighbourhoods."
+    ),
+    rows=lambda inputs: local_authority_2024_rows(
+        inputs.ward_basics, inputs.today.geographies, inputs.today.councils, inputs.today.fallback
+    ),
+    primary_key=("lad24_code",),
+    licence=OGL,
+    source=("ONS lookups of LSOAs (2011 to 2021) and of LSOAs (2021) to wards and councils (2024), via humaniverse/geographr",
+            "https://github.com/humaniverse/geographr"),
+    label_column="lad24_name",
+    sort_desc="left_behind_2020_count",
+    facets=("region_name",),
+    columns=(
+        Column("lad24_code", str, "ONS local authority district code (LAD24, May 2024).", nullable=False),
+        Column("lad24_name", str, "The council's name in May 2024.", nullable=False, index=True),
+        Column(
+            "region_code", str, "The region the council is in (regions.region_code).",
+            nullable=False, references="regions.region_code", index=True,
+        ),
+        Column("region_name", str, "Region name.", nullable=False, index=True),
+        Column(
+            "wards_2017_count", int,
+            "How many CNI wards (December 2017) lie mostly in this council today.", nullable=False,
+        ),
+        Column(
+            "left_behind_2020_count", int,
+            "How many of them are in the 2020 set of 225 left-behind neighbourhoods.", nullable=False,
+        ),
+        Column(
+            "left_behind_2019_count", int,
+            "How many of them are in the original 2019 set of 206.", nullable=False,
+        ),
+        Column(
+            "left_behind_2020_population", int,
+            "The mid-2017 people of 2020-set wards who live in this council today, through each ward's "
+            "links to 2024 wards (ward_links_2024), wherever the rest of their ward lies. Approximate.",
+            nullable=False,
+        ),
+        Column(
+            "councils_2017", str,
+            "The December 2017 councils whose people now live mostly in this one, joined by '; '; null "
+            "for a council with no CNI ward (City of London, Isles of Scilly).",
+        ),
+        Column(
+            "name_new_since_2017", int,
+            "1 when no December 2017 council had this name (a merger or a renaming), 0 when one did; "
+            "null for a council with no CNI ward.",
+        ),
+    ),
+)
+
 LOCAL_AUTHORITIES = Table(
     name="local_authorities",
-    description="The local authority districts (December 2017) that have CNI wards.",
-    rows=lambda inputs: local_authority_rows(inputs.wards),
+    description=(
+        "The local authority districts (December 2017) that have CNI wards, and the council (May 2024) "
+        "that holds most of each one's people today."
+    ),
+    rows=lambda inputs: local_authority_rows_today(inputs.ward_basics, inputs.today),
     primary_key=("lad_code",),
     licence=OGL,
     source=REGION_LOOKUP,
     label_column="lad_name",
-    facets=("region_code",),
+    facets=("region_code", "name_in_use_2024"),
     columns=(
         Column("lad_code", str, "ONS local authority district code (LAD17).", nullable=False),
         Column("lad_name", str, "District name.", nullable=False),
         Column(
             "region_code", str, "The region the district is in (regions.region_code).",
             nullable=False, references="regions.region_code", index=True,
+        ),
+        Column(
+            "lad24_code", str,
+            "The May 2024 council that holds most of the district's people today (local_authorities_2024).",
+            references="local_authorities_2024.lad24_code", index=True,
+        ),
+        Column("lad24_name", str, "That council's name."),
+        Column(
+            "name_in_use_2024", int,
+            "1 when a May 2024 council has this district's name, 0 when none has (it was merged into "
+            "another council or renamed, as Allerdale and Shepway were).",
+            index=True,
         ),
     ),
 )
@@ -474,8 +571,9 @@ WARDS = Table(
         "ranks, whether it is in the 2019 and the 2020 set of 'left behind' neighbourhoods, its local "
         "authority, region, a map point and its population. For the CNI, <strong>rank 1 is the highest "
         "need</strong> of 7,433 wards. City of London and the Isles of Scilly are not in the CNI.</p>\n"
-        "<p>Sources: <a href=\"/leftbehind/sources\">see the sources table</a>. CNI by OCSI for Local "
-        "Trust via humaniverse/IMD (MIT). Contains National Statistics data © Crown copyright and "
+        "<p>Sources: <a href=\"/leftbehind/sources\">see the sources table</a>. Community Needs Index and "
+        "'left behind' sets by OCSI for Local Trust, obtained from the humaniverse/IMD repository; no "
+        "open licence for them is stated. Contains National Statistics data © Crown copyright and "
         "database right 2017; contains OS data © Crown copyright and database right 2017 (Open "
         "Government Licence v3.0).</p>"
     ),
@@ -488,8 +586,8 @@ WARDS = Table(
     ),
     label_column="ward_name",
     sort="cni_rank",
-    facets=("region_name", "lad_name", "left_behind_2020", "left_behind_2019", "left_behind_change"),
-    full_text=("ward_name", "lad_name"),
+    facets=("region_name", "lad_name", "lad24_name", "left_behind_2020", "left_behind_2019", "left_behind_change"),
+    full_text=("ward_name", "lad_name", "lad24_name", "wards24_names"),
     columns=(
         Column("ward_code", str, "ONS ward code (WD17, December 2017), as used by the CNI.", nullable=False),
         Column("ward_name", str, "Ward name (WD17).", nullable=False, index=True),
@@ -500,6 +598,27 @@ WARDS = Table(
             nullable=False, references="local_authorities.lad_code", index=True,
         ),
         Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True),
+        Column(
+            "lad24_code", str,
+            "Today's council (May 2024) that holds most of the ward's mid-2017 people, following its "
+            "best-fit LSOAs through the ONS LSOA 2011 to 2021 and LSOA 2021 to ward 2024 lookups. For the "
+            "12 wards with no best-fit LSOA, the council where all the other wards of its 2017 district lie.",
+            references="local_authorities_2024.lad24_code", index=True,
+        ),
+        Column("lad24_name", str, "That council's name (May 2024).", index=True),
+        Column(
+            "lad24_population_share", float,
+            "Share (0 to 1) of the ward's people in that council; null for a ward with no best-fit LSOA.",
+        ),
+        Column(
+            "wards24_count", int,
+            "How many May 2024 wards the ward overlaps (see ward_links_2024); null for a ward with no "
+            "best-fit LSOA.",
+        ),
+        Column(
+            "wards24_names", str,
+            "The names of those 2024 wards, largest share first, joined by '; ' (searchable).",
+        ),
         Column(
             "region_code", str, "Region code (RGN17), from the ONS LAD17 to region lookup.",
             nullable=False, references="regions.region_code", index=True,
@@ -522,7 +641,8 @@ WARDS = Table(
             index=True,
         ),
         Column(
-            "cni_rank", int, "Community Needs Index rank of 7,433 wards; 1 = highest need. Source cni2020.",
+            "cni_rank", int,
+            "Community Needs Index rank of 7,433 wards; 1 = highest need. Source cni2020. " + RANK_TIES,
             nullable=False, index=True,
         ),
         Column(
@@ -544,7 +664,8 @@ WARDS = Table(
         Column("connectedness_score", float, "Connectedness domain score; higher = more need.", nullable=False),
         Column(
             "engaged_community_rank", int,
-            "Engaged community domain rank (civic and community participation); 1 = highest need.",
+            "Engaged community domain rank (civic and community participation); 1 = highest need. Two wards "
+            "share rank 1,234 (standard competition ranking).",
             nullable=False,
         ),
         Column(
@@ -553,21 +674,25 @@ WARDS = Table(
         Column(
             "population", int,
             "Mid-2017 population estimate, summed over the LSOAs the ONS best-fit lookup assigns to the "
-            "ward (sources population and lsoa_ward_lookup). Null for the 12 wards to which no LSOA is assigned.",
+            "ward (sources population and lsoa_ward_lookup). " + POPULATION_CAVEAT + " Null for the 12 "
+            "wards to which no LSOA is assigned: their residents are counted in neighbouring wards.",
         ),
         Column(
             "lsoa_count", int,
             "Number of 2011 LSOAs the ONS best-fit lookup assigns to the ward; null when none.",
         ),
         Column(
-            "imd_most_deprived_10pc_lsoas", int,
+            "lsoas_in_imd_decile_1", int,
             "How many of those LSOAs are in IMD 2019 decile 1 (England's most deprived 10% of LSOAs). Source imd_lsoa.",
         ),
         Column(
-            "imd_most_deprived_10pc_share", float,
-            "Share (0 to 1) of the ward's mid-2017 population living in LSOAs in IMD 2019 decile 1: the "
-            "population of the ward's best-fit LSOAs in decile 1 divided by the population of all its "
-            "best-fit LSOAs. Computed by this project; it is not OCSI's own ward-level IMD measure.",
+            "population_share_in_imd_decile_1_lsoas", float,
+            "This project's own measure, not OCSI's ward-level IMD: the share (0 to 1) of the ward's "
+            "approximate mid-2017 population living in LSOAs that are themselves among England's most "
+            "deprived 10% of LSOAs on the IMD 2019 (decile 1). OCSI's ward IMD, which with the CNI decides "
+            "the left-behind flag, ranks wards by deprivation averaged over their LSOAs, so a ward can be "
+            "among the most deprived 10% of wards with none of its LSOAs in decile 1 (all in decile 2, "
+            "say): that is why 10 wards of the 2020 set score 0 here.",
         ),
         Column("latitude", float, "Latitude (WGS84) of the ward's map point; see location_method.", nullable=False),
         Column("longitude", float, "Longitude (WGS84) of the ward's map point; see location_method.", nullable=False),
@@ -579,8 +704,84 @@ WARDS = Table(
             nullable=False, index=True,
         ),
         Column(
+            "location_precision", str,
+            "How precise the map point is, read from how many decimals the source writes: 'exact to ~1 m' "
+            "for most; a few label points are given to only 2 decimals or fewer and say so with the "
+            "largest error that allows ('rounded to 0.1 degree (up to ~7 km off)' for Great Barford, whose "
+            "point is about 2.7 km from its population centre); 'computed to ~0.1 m' for the points this "
+            "build computes.",
+            nullable=False,
+        ),
+        Column(
             "location_source", str, "The source file the map point comes from (sources.id).",
             nullable=False, references="sources.id", index=True,
+        ),
+    ),
+)
+
+WARD_LINKS_2024 = Table(
+    name="ward_links_2024",
+    description=(
+        "Where each December 2017 ward lies today: every May 2024 ward it overlaps, with the approximate "
+        "number and share of its mid-2017 people in it. Followed through the ward's best-fit LSOAs "
+        "(2011), the ONS LSOA 2011 to 2021 lookup and the best-fit LSOA 2021 to ward 2024 lookup. An "
+        "LSOA split in 2021 shares its people equally among its parts, as no population of the 2021 "
+        "parts is in the sources; that matters for 0.32% of the people of the 2020 set. The 12 wards "
+        "with no best-fit LSOA have no rows."
+    ),
+    rows=lambda inputs: ward_link_rows(inputs.today.geographies),
+    primary_key=("ward_code", "ward24_code"),
+    licence=OGL,
+    source=("ONS lookups via humaniverse/geographr", "https://github.com/humaniverse/geographr"),
+    label_column="ward24_name",
+    facets=("lad24_code",),
+    columns=(
+        Column("ward_code", str, "The December 2017 ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
+        Column("ward24_code", str, "ONS ward code (WD24, May 2024).", nullable=False, index=True),
+        Column("ward24_name", str, "The May 2024 ward's name.", nullable=False),
+        Column(
+            "lad24_code", str, "The May 2024 council the 2024 ward is in (local_authorities_2024).",
+            nullable=False, references="local_authorities_2024.lad24_code", index=True,
+        ),
+        Column(
+            "population", int,
+            "Approximate mid-2017 people of the 2017 ward who live in the 2024 ward; a ward's rows add up "
+            "to its population.",
+            nullable=False,
+        ),
+        Column(
+            "population_share", float,
+            "The same as a share (0 to 1) of the 2017 ward's people; a ward's shares add up to 1.",
+            nullable=False,
+        ),
+    ),
+)
+
+WARD_OUTLINES = Table(
+    name="ward_outlines",
+    description=(
+        "The outline of each of the 230 wards flagged in either set, as a GeoJSON MultiPolygon (WGS84, "
+        "coordinates rounded to 5 decimals, about 1 m), from the simplified ONS December 2017 ward "
+        "boundaries the British Red Cross published with its left-behind areas (2020 set; the 5 that "
+        "left in 2020 from its 2019 set). The build checks each ward's map point against its outline."
+    ),
+    rows=lambda inputs: inputs.ward_outlines,
+    primary_key=("ward_code",),
+    licence=("OGL v3.0 (ONS boundaries; the repository they come from states no licence)", OGL[1]),
+    source=("britishredcrosssociety/left-behind-areas", "https://github.com/britishredcrosssociety/left-behind-areas"),
+    columns=(
+        Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
+        Column("geojson", str, "The outline: a GeoJSON MultiPolygon geometry, as compact JSON text.", nullable=False),
+        Column(
+            "source_id", str, "The outline file it comes from (sources.id).",
+            nullable=False, references="sources.id", index=True,
+        ),
+        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False),
+        Column(
+            "distance_m", float,
+            "How far (metres) the map point lies outside the outline; 0 when inside. The build fails "
+            "above 500 m.",
+            nullable=False,
         ),
     ),
 )
@@ -623,22 +824,24 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
         "map. Click a marker for the ward; the popup links to its full row."
     ),
     sql=NEIGHBOURHOODS_VIEW_SQL,
-    licence=("OGL v3.0 (ONS); MIT (CNI via humaniverse/IMD)", OGL[1]),
+    licence=WARD_LICENCE,
     source=("OCSI / Local Trust Community Needs Index via humaniverse/IMD", CNI_SOURCE[1]),
     facets=("region_name", "lad_name", "left_behind_change"),
     columns=(
         Column("ward_code", str, "ONS ward code (WD17)."),
         Column("ward_name", str, "Ward name (WD17)."),
         Column("lad_name", str, "Local authority district (December 2017)."),
+        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people."),
         Column("region_name", str, "Region (RGN17) name."),
-        Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs."),
+        Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs. " + POPULATION_CAVEAT),
         Column("cni_rank", int, "Community Needs Index rank of 7,433; 1 = highest need."),
         Column("civic_assets_rank", int, "Civic assets domain rank; 1 = highest need."),
         Column("connectedness_rank", int, "Connectedness domain rank; 1 = highest need."),
         Column("engaged_community_rank", int, "Engaged community domain rank; 1 = highest need."),
         Column(
-            "imd_most_deprived_10pc_share", float,
-            "Share of the ward's population in IMD 2019 decile 1 LSOAs (this project's measure; see wards).",
+            "population_share_in_imd_decile_1_lsoas", float,
+            "Share of the ward's people living in LSOAs in IMD 2019 decile 1 (this project's measure, not "
+            "OCSI's ward IMD; see wards).",
         ),
         Column("left_behind_change", str, "'in both sets' or 'joined in 2020'."),
         Column("latitude", float, "Latitude (WGS84) of the ward's map point."),
@@ -681,8 +884,11 @@ CATALOGUE_TABLES: tuple[Table, ...] = (
 WARD_TABLES: tuple[Table, ...] = (
     SOURCES,
     REGIONS,
+    LOCAL_AUTHORITIES_2024,
     LOCAL_AUTHORITIES,
     WARDS,
+    WARD_LINKS_2024,
+    WARD_OUTLINES,
     LEFT_BEHIND_SETS,
     LEFT_BEHIND_NEIGHBOURHOODS,
 )

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from leftbehind.errors import BuildError
+from leftbehind.geography import Today, local_authority_2017_columns
 from leftbehind.sources import Source
+from leftbehind.wards import local_authority_rows
 
 DATABASE_NAME = "leftbehind"
 
@@ -36,25 +38,32 @@ LEFT_BEHIND_SETS = (
     },
 )
 
+# The popup says in words where the ward is, today's council when it has changed, how it
+# ranks and how many people live there, with the caveat the population figure needs.
 NEIGHBOURHOODS_VIEW_SQL = f"""
 select
   ward_code,
   ward_name,
   lad_name,
+  lad24_name,
   region_name,
   population,
   cni_rank,
   civic_assets_rank,
   connectedness_rank,
   engaged_community_rank,
-  imd_most_deprived_10pc_share,
+  population_share_in_imd_decile_1_lsoas,
   left_behind_change,
   latitude,
   longitude,
   json_object(
     'title', ward_name,
-    'description', lad_name || ', ' || region_name || '. CNI rank ' || cni_rank
-      || ' of ' || (select count(*) from wards) || coalesce('. Population ' || population, '') || '.',
+    'description', lad_name
+      || case when lad24_name is not null and lad24_name != lad_name then ' (now ' || lad24_name || ')' else '' end
+      || ', ' || region_name || '. Community Needs Index rank ' || printf('%,d', cni_rank)
+      || ' of ' || printf('%,d', (select count(*) from wards)) || ' (1 = most need).'
+      || coalesce(' About ' || printf('%,d', population)
+        || ' people (mid-2017; an approximation from small areas, often 10% or more off).', ''),
     'link', '/{DATABASE_NAME}/wards/' || ward_code
   ) as popup
 from wards
@@ -107,3 +116,10 @@ def left_behind_set_rows(wards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: row["id"])
+
+
+def local_authority_rows_today(wards: list[dict[str, Any]], today: Today) -> list[dict[str, Any]]:
+    """The December 2017 councils, each with the May 2024 council that holds most of its people."""
+    successors = local_authority_2017_columns(wards, today.geographies, today.councils)
+    unknown = {"lad24_code": None, "lad24_name": None, "name_in_use_2024": None}
+    return [{**row, **successors.get(row["lad_code"], unknown)} for row in local_authority_rows(wards)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from leftbehind.credibility import location_precision, rank_problems
 from leftbehind.errors import BuildError
 from leftbehind.readers import SourceTable
 from leftbehind.sources import Source
@@ -21,6 +22,8 @@ CORRUPT_LATITUDE = 50.0
 
 LOCATION_LABEL_POINT = "ONS ward label point"
 LOCATION_LSOA_CENTROIDS = "population-weighted mean of LSOA centroids"
+# The precision of a point this build computes (to 6 decimals) rather than reads.
+COMPUTED_POINT = "computed to ~0.1 m"
 
 # The CNI file's columns, and what this project calls each of them.
 CNI_COLUMNS = {
@@ -74,6 +77,7 @@ def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str,
         if ward["ward_code"] in wards:
             raise cni2020.problem(index, "ward17_code", f"duplicate ward {ward['ward_code']}")
         wards[ward["ward_code"]] = ward
+    check_competition_ranks(wards, cni2020)
     seen = set()
     for index, row in enumerate(cni2019.rows):
         code = row["ward17_code"]
@@ -88,6 +92,24 @@ def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str,
             [f"{cni2019.source.label}: lacks wards such as {', '.join(missing)}"],
         )
     return wards
+
+
+def check_competition_ranks(wards: Mapping[str, Mapping[str, Any]], cni: SourceTable) -> None:
+    """Each rank must be the standard competition rank of its score (1 = highest score = most need).
+
+    Equal scores share the best rank and the next rank is skipped (5921, 5921, 5923):
+    the two ties in the file are documented in the column descriptions.
+    """
+    problems = []
+    for column, name in CNI_COLUMNS.items():
+        if not name.endswith("_rank"):
+            continue
+        score = name.removesuffix("_rank") + "_score"
+        scores = {code: ward[score] for code, ward in wards.items()}
+        ranks = {code: ward[name] for code, ward in wards.items()}
+        problems += [f"{cni.source.label}: column '{column}': {p}" for p in rank_problems(scores, ranks, label=name)]
+    if problems:
+        raise BuildError(f"{cni.source.label} has ranks that do not follow its scores", problems[:20])
 
 
 def left_behind_change(in_2019: int, in_2020: int) -> str | None:
@@ -132,6 +154,11 @@ def ward_label_points(points: SourceTable) -> dict[str, tuple[float, float]]:
     }
 
 
+def label_point_precision(points: SourceTable) -> dict[str, str]:
+    """How precisely each label point is written in the source (read from its text, not the float)."""
+    return {row["wdcd"]: location_precision(row["longitude"], row["latitude"]) for row in points.rows}
+
+
 def imd_by_lsoa(imd: SourceTable) -> dict[str, tuple[int, int]]:
     """(IMD 2019 decile, IMD 2019 rank) of each English LSOA; 1 = most deprived."""
     return {
@@ -167,14 +194,14 @@ def imd_context(
 ) -> dict[str, Any]:
     """The share of the ward's population in England's most deprived 10% of LSOAs."""
     if not lsoas:
-        return {"lsoa_count": None, "imd_most_deprived_10pc_lsoas": None, "imd_most_deprived_10pc_share": None}
+        return {"lsoa_count": None, "lsoas_in_imd_decile_1": None, "population_share_in_imd_decile_1_lsoas": None}
     total = sum(population[code] for code in lsoas)
     in_decile_1 = [code for code in lsoas if imd[code][0] == 1]
     share = sum(population[code] for code in in_decile_1) / total if total else None
     return {
         "lsoa_count": len(lsoas),
-        "imd_most_deprived_10pc_lsoas": len(in_decile_1),
-        "imd_most_deprived_10pc_share": round(share, 4) if share is not None else None,
+        "lsoas_in_imd_decile_1": len(in_decile_1),
+        "population_share_in_imd_decile_1_lsoas": round(share, 4) if share is not None else None,
     }
 
 
@@ -213,6 +240,7 @@ def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
     ward_lsoas = lsoas_by_ward(tables["lsoa_ward_lookup"])
     centroids = lsoa_points(tables["lsoa_centroids"])
     label_points = ward_label_points(tables["ward_points"])
+    precision = label_point_precision(tables["ward_points"])
     imd = imd_by_lsoa(tables["imd_lsoa"])
 
     check_lsoas_known(wards, ward_lsoas, {
@@ -235,9 +263,11 @@ def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
         label_point = label_points.get(code)
         if is_usable_label_point(label_point):
             point, method, point_source = label_point, LOCATION_LABEL_POINT, "ward_points"
+            point_precision = precision[code]
         else:
             point = weighted_point(lsoas, centroids, population)
             method, point_source = LOCATION_LSOA_CENTROIDS, "lsoa_centroids"
+            point_precision = COMPUTED_POINT
         if point is None or not in_england(*point):
             raise BuildError(
                 "a ward has no usable map point",
@@ -268,6 +298,7 @@ def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
                 "latitude": point[0],
                 "longitude": point[1],
                 "location_method": method,
+                "location_precision": point_precision,
                 "location_source": point_source,
             }
         )

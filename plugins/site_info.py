@@ -15,7 +15,13 @@ WARD_FACTS_SQL = """
 select
   count(*) as wards,
   sum(location_method = 'population-weighted mean of LSOA centroids') as lsoa_points,
-  sum(population is null) as no_population
+  sum(location_precision like 'rounded%') as low_precision,
+  sum(population is null) as no_population,
+  (select count(*) from ward_outlines) as outlines,
+  (select sum(point_inside) from ward_outlines) as points_inside,
+  sum(left_behind_2020 = 1 and lad24_name != lad_name) as renamed_2020,
+  sum(left_behind_2020 = 1 and wards24_count >= 2) as overlapping_2020,
+  sum(left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0) as imd_zero_2020
 from wards
 """
 

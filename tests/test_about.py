@@ -30,7 +30,7 @@ async def test_about_page_explains_licences_and_citation(datasette, build_facts)
 
     response = await datasette.client.get("/about")
     text = html.unescape(response.text)
-    for heading in ("What a 'left behind' neighbourhood is", "How the map points and populations were made", "Licences and attribution", "How to cite", "Report an error or add a publication"):
+    for heading in ("What a 'left behind' neighbourhood is", "How the map points and populations were made, and how far to trust them", "Licences and attribution", "How to cite", "Report an error or add a publication"):
         assert heading in text
     for attribution in build_facts["attributions"]:
         assert " ".join(attribution.split()) in " ".join(text.split())
@@ -50,7 +50,7 @@ async def test_about_page_counts_are_the_databases(datasette, db_path, catalogue
     for name in ("sessions", "publications", "people", "organisations", "topics"):
         assert f">{name}</a> ({len(catalogue_yaml[name])})" in text, name
     assert f"For {moved} wards that point is broken" in text
-    assert f"and {no_population} wards get no LSOA at all" in text
+    assert f"{no_population} wards get no LSOA at all" in text
 
 
 async def test_home_page_links_the_dashboard_and_about(datasette):
@@ -80,3 +80,20 @@ async def test_dashboard_charts_agree_with_the_wards(datasette, db_path, metadat
     response = await datasette.client.get("/leftbehind.json", params={"sql": query, "_shape": "objects"})
     rows = [r for r in response.json()["rows"] if r["ward_set"].startswith("2020")]
     assert {r["region"]: r["wards"] for r in rows} == by_region
+
+
+async def test_about_states_the_caveats_with_their_figures(datasette, db_path):
+    import html
+
+    text = " ".join(html.unescape((await datasette.client.get("/about")).text).split())
+    with sqlite3.connect(db_path) as conn:
+        facts = conn.execute("""select sum(location_precision like 'rounded%'), sum(left_behind_2020 = 1 and lad24_name != lad_name),
+            sum(left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0) from wards""").fetchone()
+        outlines, inside = conn.execute("select count(*), sum(point_inside) from ward_outlines").fetchone()
+    assert "off by 7.7% on average, from −18.2% to +20.6%" in text
+    assert f"{facts[0]} label points are written in the source with only two decimals or fewer" in text
+    assert f"{inside} of {outlines} lie inside it" in text
+    assert f"{facts[1]} of the 225 neighbourhoods of 2020 lie in councils that no longer exist" in text
+    assert f"{facts[2]} of the 225 score 0 on this measure" in text
+    assert "No open licence is stated for the Community Needs Index" in text
+    assert 'href="None"' not in text

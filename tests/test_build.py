@@ -102,10 +102,10 @@ def test_population_is_null_only_without_lsoas(db):
 
 
 def test_imd_share_is_a_proportion(db):
-    assert scalar(db, "select count(*) from wards where imd_most_deprived_10pc_share not between 0 and 1") == 0
+    assert scalar(db, "select count(*) from wards where population_share_in_imd_decile_1_lsoas not between 0 and 1") == 0
     # Left-behind wards are by definition among the most deprived: most of their people live in decile 1 LSOAs.
-    assert scalar(db, "select avg(imd_most_deprived_10pc_share) from wards where left_behind_2020 = 1") > 0.5
-    assert scalar(db, "select avg(imd_most_deprived_10pc_share) from wards") < 0.2
+    assert scalar(db, "select avg(population_share_in_imd_decile_1_lsoas) from wards where left_behind_2020 = 1") > 0.5
+    assert scalar(db, "select avg(population_share_in_imd_decile_1_lsoas) from wards") < 0.2
 
 
 def test_regions_and_local_authorities(db):

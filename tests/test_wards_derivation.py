@@ -25,16 +25,16 @@ from leftbehind.wards import (
 
 def test_three_wards_derived():
     wards = {w["ward_code"]: w for w in ward_rows(source_tables())}
-    assert list(wards) == ["W1", "W2", "W3"]
+    assert list(wards) == ["E1", "E2", "E3"]
     assert [wards[c]["left_behind_change"] for c in wards] == ["in both sets", "joined in 2020", None]
-    assert wards["W1"]["population"] == 4000 and wards["W3"]["population"] is None
-    assert wards["W1"]["region_name"] == "North"
-    assert (wards["W1"]["latitude"], wards["W1"]["location_method"]) == (53.1, LOCATION_LABEL_POINT)
-    # W2's label point is corrupt, so its point is its one LSOA's centroid.
-    assert (wards["W2"]["latitude"], wards["W2"]["longitude"]) == (52.0, -2.0)
-    assert wards["W2"]["location_method"] == LOCATION_LSOA_CENTROIDS
-    assert wards["W1"]["imd_most_deprived_10pc_share"] == 0.25  # 1,000 of 4,000 people in decile 1
-    assert wards["W1"]["cni_rank"] == 1 and wards["W1"]["cni_score"] == 0.1
+    assert wards["E1"]["population"] == 4000 and wards["E3"]["population"] is None
+    assert wards["E1"]["region_name"] == "North"
+    assert (wards["E1"]["latitude"], wards["E1"]["location_method"]) == (53.1, LOCATION_LABEL_POINT)
+    # E2's label point is corrupt, so its point is its one LSOA's centroid.
+    assert (wards["E2"]["latitude"], wards["E2"]["longitude"]) == (52.0, -2.0)
+    assert wards["E2"]["location_method"] == LOCATION_LSOA_CENTROIDS
+    assert wards["E1"]["population_share_in_imd_decile_1_lsoas"] == 0.25  # 1,000 of 4,000 people in decile 1
+    assert wards["E1"]["cni_rank"] == 1 and wards["E1"]["cni_score"] == 9.9
 
 
 def test_left_behind_change():
@@ -49,12 +49,12 @@ def test_weighted_point_and_imd_context():
     population = {"a": 1.0, "b": 3.0}
     assert weighted_point(["a", "b"], points, population) == (51.5, 1.5)
     assert weighted_point([], points, population) is None
-    assert imd_context(["a", "b"], {"a": (1, 5), "b": (2, 50)}, population)["imd_most_deprived_10pc_share"] == 0.25
+    assert imd_context(["a", "b"], {"a": (1, 5), "b": (2, 50)}, population)["population_share_in_imd_decile_1_lsoas"] == 0.25
     assert imd_context([], {}, population)["lsoa_count"] is None
 
 
 def test_a_bad_flag_names_the_file_line_and_column():
-    rows = [cni_row("W1", "One", "D1", 1, "MAYBE")] + [cni_row("W2", "Two", "D1", 2, "TRUE"), cni_row("W3", "Three", "D2", 3, "FALSE")]
+    rows = [cni_row("E1", "One", "D1", 1, "MAYBE")] + [cni_row("E2", "Two", "D1", 2, "TRUE"), cni_row("E3", "Three", "D2", 3, "FALSE")]
     with pytest.raises(BuildError) as caught:
         ward_rows(source_tables(cni2020=rows))
     assert "source 'cni2020' (cni2020.csv): line 2, column 'Left Behind Area?': 'MAYBE' is not TRUE or FALSE" in caught.value.report()
@@ -72,15 +72,15 @@ def test_a_ward_without_a_region_is_named():
     regions = [{"LAD17CD": "D1", "LAD17NM": "District D1", "RGN17CD": "R1", "RGN17NM": "North"}]
     with pytest.raises(BuildError) as caught:
         ward_rows(source_tables(lad_region_lookup=regions))
-    assert "ward W3: LAD D2 is not in lad_region_lookup.csv" in caught.value.report()
+    assert "ward E3: LAD D2 is not in lad_region_lookup.csv" in caught.value.report()
 
 
 def test_a_ward_the_lookup_places_elsewhere_is_named():
-    lookup = [{"WD17CD": "W1", "WD17NM": "One", "LAD17CD": "D2"}, {"WD17CD": "W2", "WD17NM": "Two", "LAD17CD": "D1"},
-              {"WD17CD": "W3", "WD17NM": "Three", "LAD17CD": "D2"}]
+    lookup = [{"WD17CD": "E1", "WD17NM": "One", "LAD17CD": "D2"}, {"WD17CD": "E2", "WD17NM": "Two", "LAD17CD": "D1"},
+              {"WD17CD": "E3", "WD17NM": "Three", "LAD17CD": "D2"}]
     with pytest.raises(BuildError) as caught:
         ward_rows(source_tables(ward_lad_lookup=lookup))
-    assert "ward W1: LAD D1 but ward_lad_lookup.csv gives D2" in caught.value.report()
+    assert "ward E1: LAD D1 but ward_lad_lookup.csv gives D2" in caught.value.report()
 
 
 def test_an_lsoa_without_a_population_is_named():
@@ -88,3 +88,27 @@ def test_an_lsoa_without_a_population_is_named():
     with pytest.raises(BuildError) as caught:
         ward_rows(source_tables(population=population))
     assert "source 'population' (population.rda): lacks 1 LSOAs of CNI wards, such as L2" in caught.value.report()
+
+
+def test_ranks_must_follow_the_scores():
+    """Ranks are standard competition ranks: 1 = highest score; a tie shares the better rank."""
+    rows = [cni_row("E1", "One", "D1", 1, "TRUE"), cni_row("E2", "Two", "D1", 2, "TRUE"),
+            cni_row("E3", "Three", "D2", 3, "FALSE")]
+    rows[1]["Community Needs Index score"] = rows[0]["Community Needs Index score"]  # a tie at rank 1 ...
+    with pytest.raises(BuildError) as caught:  # ... so E2's rank should be 1, not 2
+        ward_rows(source_tables(cni2020=rows))
+    assert "column 'Community Needs Index rank': E2: cni_rank 2 but the scores give 1" in caught.value.report()
+    rows[1]["Community Needs Index rank"] = "1"
+    rows[2]["Community Needs Index rank"] = "3"  # competition ranking skips 2 after a tie
+    wards = {w["ward_code"]: w for w in ward_rows(source_tables(cni2020=rows))}
+    assert (wards["E1"]["cni_rank"], wards["E2"]["cni_rank"], wards["E3"]["cni_rank"]) == (1, 1, 3)
+
+
+def test_location_precision_is_read_from_the_text():
+    points = [{"wdcd": "E1", "longitude": "-1.10000", "latitude": "53.10000"},
+              {"wdcd": "E2", "longitude": "-2.0", "latitude": "50.0"},
+              {"wdcd": "E3", "longitude": "-3.0", "latitude": "51.000001"}]
+    wards = {w["ward_code"]: w for w in ward_rows(source_tables(ward_points=points))}
+    assert wards["E1"]["location_precision"] == "exact to ~1 m"
+    assert wards["E2"]["location_precision"] == "computed to ~0.1 m"  # its label point is corrupt
+    assert wards["E3"]["location_precision"] == "rounded to 0.1 degree (up to ~7 km off)"

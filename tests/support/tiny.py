@@ -31,36 +31,60 @@ def table(source_id: str, rows: list[dict], form: str = "csv") -> SourceTable:
 def cni_row(code: str, name: str, lad: str, rank: int, flag: str) -> dict:
     row = {column: str(rank) for column in CNI_COLUMNS}
     row.update({"ward17_code": code, "ward17_name": name, "lad19_code": lad, "lad19_name": f"District {lad}"})
-    row.update({column: f"{rank / 10:.1f}" for column in CNI_COLUMNS if column.endswith("score")})
+    # Rank 1 is the highest score (most need), as in the CNI.
+    row.update({column: f"{(100 - rank) / 10:.1f}" for column in CNI_COLUMNS if column.endswith("score")})
     row["Left Behind Area?"] = flag
     return row
 
 
 def source_tables(**changes) -> dict[str, SourceTable]:
-    """Source tables for wards W1 (left behind in both sets), W2 (joined 2020) and W3 (neither)."""
+    """Source tables for wards E1 (left behind in both sets), E2 (joined 2020) and E3 (neither)."""
     made = {
-        "cni2020": [cni_row("W1", "One", "D1", 1, "TRUE"), cni_row("W2", "Two", "D1", 2, "TRUE"),
-                    cni_row("W3", "Three", "D2", 3, "FALSE")],
-        "cni2019": [cni_row("W1", "One", "D1", 1, "TRUE"), cni_row("W2", "Two", "D1", 2, "FALSE"),
-                    cni_row("W3", "Three", "D2", 3, "FALSE")],
+        "cni2020": [cni_row("E1", "One", "D1", 1, "TRUE"), cni_row("E2", "Two", "D1", 2, "TRUE"),
+                    cni_row("E3", "Three", "D2", 3, "FALSE")],
+        "cni2019": [cni_row("E1", "One", "D1", 1, "TRUE"), cni_row("E2", "Two", "D1", 2, "FALSE"),
+                    cni_row("E3", "Three", "D2", 3, "FALSE")],
         "ward_lad_lookup": [{"WD17CD": w, "WD17NM": n, "LAD17CD": d} for w, n, d in
-                            [("W1", "One", "D1"), ("W2", "Two", "D1"), ("W3", "Three", "D2")]],
+                            [("E1", "One", "D1"), ("E2", "Two", "D1"), ("E3", "Three", "D2")]],
         "lad_region_lookup": [{"LAD17CD": d, "LAD17NM": f"District {d}", "RGN17CD": "R1", "RGN17NM": "North"}
                               for d in ("D1", "D2")],
         "lsoa_ward_lookup": [{"LSOA11CD": lsoa, "WD17CD": ward, "LAD17CD": "D1"} for lsoa, ward in
-                             [("L1", "W1"), ("L2", "W1"), ("L3", "W2")]],  # W3 gets no LSOA
+                             [("L1", "E1"), ("L2", "E1"), ("L3", "E2")]],  # E3 gets no LSOA
         "lsoa_centroids": [{"X": x, "Y": y, "lsoa11cd": lsoa} for lsoa, x, y in
                            [("L1", "-1.0", "53.0"), ("L2", "-1.2", "53.2"), ("L3", "-2.0", "52.0")]],
-        "ward_points": [{"wdcd": "W1", "longitude": "-1.1", "latitude": "53.1"},
-                        {"wdcd": "W2", "longitude": "-2.0", "latitude": "50.0"},  # corrupt: latitude 50.0
-                        {"wdcd": "W3", "longitude": "-3.0", "latitude": "51.0"}],
+        "ward_points": [{"wdcd": "E1", "longitude": "-1.1", "latitude": "53.1"},
+                        {"wdcd": "E2", "longitude": "-2.0", "latitude": "50.0"},  # corrupt: latitude 50.0
+                        {"wdcd": "E3", "longitude": "-3.0", "latitude": "51.0"}],
         "imd_lsoa": [{"lsoa_code": lsoa, "IMD_decile": d, "IMD_rank": r} for lsoa, d, r in
                      [("L1", "1", "10"), ("L2", "3", "9000"), ("L3", "1", "20")]],
         "population": [{"lsoa11_code": lsoa, "total_population": p} for lsoa, p in
                        [("L1", 1000.0), ("L2", 3000.0), ("L3", 1500.0)]],
+        # Today: L2 was split in two in 2021, one part in each of two 2024 wards of council C1
+        # (a merger of D1 and D2, renamed); L3 lies in council C2.
+        "lsoa11_lsoa21": [{"lsoa11_code": a, "change_code": c, "lsoa21_code": b} for a, c, b in
+                          [("L1", "U", "N1"), ("L2", "S", "N2a"), ("L2", "S", "N2b"), ("L3", "U", "N3")]],
+        "lsoa21_ward24": [{"lsoa21_code": n, "ward24_code": v, "ward24_name": f"New {v}", "ltla24_code": c}
+                          for n, v, c in [("N1", "V1", "C1"), ("N2a", "V1", "C1"), ("N2b", "V2", "C1"), ("N3", "V3", "C2")]],
+        "ltla24_region": [{"ltla24_code": c, "ltla24_name": n, "region24_code": "R1", "region24_name": "North"}
+                          for c, n in [("C1", "Greater D"), ("C2", "District D2")]],
+        # Squares around the two flagged wards' map points (E1 at -1.1, 53.1; E2 at -2.0, 52.0).
+        "lba_outlines_2020": [{"lba_code": code, "lba_name": name, "geometry": square(x, y)}
+                              for code, name, x, y in [("E1", "One", -1.1, 53.1), ("E2", "Two", -2.0, 52.0),
+                                                       ("S0001", "A Scottish area", -4.0, 56.0)]],
+        "lba_outlines_2019": [{"lba_code": "E1", "lba_name": "One", "geometry": square(-1.1, 53.1)}],
     }
     made.update(changes)
-    return {name: table(name, rows, "rda" if name == "population" else "csv") for name, rows in made.items()}
+    return {name: table(name, rows, FORMATS.get(name, "csv")) for name, rows in made.items()}
+
+
+FORMATS = {"population": "rda", "lsoa11_lsoa21": "rda", "lsoa21_ward24": "rda", "ltla24_region": "rda",
+           "lba_outlines_2020": "rda-sf", "lba_outlines_2019": "rda-sf"}
+
+
+def square(x: float, y: float, half: float = 0.01) -> list[list[list[tuple[float, float]]]]:
+    """A MultiPolygon (one polygon, one ring) the way rdata gives an sf geometry: lists of points."""
+    ring = [(x - half, y - half), (x + half, y - half), (x + half, y + half), (x - half, y + half), (x - half, y - half)]
+    return [[ring]]
 
 
 
