@@ -106,11 +106,15 @@ def read_rda(source: Source, path: Path) -> SourceTable:
     try:
         objects = pyreadr.read_r(str(path), use_objects=[source.object])
     except Exception as error:  # librdata raises its own kinds for a damaged file
-        raise BuildError(
-            f"{source.label} is not a readable R data file",
-            [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
-        ) from error
+        raise unreadable_r_file(source, error) from error
     return _frame_table(source, objects.get(source.object))
+
+
+def unreadable_r_file(source: Source, error: Exception) -> BuildError:
+    return BuildError(
+        f"{source.label} is not a readable R data file",
+        [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
+    )
 
 
 def _keep(value: Any, attributes: Any) -> Any:
@@ -138,10 +142,7 @@ def read_rda_sf(source: Source, path: Path) -> SourceTable:
             warnings.simplefilter("error")
             objects = rdata.read_rda(path, constructor_dict=constructors)
     except Exception as error:  # rdata raises many kinds for a damaged file
-        raise BuildError(
-            f"{source.label} is not a readable R data file",
-            [f"{source.label}: cannot be read as .rda: {type(error).__name__}: {error}"],
-        ) from error
+        raise unreadable_r_file(source, error) from error
     return _frame_table(source, objects.get(source.object))
 
 
