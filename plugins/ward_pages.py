@@ -179,6 +179,15 @@ def population_summary(population: int | None, unknown_wards: int) -> dict[str, 
     }
 
 
+def population_note() -> str:
+    """The population caveat in one line, for map popups."""
+    check = POPULATION_CHECK
+    return (
+        f"Population: mid-2017, approximate (in a check of the {check['wards']} {check['council']} wards, single "
+        f"wards were off by {check['mean_error_pct']}% on average). See the ward's page."
+    )
+
+
 def imd_summary(ward: dict[str, Any], status: str) -> dict[str, Any] | None:
     """The Index of Multiple Deprivation context of a ward, with what it is and is not."""
     share = ward.get("imd_most_deprived_10pc_share")
@@ -682,6 +691,7 @@ async def neighbourhoods_map(datasette) -> dict[str, Any]:
         "joined": counts.get("joined in 2020", 0),
         "left": [_ward_link(datasette, row) for row in left],
         "ward_url_prefix": datasette.urls.table(DATABASE, "wards") + "/",
+        "popup_note": population_note(),
     }
 
 

@@ -7,6 +7,7 @@
 //
 //   data-map="table": the rows of the table page it sits on (its filters applied),
 //                     clustered, page by page, with a "load all" button;
+//                     data-popup-note is added to popups that give a population;
 //   data-map="area":  the wards in data-points (a small set), not clustered, with
 //                     data-focus marked and the outlines in data-outlines drawn.
 //
@@ -81,7 +82,7 @@ function popupFacts(row, wardUrl) {
   };
 }
 
-function popupNode(facts) {
+function popupNode(facts, note) {
   const node = document.createElement("div");
   node.className = "lb-popup";
   const heading = document.createElement("p");
@@ -95,10 +96,16 @@ function popupNode(facts) {
     text.textContent = facts.description;
     node.appendChild(text);
   }
+  if (note && /Population/.test(facts.description)) {
+    const caveat = document.createElement("p");
+    caveat.className = "lb-popup-note";
+    caveat.textContent = note;
+    node.appendChild(caveat);
+  }
   return node;
 }
 
-function wardMarker(L, row, wardUrl, status) {
+function wardMarker(L, row, wardUrl, status, note) {
   const facts = popupFacts(row, wardUrl);
   const marker = L.marker([row.latitude, row.longitude], {
     icon: markIcon(L, status),
@@ -107,7 +114,7 @@ function wardMarker(L, row, wardUrl, status) {
     zIndexOffset: status === "focus" ? 1000 : status === "none" ? 0 : 500,
   });
   marker.lbStatus = statusOf(row);
-  marker.bindPopup(() => popupNode(facts));
+  marker.bindPopup(() => popupNode(facts, note));
   return marker;
 }
 
@@ -178,7 +185,9 @@ async function tableMap(element) {
 
   async function loadPage(url) {
     const data = await fetchJson(url);
-    const markers = data.rows.filter(hasPosition).map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row)));
+    const markers = data.rows
+      .filter(hasPosition)
+      .map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row), element.dataset.popupNote));
     group.addLayers(markers);
     loaded += data.rows.length;
     if (group.getLayers().length) {
