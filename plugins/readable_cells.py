@@ -116,18 +116,21 @@ def row_value(row: Any, key: str) -> Any:
     return value.get("value") if isinstance(value, dict) else value
 
 
-async def foreign_table(datasette, known: dict[str, Any], table: str, column: str) -> str | None:
+async def foreign_keys_of(datasette, known: dict[str, Any], table: str) -> dict[str, str]:
+    """column -> the table it points to, read once per table."""
     keys = known["foreign_keys"]
     if table not in keys:
         db = datasette.get_database(DATABASE)
         keys[table] = {fk["column"]: fk["other_table"] for fk in await db.foreign_keys_for_table(table)}
-    return keys[table].get(column)
+    return keys[table]
 
 
-async def cell_html(row, value, column: str, table: str | None, datasette) -> Markup | None:
-    known = await lookups(datasette)
-    if isinstance(value, dict) and "value" in value and table:
-        other = await foreign_table(datasette, known, table, column)
+def cell_html(row, value, column: str, table: str | None, datasette, known: dict[str, Any]) -> Markup | None:
+    """The cell's HTML, or None for Datasette's own rendering. Needs the lookups and, for a
+    table, its foreign keys (``known["foreign_keys"][table]``) already read."""
+    foreign = known["foreign_keys"].get(table, {}) if table else {}
+    if isinstance(value, dict) and "value" in value:
+        other = foreign.get(column)
         if other is None or value["value"] is None:
             return None
         url = datasette.urls.row(DATABASE, other, str(value["value"]))
@@ -135,15 +138,13 @@ async def cell_html(row, value, column: str, table: str | None, datasette) -> Ma
         if label in (None, "", value["value"]):
             return link(url, str(value["value"]))
         return Markup('<a href="{}">{} <span class="lb-code">{}</span></a>').format(url, label, value["value"])
-    if table and isinstance(value, (str, int)) and not isinstance(value, bool):
-        other = await foreign_table(datasette, known, table, column)
-        if other is not None:
-            return link(datasette.urls.row(DATABASE, other, str(value)), str(value))
+    if column in foreign and value:
+        return link(datasette.urls.row(DATABASE, foreign[column], str(value)), str(value))
     items = json_list(value)
     if items is not None:
         row_id = row_value(row, "id") if table in (None, "publications") else None
         return list_html([item_html(datasette, known, column, item, row_id) for item in items])
-    if table == "wards" or not isinstance(value, str) or not value:
+    if table == "wards" or not value:
         return None
     if column in ("ward_code", "ward_name"):
         code = row_value(row, "ward_code")
@@ -156,12 +157,25 @@ async def cell_html(row, value, column: str, table: str | None, datasette) -> Ma
     return None
 
 
+def may_change(value, table: str | None) -> bool:
+    """Only text (lists, codes, names) and expanded foreign keys are ever rendered differently."""
+    return isinstance(value, str) or (isinstance(value, dict) and table is not None)
+
+
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    if database != DATABASE:
+    """Synchronous once the lookups are read (a table of 100 rows calls this thousands of
+    times, and a coroutine per cell costs more than the work)."""
+    if database != DATABASE or not may_change(value, table):
         return None
+    known = getattr(datasette, "_leftbehind_cell_lookups", None)
+    if known is not None and (table is None or table in known["foreign_keys"]):
+        return cell_html(row, value, column, table, datasette, known)
 
     async def inner():
-        return await cell_html(row, value, column, table, datasette)
+        ready = await lookups(datasette)
+        if table is not None:
+            await foreign_keys_of(datasette, ready, table)
+        return cell_html(row, value, column, table, datasette, ready)
 
     return inner

@@ -434,14 +434,17 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
     status = status_of(ward["left_behind_change"])
     total = facts["total_wards"]
     link = _ward_link(datasette, ward)
-    others = await _rows(
+    # The council's other wards in either set, and (on every row) how many wards it has.
+    council = await _rows(
         db,
-        """select ward_code, ward_name, lad_code, lad_name, left_behind_change, cni_rank from wards
-        where lad_code = :lad and left_behind_change is not null and ward_code != :code
+        """select ward_code, ward_name, lad_code, lad_name, left_behind_change, cni_rank,
+          (select count(*) from wards where lad_code = :lad) as council_wards
+        from wards where lad_code = :lad and (left_behind_change is not null or ward_code = :code)
         order by left_behind_2020 desc, cni_rank""",
         {"lad": ward["lad_code"], "code": ward_code},
     )
-    council_wards = (await _rows(db, "select count(*) as n from wards where lad_code = :lad", {"lad": ward["lad_code"]}))[0]["n"]
+    others = [row for row in council if row["ward_code"] != ward_code]
+    council_wards = council[0]["council_wards"]
     page: dict[str, Any] = {
         "ward": ward,
         "link": link,
