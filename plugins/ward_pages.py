@@ -545,6 +545,17 @@ def _people(wards: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def _area_summary(datasette, wards: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any]:
+    """What a council's or a region's page says about its wards: counts, people, and who is listed."""
+    return {
+        "counts": _set_counts(wards),
+        "people": _people(wards),
+        "sets": facts["sets"],
+        "left_behind": [_ward_link(datasette, w) for w in wards if status_of(w["left_behind_change"]) in ("both", "joined")],
+        "left": [_ward_link(datasette, w) for w in wards if status_of(w["left_behind_change"]) == "left"],
+    }
+
+
 WARD_LIST_SQL = """
 select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change,
   left_behind_2020, cni_rank, population
@@ -572,11 +583,7 @@ async def council_page(datasette, lad_code: str) -> dict[str, Any] | None:
     page = {
         "council": council,
         "region_url": datasette.urls.row(DATABASE, "regions", council["region_code"]),
-        "counts": _set_counts(wards),
-        "people": _people(wards),
-        "sets": facts["sets"],
-        "left_behind": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] in ("in both sets", "joined in 2020")],
-        "left": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] == "left in 2020"],
+        **_area_summary(datasette, wards, facts),
         "other": sorted((_ward_link(datasette, w) for w in wards if not w["left_behind_change"]), key=lambda w: w["name"]),
         "map": {
             "points": _map_url(datasette, [("lad_code", lad_code)]),
@@ -616,11 +623,7 @@ async def council_2024_page(datasette, lad24_code: str) -> dict[str, Any] | None
     councils_2017 = sorted({(w["lad_code"], w["lad_name"]) for w in wards}, key=lambda c: c[1])
     return {
         "council": found[0],
-        "counts": _set_counts(wards),
-        "people": _people(wards),
-        "sets": facts["sets"],
-        "left_behind": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] in ("in both sets", "joined in 2020")],
-        "left": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] == "left in 2020"],
+        **_area_summary(datasette, wards, facts),
         "councils_2017": [
             {"code": code, "name": name, "url": datasette.urls.row(DATABASE, "local_authorities", code)}
             for code, name in councils_2017
@@ -656,12 +659,8 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
     council_rows.sort(key=lambda c: (-c["in_2020"], -c["in_2019"], c["name"]))
     return {
         "region": found[0],
-        "counts": _set_counts(wards),
-        "people": _people(wards),
-        "sets": facts["sets"],
         "councils": council_rows,
-        "left_behind": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] in ("in both sets", "joined in 2020")],
-        "left": [_ward_link(datasette, w) for w in wards if w["left_behind_change"] == "left in 2020"],
+        **_area_summary(datasette, wards, facts),
         "map": {
             "points": _map_url(datasette, [("region_code", region_code), ("left_behind_change__notnull", "1")]),
             "outlines": None,
