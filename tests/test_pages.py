@@ -595,3 +595,16 @@ async def test_todays_council_page_lists_the_wards_now_in_it(today_datasette):
     assert Page(text).h1.strip() == "Newshire"
     assert {"/leftbehind/local_authorities/E07000901", "/leftbehind/local_authorities/E07000902"} <= Page(text).hrefs()
     assert "/leftbehind/wards/E05900001" in Page(text).hrefs()
+
+
+def test_facet_titles_and_year_facets_name_configured_facets(metadata):
+    tables = metadata["databases"]["leftbehind"]["tables"]
+    titled = 0
+    for name, entry in tables.items():
+        facets = {f["array"] if isinstance(f, dict) else f for f in entry.get("facets", [])}
+        assert set(entry.get("facet_titles", {})) <= facets, name
+        assert set(entry.get("year_facets", [])) <= facets, name
+        if facets:
+            assert set(entry.get("facet_titles", {})) == facets, f"{name}: every facet needs a title in words"
+            titled += 1
+    assert titled >= 10
