@@ -422,29 +422,33 @@ def _sources_used(facts: dict[str, Any], uses: list[tuple[str, list[str]]]) -> l
 
 # --- the ward page -------------------------------------------------------------------
 
+WARD_AND_COUNCIL_SQL = """
+with council as (
+  select lad_code, count(*) as council_wards from wards
+  where lad_code = (select lad_code from wards where ward_code = :code)
+  group by lad_code
+)
+select wards.*, council.council_wards
+from wards join council on council.lad_code = wards.lad_code
+where wards.left_behind_change is not null or wards.ward_code = :code
+order by wards.left_behind_2020 desc, wards.cni_rank
+"""
+
 
 async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
     db = datasette.get_database(DATABASE)
     schema = await schema_of(datasette)
     facts = await facts_of(datasette)
-    found = await _rows(db, "select * from wards where ward_code = :code", {"code": ward_code})
-    if not found:
+    # One query: the ward, the other wards of its council in either set, and how many wards the council has.
+    council = await _rows(db, WARD_AND_COUNCIL_SQL, {"code": ward_code})
+    ward = next((row for row in council if row["ward_code"] == ward_code), None)
+    if ward is None:
         return None
-    ward = found[0]
+    others = [row for row in council if row["ward_code"] != ward_code]
+    council_wards = ward["council_wards"]
     status = status_of(ward["left_behind_change"])
     total = facts["total_wards"]
     link = _ward_link(datasette, ward)
-    # The council's other wards in either set, and (on every row) how many wards it has.
-    council = await _rows(
-        db,
-        """select ward_code, ward_name, lad_code, lad_name, left_behind_change, cni_rank,
-          (select count(*) from wards where lad_code = :lad) as council_wards
-        from wards where lad_code = :lad and (left_behind_change is not null or ward_code = :code)
-        order by left_behind_2020 desc, cni_rank""",
-        {"lad": ward["lad_code"], "code": ward_code},
-    )
-    others = [row for row in council if row["ward_code"] != ward_code]
-    council_wards = council[0]["council_wards"]
     page: dict[str, Any] = {
         "ward": ward,
         "link": link,
