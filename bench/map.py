@@ -47,7 +47,7 @@ async def one_round(browser: Browser, base: str, neighbourhoods: int, wards: int
         reached_225 = await wait_for_markers(page, neighbourhoods)
         await page.goto(base + "/leftbehind/wards")
         reached_first = await wait_for_markers(page, min(wards, int(SETTINGS["max_returned_rows"])))
-        await page.locator("button.cluster-map-button").click()
+        await page.locator("button.lb-map-load-all").click()  # static/maps.js
         reached_all = await wait_for_markers(page, wards, timeout_ms=120_000)
         clicked = await page.evaluate("window.__clickedAt")
         return {

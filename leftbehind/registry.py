@@ -37,6 +37,7 @@ class Column:
     references: str | None = None  # "table.column"
     index: bool = False
     unique: bool = False  # an index that also refuses a value given twice
+    facet_title: str | None = None  # the facet's heading in words, where the column is a facet
 
     @property
     def foreign_key(self) -> tuple[str, str, str] | None:
@@ -65,6 +66,7 @@ class Table:
     full_text_tokenizer: str | None = None
     label_column: str | None = None
     facets: tuple[str | dict[str, str], ...] = ()
+    year_facets: tuple[str, ...] = ()  # facets shown in year order, with 'date unknown' last
     sort: str | None = None
     sort_desc: str | None = None
     description_html: bool = False
@@ -215,10 +217,20 @@ def check_declarations(tables: Iterable[Table]) -> list[str]:
             if key not in names:
                 problems.append(f"{where}: primary key {key} is not a column")
         named = [*table.full_text, *(c for index in table.indexes for c in index)]
-        named += [facet["array"] if isinstance(facet, dict) else facet for facet in table.facets]
+        facets = [facet_column(facet) for facet in table.facets]
+        named += facets + list(table.year_facets)
         named += [name for name in (table.label_column, table.sort, table.sort_desc) if name]
         problems += [f"{where}: names unknown column {name}" for name in named if name not in names]
+        problems += [
+            f"{where}: facet {name} has no facet_title"
+            for name in facets if name in names and not table.column(name).facet_title
+        ]
     return problems
+
+
+def facet_column(facet: str | dict[str, str]) -> str:
+    """The column a configured facet counts: ``'kind'`` or ``{'array': 'topics'}``."""
+    return facet["array"] if isinstance(facet, dict) else facet
 
 
 def table_metadata(table: Table) -> dict[str, Any]:
@@ -238,6 +250,11 @@ def table_metadata(table: Table) -> dict[str, Any]:
         entry["hidden"] = True
     if table.facets:
         entry["facets"] = list(table.facets)
+        entry["facet_titles"] = {
+            facet_column(facet): table.column(facet_column(facet)).facet_title for facet in table.facets
+        }
+    if table.year_facets:
+        entry["year_facets"] = list(table.year_facets)
     entry.update(table.extra_metadata)
     entry["columns"] = {column.name: column.description for column in table.columns}
     return entry

@@ -40,6 +40,11 @@ APPG_ARCHIVE = (
 )
 CNI_SOURCE = ("OCSI / Local Trust Community Needs Index via humaniverse/IMD", "https://github.com/humaniverse/IMD")
 REGION_LOOKUP = ("ONS Local Authority District to Region (December 2017) Lookup", "https://github.com/jtrim-ons/ons-lookups")
+# The two ward maps are drawn by static/maps.js; naming no real column keeps
+# datasette-cluster-map from drawing a second map on those pages.
+OWN_MAP = {"plugins": {"datasette-cluster-map": {
+    "latitude_column": "drawn-by-static-maps-js", "longitude_column": "drawn-by-static-maps-js",
+}}}
 WARD_LICENCE = (
     "OGL v3.0 for the ONS geography and statistics; no open licence stated for the CNI scores and "
     "sets (OCSI for Local Trust): see the sources table",
@@ -99,6 +104,7 @@ ORGANISATIONS = Table(
         Column(
             "kind", str, "What sort of organisation it is (charity, think tank, university research centre, ...).",
             nullable=False, index=True,
+            facet_title="Kind of organisation",
         ),
         Column("website", str, "The organisation's website where a recorded source gives it; otherwise null."),
         _note(),
@@ -118,6 +124,7 @@ SESSIONS = Table(
     label_column="title",
     sort="id",
     facets=("kind", "year"),
+    year_facets=("year",),
     full_text=("label", "title", "summary", "speakers"),
     full_text_tokenizer="porter",
     columns=(
@@ -133,7 +140,7 @@ SESSIONS = Table(
             "The session's number within its kind (evidence session 1, 2, ...); null for one-off events. "
             "Numbers repeat across kinds, so use label to name a session.",
         ),
-        Column("kind", str, "What sort of session or event it was.", nullable=False, index=True),
+        Column("kind", str, "What sort of session or event it was.", nullable=False, index=True, facet_title="Kind of session"),
         Column("title", str, "The title as published; null when unknown."),
         Column("date", str, "Date in ISO 8601 at the precision known; null when unknown."),
         Column("date_precision", str, DATE_PRECISION.format(date="the date")),
@@ -142,6 +149,7 @@ SESSIONS = Table(
         Column(
             "year", str, "Year of the session, for faceting (text); 'date unknown' when no date is known.",
             nullable=False, index=True,
+            facet_title="Year held",
         ),
         Column(
             "url", str,
@@ -191,6 +199,7 @@ PUBLICATIONS = Table(
         {"array": "sessions"},
         {"array": "sections"},
     ),
+    year_facets=("year",),
     full_text=("title", "subtitle", "description", "topics"),
     full_text_tokenizer="porter",
     columns=(
@@ -207,6 +216,7 @@ PUBLICATIONS = Table(
             "What sort of publication it is, from one controlled list: " + ", ".join(PUBLICATION_KINDS)
             + " (a cited work is one an APPG page cites whose own kind is not known).",
             nullable=False, index=True,
+            facet_title="Kind of publication",
         ),
         Column(
             "published", str,
@@ -221,6 +231,7 @@ PUBLICATIONS = Table(
             "'on or before session' when the only date known is that of the session it was prepared for "
             "(see published_session); null when the date is unknown.",
             index=True,
+            facet_title="How the date is known",
         ),
         Column(
             "published_session", str,
@@ -232,6 +243,7 @@ PUBLICATIONS = Table(
             "Year of publication, for faceting (text): the year of the published date, so for 'on or before "
             "session' dates the session's year; 'date unknown' when no date is known.",
             nullable=False, index=True,
+            facet_title="Year published",
         ),
         Column(
             "appg_output", int,
@@ -239,6 +251,7 @@ PUBLICATIONS = Table(
             "or author, see publication_organisations), else 0. Papers others wrote for the APPG ('prepared "
             "for') are 0.",
             nullable=False, index=True,
+            facet_title="The APPG's own output (1 = yes)",
         ),
         Column(
             "url", str,
@@ -248,15 +261,17 @@ PUBLICATIONS = Table(
         Column("see_also", str, "JSON array of other pages where the publication was seen or confirmed."),
         Column("description", str, "A one-to-three sentence summary in this project's own words.", nullable=False),
         _note("Caveats about the record, such as a title given differently elsewhere."),
-        Column("topics", str, "JSON array of topic ids (see the topics table); facet with _facet_array."),
-        Column("organisations", str, "JSON array of the names of the organisations linked to it in any role."),
+        Column("topics", str, "JSON array of topic ids (see the topics table); facet with _facet_array.", facet_title="Topic"),
+        Column("organisations", str, "JSON array of the names of the organisations linked to it in any role.", facet_title="Organisation (any role)"),
         Column(
             "sessions", str,
             "JSON array of the sessions whose pages list it, that it followed as a report, or at which it was launched.",
+            facet_title="Session that listed it",
         ),
         Column(
             "sections", str,
             "JSON array of how the sessions list it (" + ", ".join(SECTIONS) + ").",
+            facet_title="How a session listed it",
         ),
     ),
 )
@@ -272,6 +287,7 @@ PUBLICATION_ORGANISATIONS = Table(
         Column(
             "organisation_id", str, "The organisation (organisations.id).",
             references="organisations.id", index=True,
+            facet_title="Organisation",
         ),
         Column(
             "role", str,
@@ -280,6 +296,7 @@ PUBLICATION_ORGANISATIONS = Table(
             "named as supporting it in a way that is not research, funding or publishing (for example "
             "'policy support'), or without saying how; 'prepared for' names the body it was written for.",
             index=True,
+            facet_title="Role",
         ),
     ),
 )
@@ -292,7 +309,7 @@ PUBLICATION_TOPICS = Table(
     facets=("topic_id",),
     columns=(
         Column("publication_id", str, "The publication (publications.id).", references="publications.id"),
-        Column("topic_id", str, "The topic (topics.id).", references="topics.id", index=True),
+        Column("topic_id", str, "The topic (topics.id).", references="topics.id", index=True, facet_title="Topic"),
     ),
 )
 
@@ -307,7 +324,7 @@ SESSION_PUBLICATIONS = Table(
     sort="section_order",
     facets=("section", "session_id"),
     columns=(
-        Column("session_id", str, "The session (sessions.id).", references="sessions.id"),
+        Column("session_id", str, "The session (sessions.id).", references="sessions.id", facet_title="Session"),
         Column(
             "publication_id", str, "The publication (publications.id).",
             references="publications.id", index=True,
@@ -318,6 +335,7 @@ SESSION_PUBLICATIONS = Table(
             "some pages head 'Briefing', commissioned research, further reading, context), or 'follow-on "
             "report' (a report that followed the session) or 'launched' (published or launched at the session).",
             index=True,
+            facet_title="Section of the session's page",
         ),
         Column("section_order", int, "The order of that section on a session page, for sorting."),
         Column(
@@ -343,8 +361,8 @@ PEOPLE = Table(
     columns=(
         _id("Readable identifier (a slug of the name)."),
         Column("name", str, "The person's name, without titles or honours.", nullable=False),
-        Column("sessions", str, "JSON array of the sessions the person spoke at (see session_people)."),
-        Column("organisations", str, "JSON array of the organisations given for the person at those sessions."),
+        Column("sessions", str, "JSON array of the sessions the person spoke at (see session_people).", facet_title="Session spoken at"),
+        Column("organisations", str, "JSON array of the organisations given for the person at those sessions.", facet_title="Organisation"),
         _note("How the name was given, and other caveats."),
     ),
 )
@@ -360,19 +378,21 @@ SESSION_PEOPLE = Table(
     primary_key=("session_id", "person_id", "role"),
     facets=("session_id", "normalised_role", "role", "organisation_id"),
     columns=(
-        Column("session_id", str, "The session (sessions.id).", references="sessions.id"),
+        Column("session_id", str, "The session (sessions.id).", references="sessions.id", facet_title="Session"),
         Column("person_id", str, "The person (people.id).", references="people.id", index=True),
         Column(
             "role", str,
             "What the person did at the session, as the source gives it: speaker (listed as a speaker on "
             "the session's page) or witness (gave oral evidence, as a report records it).",
             index=True,
+            facet_title="Role at the session, as given",
         ),
         Column(
             "normalised_role", str,
             "The role normalised for asking one question across sessions: 'gave evidence' for speakers "
             "and witnesses alike, 'chaired' for a chair.",
             nullable=False, index=True,
+            facet_title="Gave evidence or chaired",
         ),
         Column(
             "position", str,
@@ -382,6 +402,7 @@ SESSION_PEOPLE = Table(
             "organisation_id", str,
             "The organisation given for the person at the time (organisations.id); null when none is named.",
             references="organisations.id", index=True,
+            facet_title="Organisation",
         ),
         _note("Where the link comes from, or other caveats."),
     ),
@@ -403,6 +424,7 @@ APPG_ROLES = Table(
         Column(
             "role", str, "The role: chair, co-chair, member, secretariat or research partner.",
             nullable=False, index=True,
+            facet_title="Role in the APPG",
         ),
         Column(
             "person_id", str, "The person who held the role (people.id); null when an organisation held it.",
@@ -497,7 +519,7 @@ LOCAL_AUTHORITIES_2024 = Table(
             "region_code", str, "The region the council is in (regions.region_code).",
             nullable=False, references="regions.region_code", index=True,
         ),
-        Column("region_name", str, "Region name.", nullable=False, index=True),
+        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region"),
         Column(
             "wards_2017_count", int,
             "How many CNI wards (December 2017) lie mostly in this council today.", nullable=False,
@@ -547,6 +569,7 @@ LOCAL_AUTHORITIES = Table(
         Column(
             "region_code", str, "The region the district is in (regions.region_code).",
             nullable=False, references="regions.region_code", index=True,
+            facet_title="Region",
         ),
         Column(
             "lad24_code", str,
@@ -559,6 +582,7 @@ LOCAL_AUTHORITIES = Table(
             "1 when a May 2024 council has this district's name, 0 when none has (it was merged into "
             "another council or renamed, as Allerdale and Shepway were).",
             index=True,
+            facet_title="Name still in use in 2024 (1 = yes)",
         ),
     ),
 )
@@ -587,6 +611,7 @@ WARDS = Table(
     label_column="ward_name",
     sort="cni_rank",
     facets=("region_name", "lad_name", "lad24_name", "left_behind_2020", "left_behind_2019", "left_behind_change"),
+    extra_metadata=OWN_MAP,
     full_text=("ward_name", "lad_name", "lad24_name", "wards24_names"),
     columns=(
         Column("ward_code", str, "ONS ward code (WD17, December 2017), as used by the CNI.", nullable=False),
@@ -597,7 +622,7 @@ WARDS = Table(
             "lad19_code, but it holds December 2017 districts.",
             nullable=False, references="local_authorities.lad_code", index=True,
         ),
-        Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True),
+        Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True, facet_title="Council (local authority, 2017)"),
         Column(
             "lad24_code", str,
             "Today's council (May 2024) that holds most of the ward's mid-2017 people, following its "
@@ -605,7 +630,7 @@ WARDS = Table(
             "12 wards with no best-fit LSOA, the council where all the other wards of its 2017 district lie.",
             references="local_authorities_2024.lad24_code", index=True,
         ),
-        Column("lad24_name", str, "That council's name (May 2024).", index=True),
+        Column("lad24_name", str, "That council's name (May 2024).", index=True, facet_title="Council today (2024)"),
         Column(
             "lad24_population_share", float,
             "Share (0 to 1) of the ward's people in that council; null for a ward with no best-fit LSOA.",
@@ -623,22 +648,25 @@ WARDS = Table(
             "region_code", str, "Region code (RGN17), from the ONS LAD17 to region lookup.",
             nullable=False, references="regions.region_code", index=True,
         ),
-        Column("region_name", str, "Region name.", nullable=False, index=True),
+        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region"),
         Column(
             "left_behind_2020", int,
             "1 if the ward is in the 2020 interim set of 225 'left behind' neighbourhoods, else 0. Source cni2020.",
             nullable=False, index=True,
+            facet_title="In the 2020 set (1 = yes, 0 = no)",
         ),
         Column(
             "left_behind_2019", int,
             "1 if the ward is in the original 2019 set of 206, else 0. Source cni2019.",
             nullable=False, index=True,
+            facet_title="In the 2019 set (1 = yes, 0 = no)",
         ),
         Column(
             "left_behind_change", str,
             "'joined in 2020' (only in the 2020 set), 'left in 2020' (only in the 2019 set), 'in both "
             "sets', or null when in neither.",
             index=True,
+            facet_title="Change in 2020",
         ),
         Column(
             "cni_rank", int,
@@ -742,6 +770,7 @@ WARD_LINKS_2024 = Table(
         Column(
             "lad24_code", str, "The May 2024 council the 2024 ward is in (local_authorities_2024).",
             nullable=False, references="local_authorities_2024.lad24_code", index=True,
+            facet_title="Council today (2024)",
         ),
         Column(
             "population", int,
@@ -827,12 +856,13 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
     licence=WARD_LICENCE,
     source=("OCSI / Local Trust Community Needs Index via humaniverse/IMD", CNI_SOURCE[1]),
     facets=("region_name", "lad_name", "left_behind_change"),
+    extra_metadata=OWN_MAP,
     columns=(
         Column("ward_code", str, "ONS ward code (WD17)."),
         Column("ward_name", str, "Ward name (WD17)."),
-        Column("lad_name", str, "Local authority district (December 2017)."),
+        Column("lad_name", str, "Local authority district (December 2017).", facet_title="Council (local authority, 2017)"),
         Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people."),
-        Column("region_name", str, "Region (RGN17) name."),
+        Column("region_name", str, "Region (RGN17) name.", facet_title="Region"),
         Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs. " + POPULATION_CAVEAT),
         Column("cni_rank", int, "Community Needs Index rank of 7,433; 1 = highest need."),
         Column("civic_assets_rank", int, "Civic assets domain rank; 1 = highest need."),
@@ -843,7 +873,7 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
             "Share of the ward's people living in LSOAs in IMD 2019 decile 1 (this project's measure, not "
             "OCSI's ward IMD; see wards).",
         ),
-        Column("left_behind_change", str, "'in both sets' or 'joined in 2020'."),
+        Column("left_behind_change", str, "'in both sets' or 'joined in 2020'.", facet_title="In the 2019 set too, or joined in 2020"),
         Column("latitude", float, "Latitude (WGS84) of the ward's map point."),
         Column("longitude", float, "Longitude (WGS84) of the ward's map point."),
         Column(

@@ -190,8 +190,9 @@ async def test_neighbourhood_map_shows_all_225_and_a_popup_opens_the_ward(tab: T
 
     await link.click()
     await tab.page.wait_for_url(tab.base + href)
-    assert await tab.page.locator("h1").inner_text() == f"wards: {ward_code}"
-    assert await tab.page.locator("td.col-ward_name").inner_text() == ward_name
+    # The ward's own page (templates/row-leftbehind-wards.html): its name and council as the heading.
+    lad_name = scalar(sql, "select lad_name from wards where ward_code = ?", ward_code)
+    assert await tab.page.locator("h1").inner_text() == f"{ward_name}, {lad_name}"
     await tab.shoot("ward-row")
     tab.assert_no_problems()
 
@@ -219,8 +220,9 @@ async def test_wards_map_shows_every_ward_after_load_all(tab: Tab, sql):
     assert expected == int(scalar(sql, "select count(*) from wards")) == 7433
     await tab.open("/leftbehind/wards")
     await wait_for_markers(tab.page, first_map_page(expected))
-    button = tab.page.locator("button.cluster-map-button")
-    assert await button.inner_text() == "load all"
+    # The site's own map (static/maps.js) loads the rest on request, like datasette-cluster-map did.
+    button = tab.page.locator("button.lb-map-load-all")
+    assert await button.inner_text() == f"Load all {expected:,} wards"
     await button.click()
     await wait_for_markers(tab.page, expected, timeout_ms=60_000)
     assert await button.count() == 0
@@ -336,10 +338,12 @@ async def test_every_dashboard_chart_renders(tab: Tab, sql, metadata):
             await marks.nth(rows - 1).wait_for(state="attached", timeout=15_000)
             assert await marks.count() >= rows, f"{slug}: fewer marks than rows of data"
         elif library == "metric":
-            value = int(scalar(sql, chart["query"]))
+            # Metrics are formatted in SQL with thousands separators (printf('%,d', ...)).
+            value = str(scalar(sql, chart["query"]))
+            assert re.fullmatch(r"\d{1,3}(,\d{3})*", value), (slug, value)
             await tab.page.wait_for_function(
                 "([id, text]) => document.getElementById(id).innerText.includes(text)",
-                arg=[f"chart-{slug}", str(value)],
+                arg=[f"chart-{slug}", value],
                 timeout=15_000,
             )
         elif library == "map":

@@ -71,9 +71,17 @@ def test_the_dockerfile_command_serves_the_site(fly_dir):
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "datasette", *args[1:]]
     with running(command, base + "/-/versions.json", fly_dir.parent / "server.log", cwd=fly_dir):
-        for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt", "/assets/site.css"):
+        for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt",
+                     "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham"):
             assert httpx.get(base + path, timeout=30).status_code == 200, path
-        assert "datasette-cluster-map.js" in httpx.get(base + "/leftbehind/wards", timeout=30).text
+        # The site's own map, and the Leaflet and clustering it loads from the installed plugins.
+        wards = httpx.get(base + "/leftbehind/wards", timeout=30).text
+        assert '<script type="module" src="/assets/maps.js">' in wards
+        scripts = re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', wards)
+        assert len(scripts) == 2
+        for script in scripts:
+            assert httpx.get(base + script, timeout=30).status_code == 200, script
+        assert "lb-answer" in httpx.get(base + "/leftbehind/wards/E05001595", timeout=30).text
         assert httpx.post(base + "/leftbehind/topics", timeout=30).status_code == 405
         databases = httpx.get(base + "/-/databases.json", timeout=30).json()
         assert [d["is_mutable"] for d in databases if d["name"] == "leftbehind"] == [False]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -109,10 +110,15 @@ async def test_ward_facets_and_default_sort(datasette):
 
 @pytest.mark.parametrize("path", ["/leftbehind/wards", "/leftbehind/left_behind_neighbourhoods"])
 async def test_map_script_is_on_the_page(datasette, path):
+    # The site's own map (static/maps.js, with a key) replaces datasette-cluster-map's on
+    # these two pages; the bundled Leaflet and marker clustering it loads must be served.
     response = await datasette.client.get(path)
     assert response.status_code == 200
-    assert "datasette-cluster-map.js" in response.text
-    assert 'DATASETTE_CLUSTER_MAP_LATITUDE_COLUMN = "latitude"' in response.text
+    assert '<script type="module" src="/assets/maps.js">' in response.text
+    assert 'data-map="table"' in response.text
+    assert "datasette-cluster-map.js" not in response.text
+    for script in re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', response.text):
+        assert (await datasette.client.get(script)).status_code == 200, script
 
 
 async def test_map_data_request_answers(datasette):
