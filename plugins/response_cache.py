@@ -131,17 +131,16 @@ class ResponseCache:
         names = vary_names(headers)
         if names is None or len(body) > self.max_entry_bytes:
             return False
-        if self.vary.get(url, names) != names:
-            self._forget_url(url)  # the URL's responses now vary on other headers
-        self.vary[url] = names
         key = url + b"".join(b"\n" + name + b":" + request_header(request_headers, name) for name in names)
-        if key in self.entries:
-            self._remove(key)
         stored_headers = tuple(headers)
         size = entry_size(url, key, stored_headers, body)
         if size > self.max_bytes:
-            self._drop_url_if_unused(url)
             return False
+        if self.vary.get(url, names) != names:
+            self._forget_url(url)  # the URL's responses now vary on other headers
+        if key in self.entries:
+            self._remove(key)  # (two requests missed at once; this one came second)
+        self.vary[url] = names
         self.entries[key] = Entry(status, stored_headers, body, self.clock(), len(url), size)
         self.variants[url] = self.variants.get(url, 0) + 1
         self.size += size

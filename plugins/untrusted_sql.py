@@ -44,6 +44,7 @@ from concurrent import futures
 from urllib.parse import parse_qsl
 
 from datasette import hookimpl
+from datasette.utils import InvalidSql, validate_sql_select
 
 # What each limit is set to and why: README.md, "The publishing profile".
 LIMITS = {
@@ -187,6 +188,15 @@ def site_queries(datasette) -> frozenset[str]:
     return frozenset(queries)
 
 
+def will_run(sql: str) -> bool:
+    """Whether Datasette would run ``sql``: it refuses anything but a SELECT before running it."""
+    try:
+        validate_sql_select(sql)
+    except InvalidSql:
+        return False
+    return bool(sql.strip())
+
+
 def is_user_sql(scope, databases: set[str], trusted: frozenset[str]) -> bool:
     """Whether this request runs SQL a visitor wrote: ``?sql=`` or ``_where=``."""
     path = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
@@ -196,7 +206,7 @@ def is_user_sql(scope, databases: set[str], trusted: frozenset[str]) -> bool:
     params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     match = DATABASE_PATH.match(path)
     if match and match["database"] in databases:
-        return any(name == "sql" and value.strip() and value not in trusted for name, value in params)
+        return any(name == "sql" and value not in trusted and will_run(value) for name, value in params)
     match = TABLE_PATH.match(path)
     if match and match["database"] in databases:
         return any(name == "_where" and value.strip() for name, value in params)

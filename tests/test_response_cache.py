@@ -37,9 +37,10 @@ def counting_app(status: int = 200, headers=None, body: bytes = b"hello"):
     return app, calls
 
 
-async def fetch(app, path: str, method: str = "GET") -> httpx.Response:
+async def fetch(app, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> httpx.Response:
+    """``path`` from ``app``; an absolute URL chooses its own scheme and host."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        return await client.request(method, path)
+        return await client.request(method, path, headers=headers or {})
 
 
 async def test_repeated_get_is_served_from_the_cache():
@@ -136,18 +137,13 @@ def echo_app(vary: bytes | None = None):
     return app, calls
 
 
-async def fetch_with(app, url: str, headers: dict[str, str] | None = None) -> httpx.Response:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
-        return await client.get(url, headers=headers or {})
-
-
 async def test_the_key_includes_scheme_and_host():
     app, calls = echo_app()
     wrapped = response_cache.cached(app, response_cache.ResponseCache(), lambda: True)
-    first = await fetch_with(wrapped, "http://one.example/a")
-    other_host = await fetch_with(wrapped, "http://two.example/a")
-    other_scheme = await fetch_with(wrapped, "https://one.example/a")
-    again = await fetch_with(wrapped, "http://one.example/a")
+    first = await fetch(wrapped, "http://one.example/a")
+    other_host = await fetch(wrapped, "http://two.example/a")
+    other_scheme = await fetch(wrapped, "https://one.example/a")
+    again = await fetch(wrapped, "http://one.example/a")
     hosts = [r.text.split(" ")[0] for r in (first, other_host, other_scheme)]
     assert hosts == ["http://one.example", "http://two.example", "https://one.example"]
     assert again.text == first.text
@@ -157,10 +153,10 @@ async def test_the_key_includes_scheme_and_host():
 async def test_vary_is_honoured():
     app, calls = echo_app(vary=b"Accept-Encoding")
     wrapped = response_cache.cached(app, response_cache.ResponseCache(), lambda: True)
-    gzip = await fetch_with(wrapped, "http://site/a", {"accept-encoding": "gzip"})
-    plain = await fetch_with(wrapped, "http://site/a", {"accept-encoding": "identity"})
-    gzip_again = await fetch_with(wrapped, "http://site/a", {"accept-encoding": "gzip"})
-    plain_again = await fetch_with(wrapped, "http://site/a", {"accept-encoding": "identity"})
+    gzip = await fetch(wrapped, "http://site/a", headers={"accept-encoding": "gzip"})
+    plain = await fetch(wrapped, "http://site/a", headers={"accept-encoding": "identity"})
+    gzip_again = await fetch(wrapped, "http://site/a", headers={"accept-encoding": "gzip"})
+    plain_again = await fetch(wrapped, "http://site/a", headers={"accept-encoding": "identity"})
     assert gzip.text.endswith("gzip") and gzip_again.text == gzip.text
     assert plain.text.endswith("identity") and plain_again.text == plain.text
     assert len(calls) == 2
@@ -169,8 +165,8 @@ async def test_vary_is_honoured():
 async def test_vary_star_is_never_cached():
     app, calls = echo_app(vary=b"*")
     wrapped = response_cache.cached(app, response_cache.ResponseCache(), lambda: True)
-    await fetch_with(wrapped, "http://site/a")
-    await fetch_with(wrapped, "http://site/a")
+    await fetch(wrapped, "http://site/a")
+    await fetch(wrapped, "http://site/a")
     assert len(calls) == 2
 
 
@@ -179,9 +175,9 @@ async def test_requests_with_a_cookie_or_authorization_neither_read_nor_fill_the
     app, calls = echo_app()
     cache = response_cache.ResponseCache()
     wrapped = response_cache.cached(app, cache, lambda: True)
-    await fetch_with(wrapped, "http://site/a")  # cached for everyone
-    await fetch_with(wrapped, "http://site/a", {header: "secret"})
-    await fetch_with(wrapped, "http://site/b", {header: "secret"})
+    await fetch(wrapped, "http://site/a")  # cached for everyone
+    await fetch(wrapped, "http://site/a", headers={header: "secret"})
+    await fetch(wrapped, "http://site/b", headers={header: "secret"})
     assert len(calls) == 3
     assert len(cache.entries) == 1
 
@@ -200,6 +196,18 @@ async def test_expired_entries_are_swept_without_a_read():
             break
         await asyncio.sleep(0.01)
     assert cache.entries == {} and cache.size == 0 and cache.vary == {}
+
+
+def test_an_entry_stored_twice_is_found():
+    """Two requests for one URL that both missed store it twice; the second must still be found."""
+    headers = [(b"vary", b"Cookie, Authorization")]
+    cache = response_cache.ResponseCache()
+    for body in (b"first", b"second"):
+        assert cache.put(b"http://site/a?", [], 200, headers, body)
+    entry = cache.get(b"http://site/a?", [])
+    assert entry is not None and entry.body == b"second"
+    assert len(cache.entries) == 1 and cache.size == response_cache.entry_size(
+        b"http://site/a?", b"http://site/a?\nauthorization:\ncookie:", tuple(headers), b"second")
 
 
 def test_the_number_of_entries_is_bounded():
