@@ -253,9 +253,10 @@ def for_origin(scope, origin: Origin) -> dict:
     return dict(scope, scheme=origin.scheme, headers=headers)
 
 
-def security_headers(origin: Origin | None, path: str) -> list[tuple[bytes, bytes]]:
+def security_headers(origin: Origin | None, dashboard: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response gets (``dashboard``: a datasette-dashboards page)."""
     directives = list(CSP_DIRECTIVES)
-    if DASHBOARD_PAGES.match(path):
+    if dashboard:
         directives[1] += " 'unsafe-eval'"
     headers = [
         (b"content-security-policy", "; ".join(directives).encode()),
@@ -271,11 +272,11 @@ def security_headers(origin: Origin | None, path: str) -> list[tuple[bytes, byte
 
 def with_site_headers(headers: list[tuple[bytes, bytes]], status: int, extra: list[tuple[bytes, bytes]],
                       max_age: int) -> list[tuple[bytes, bytes]]:
-    """Response headers with the security headers, and a Cache-Control if there was none."""
-    names = {name.lower() for name, _ in headers}
-    out = [(name, value) for name, value in headers if name.lower() not in {n for n, _ in extra}]
+    """Response headers with ``extra`` in place of any of the same name, and a Cache-Control if there was none."""
+    replaced = {name for name, _ in extra}
+    out = [(name, value) for name, value in headers if name.lower() not in replaced]
     out += extra
-    if b"cache-control" not in names:
+    if not any(name.lower() == b"cache-control" for name, _ in headers):
         out.append((b"cache-control", ERROR_CACHE_CONTROL if status >= 400 else f"max-age={max_age}".encode()))
     return out
 
@@ -297,6 +298,8 @@ def guarded(app, datasette):
     extra_hosts = setting(datasette, "allowed_hosts")  # other names the site is reached by, comma-separated
     configured_hosts = accepted_hosts(configured, extra_hosts) if configured else None
     max_age = int(datasette.setting("default_cache_ttl"))
+    page_headers = security_headers(configured, dashboard=False)
+    dashboard_headers = security_headers(configured, dashboard=True)
 
     async def guard(scope, receive, send):
         if scope["type"] != "http":
@@ -304,7 +307,7 @@ def guarded(app, datasette):
             return
         origin = configured or origin_of_server(scope)
         hosts = configured_hosts or accepted_hosts(origin, extra_hosts)
-        site_headers = security_headers(configured, scope["path"])
+        site_headers = dashboard_headers if DASHBOARD_PAGES.match(scope["path"]) else page_headers
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

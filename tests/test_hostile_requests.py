@@ -395,6 +395,13 @@ async def test_a_visitor_waiting_too_long_for_the_sql_lane_gets_429(db_path, met
         ("/leftbehind.json?sql=" + quote("select json_extract('{}', cast(x'ff' as text))"), "not valid UTF-8"),
         ("/leftbehind/wards.json?_where=" + quote("json_extract('{}', cast(x'ff' as text)) is null"), "not valid UTF-8"),
         ("/leftbehind/publication_organisations/13", "primary key"),
+        # Found by sending every Datasette parameter odd values (not in the issue's list):
+        ("/leftbehind/wards.json?_facet=%7B%7D", "_facet"),
+        ('/leftbehind/wards?_facet_array={"simple":1}', "_facet_array"),
+        ("/leftbehind/wards.json?ward_name__in=%5B", "not valid JSON"),
+        ('/leftbehind/wards.json?ward_name__in=[{"a":1}]', "cannot be used in SQL"),
+        ("/leftbehind/wards.json?cni_rank__gt=99999999999999999999", "too large for SQLite"),
+        ("/leftbehind.json?_shape=array", "_shape"),
     ],
 )
 async def test_bad_parameters_get_a_4xx_with_a_message(datasette, path, message):
