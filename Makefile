@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
-# The Cloud Run service or Fly app to deploy to.
+# The Cloud Run service or Fly app to deploy to, and the site's public origin
+# (https://example.org): every absolute link is built from it, and it is the only
+# host the site answers for. On Fly it defaults to https://$(SERVICE).fly.dev;
+# Cloud Run needs it (or LEFTBEHIND_ORIGIN in the environment).
 SERVICE ?= left-behind-neighbourhoods
+ORIGIN ?=
 
 .PHONY: serve build test bench load install clean metadata publish-cloudrun publish-fly
 
@@ -31,10 +35,10 @@ serve: leftbehind.db
 # Deploy with the publishing profile; without the cloud tool or its login,
 # these print the command they would run and stop.
 publish-cloudrun: leftbehind.db
-	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE)
+	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
 publish-fly: leftbehind.db
-	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE)
+	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
 # One worker per core (pytest-xdist); each test file runs whole on one worker, so the
 # database, the server and the browser are set up once per worker, not once per test.
@@ -50,7 +54,8 @@ bench: $(BIN)/datasette
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
 
-# Mixed load with hostile requests (issue-4 figures in docs/load-test.md).
+# Mixed load with hostile requests, then each attack class of issue 10 alone
+# (figures in docs/load-test.md).
 load: $(BIN)/datasette
 	$(BIN)/python bench/hostile_load.py
 

@@ -1,4 +1,4 @@
-"""Mixed concurrent load with hostile requests against the publishing profile.
+"""Mixed concurrent load with hostile requests, then each attack class alone.
 
 Starts the site exactly as ``make serve`` does (leftbehind/serve.py) on 127.0.0.1,
 then for a bounded time drives, at each concurrency level, a mix of ordinary
@@ -7,12 +7,19 @@ requests, ward row pages) and hostile ones (SQL that would run for minutes,
 writes, malformed and oversized parameters). Prints requests per second,
 p50/p99 latency and errors per class, and checks the database file is unchanged.
 
+Then it runs the attack classes of issue 10 one at a time (bench/_attacks.py):
+cache poisoning through Host and forwarded headers, SQL with huge results,
+3,000-parameter and 100 KB URLs, a flood of unique long URLs into the page cache,
+four clients looping runaway SQL, the parameters that used to give 500s, and
+slow clients. For each: the server's memory before, after and at its peak, and
+the latency of ordinary uncached pages requested meanwhile.
+
     python bench/hostile_load.py [--database PATH] [--seconds 20] [--levels 8 32]
 
 This is a measurement script, not a test: it prints figures and exits non-zero
 only when a target is missed (a 5xx, a dropped connection, a write or runaway
-query that got through, or ordinary requests whose p99 exceeds the time limit
-plus the margin).
+query that got through, ordinary requests whose p99 exceeds the time limit
+plus the margin, or one of the attack classes' targets).
 """
 
 from __future__ import annotations
@@ -20,19 +27,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import random
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import _attacks
 import httpx
+from _attacks import Tally
 from _common import database as benchmark_database
 from _common import print_machine
 
-from support.live import profile_server
-from leftbehind.serve import SETTINGS
+from support.live import HOST, free_port, running
+from leftbehind.serve import PLUGINS, SETTINGS, inspect_command, serve_command
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
 SLOW_SQL = [
@@ -55,34 +69,6 @@ MALFORMED = [
     "/leftbehind/wards?ward_name=" + "x" * 6000,
     "/leftbehind/wards?_through=%7B%22table%22%3A1%7D",
 ]
-
-
-@dataclass
-class Tally:
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    dropped: int = 0
-
-    def add(self, status: int | None, seconds: float) -> None:
-        if status is None:
-            self.dropped += 1
-            return
-        self.latencies.append(seconds)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-
-    @property
-    def count(self) -> int:
-        return len(self.latencies)
-
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-    @property
-    def server_errors(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status >= 500)
 
 
 def ordinary_requests(ward_codes: list[str]) -> dict[str, list[str]]:
@@ -196,26 +182,105 @@ def check_targets(tallies: dict[str, Tally]) -> list[str]:
     return missed
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int
+    log: Path
+
+
+@contextmanager
+def profile_process(database: Path) -> Iterator[Server]:
+    """The profile served as ``make serve`` serves it, with its process id and log.
+
+    The server is told its public origin (LEFTBEHIND_ORIGIN), as a published site is.
+    """
+    with tempfile.TemporaryDirectory(prefix="leftbehind-load-") as name:
+        folder = Path(name)
+        inspect_file = folder / "inspect.json"
+        subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+        port = free_port()
+        base = f"http://{HOST}:{port}"
+        log = folder / "server.log"
+        command = serve_command(database, inspect_file, HOST, port)
+        with running(command, f"{base}/-/versions.json", log, env={"LEFTBEHIND_ORIGIN": base}) as process:
+            yield Server(base, process.pid, log)
+
+
+def cache_limits() -> tuple[int, int]:
+    """The page cache's byte cap and per-entry limit, read from the plugin itself."""
+    spec = importlib.util.spec_from_file_location("response_cache", PLUGINS / "response_cache.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MAX_BYTES, module.MAX_ENTRY_BYTES
+
+
+ATTACK_CLASSES = ("poison", "huge", "long", "flood", "runaway", "params", "slow")
+# What the server may grow by in a cache flood beyond the cache's own cap: Python's
+# allocator keeps freed memory in its arenas, and the other structures of a busy server.
+CACHE_OVERHEAD_BYTES = 32 * 1024 * 1024
+
+
+async def attack_classes(server: Server, ward_codes: list[str], args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """Run every attack class once, in order; return the report lines and missed targets."""
+    memory = _attacks.Memory(server.pid)
+    victims = _attacks.Victims(server.base, ward_codes)
+    cap, _ = cache_limits()
+    base = server.base
+    classes = {
+        "poison": lambda: _attacks.poisoned_cache(base, memory, victims),
+        "huge": lambda: _attacks.huge_results(base, memory, victims),
+        "long": lambda: _attacks.long_urls(base, memory, victims, server.log),
+        "flood": lambda: _attacks.cache_flood(base, memory, victims, args.flood, cap, CACHE_OVERHEAD_BYTES),
+        "runaway": lambda: _attacks.runaway_sql(base, memory, victims, args.runaway_seconds),
+        "params": lambda: _attacks.bad_parameters(base, memory, victims),
+        "slow": lambda: _attacks.slow_clients(base, memory, victims, 50, args.slow_seconds),
+    }
+    results = [await classes[name]() for name in args.classes]
+    lines = ["\n### Attack classes, one at a time"]
+    missed = []
+    for result in results:
+        lines += result.lines()
+        missed += result.missed
+        for label, latencies in (("attack", result.attack), ("victims", result.victims)):
+            if latencies.server_errors:
+                missed.append(f"{result.name}: {latencies.server_errors} 5xx responses to the {label}")
+            if latencies.dropped:
+                missed.append(f"{result.name}: {latencies.dropped} requests of the {label} got no answer")
+    return lines, missed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", type=Path, default=None, help="default: a fresh build in bench/out/")
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--levels", type=int, nargs="+", default=[8, 32])
+    parser.add_argument("--levels", type=int, nargs="*", default=[8, 32])
+    parser.add_argument("--flood", type=int, default=3000, help="unique URLs in the cache flood")
+    parser.add_argument("--runaway-seconds", type=float, default=20)
+    parser.add_argument("--slow-seconds", type=float, default=30, help="how long a slow client keeps trying")
+    parser.add_argument("--classes", nargs="*", default=list(ATTACK_CLASSES), choices=ATTACK_CLASSES,
+                        help="the attack classes to run, in order (none: only the mixed load)")
     args = parser.parse_args()
     database = args.database.resolve() if args.database else benchmark_database()
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
         ward_codes = [r[0] for r in conn.execute("select ward_code from wards order by ward_code limit 50")]
+        all_codes = [r[0] for r in conn.execute("select ward_code from wards order by ward_code")]
     before = sha256(database)
     missed: list[str] = []
     print("# Hostile load against the publishing profile\n")
     print_machine()
     print(f"\nsql_time_limit_ms {SETTINGS['sql_time_limit_ms']}, margin {MARGIN_SECONDS:.1f} s; "
           "one connection sends slow SQL continuously, about 10% of the others' requests are hostile.")
-    with profile_server(database) as base:
+    with profile_process(database) as server:
         for level in args.levels:
-            tallies = asyncio.run(run_level(base, level, args.seconds, ward_codes))
+            tallies = asyncio.run(run_level(server.base, level, args.seconds, ward_codes))
             print("\n".join(report(level, args.seconds, tallies)))
             missed += [f"{level} connections: {m}" for m in check_targets(tallies)]
+        if args.classes:
+            random.Random(1).shuffle(all_codes)
+            lines, attack_missed = asyncio.run(attack_classes(server, all_codes, args))
+            print("\n".join(lines))
+            missed += attack_missed
     after = sha256(database)
     print(f"\nDatabase sha256 before {before[:16]}…, after {after[:16]}…: {'unchanged' if before == after else 'CHANGED'}")
     if before != after:

@@ -4,6 +4,15 @@
 ``make publish-fly`` run ``python -m leftbehind.serve publish ...``. All of them
 take their settings, plugins, templates and static files from here, so every
 copy of the site behaves alike.
+
+Locally the profile runs under ``leftbehind.server`` (uvicorn with a deadline for
+slow clients); published copies run the same ``datasette serve`` arguments with
+Datasette's own command, behind their platform's proxy.
+
+The site's public origin (``https://example.org``) is what every absolute URL is
+built from; requests for any other host are refused (plugins/public_site.py).
+Locally it is the address served on, unless ``LEFTBEHIND_ORIGIN`` says otherwise;
+publishing needs it (``--origin``, or ``LEFTBEHIND_ORIGIN``).
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = ROOT / "leftbehind.db"
@@ -77,20 +87,18 @@ def site_options() -> list[str]:
     ]
 
 
-def serve_command(
+def datasette_serve_args(
     database: Path = DATABASE,
-    inspect_file: Path = INSPECT_FILE,
+    inspect_file: Path | None = INSPECT_FILE,
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
 ) -> list[str]:
-    """The full ``datasette serve`` command of the publishing profile."""
+    """The arguments of ``datasette serve`` for the publishing profile."""
+    inspect = ["--inspect-file", str(inspect_file)] if inspect_file is not None else []
     return [
-        _datasette(),
-        "serve",
         "--immutable",
         str(database),
-        "--inspect-file",
-        str(inspect_file),
+        *inspect,
         *site_options(),
         "--cors",
         "--host",
@@ -101,11 +109,58 @@ def serve_command(
     ]
 
 
-def publish_command(platform: str, name: str, database: Path = DATABASE) -> list[str]:
+def serve_command(
+    database: Path = DATABASE,
+    inspect_file: Path = INSPECT_FILE,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+) -> list[str]:
+    """The command that serves the publishing profile on this machine.
+
+    ``leftbehind.server`` takes ``datasette serve``'s own arguments and runs the
+    instance Datasette builds from them under uvicorn with a header deadline.
+    """
+    return [sys.executable, "-m", "leftbehind.server", *datasette_serve_args(database, inspect_file, host, port)]
+
+
+def profile_instance(database: Path = DATABASE, inspect_file: Path | None = None):
+    """The Datasette instance of the publishing profile, for use in this process.
+
+    Built from the same ``datasette serve`` arguments as every server, by
+    Datasette's own command-line parser.
+    """
+    from leftbehind.server import datasette_from_serve_args
+
+    return datasette_from_serve_args(datasette_serve_args(database, inspect_file))[0]
+
+
+def checked_origin(origin: str) -> str:
+    """``origin`` if it is ``http(s)://host[:port]`` and nothing more; ValueError otherwise."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"the site's origin must look like https://example.org (scheme and host only), not {origin!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def publish_origin(platform: str, name: str, origin: str | None) -> str | None:
+    """The public origin a published copy must be told: given, from the environment, or Fly's default."""
+    origin = origin or os.environ.get("LEFTBEHIND_ORIGIN")
+    if origin:
+        return checked_origin(origin)
+    if platform == "fly":
+        return f"https://{name}.fly.dev"
+    return None  # Cloud Run's URL is known only after the first deploy
+
+
+def publish_command(platform: str, name: str, database: Path = DATABASE, origin: str | None = None) -> list[str]:
     """``datasette publish cloudrun|fly`` with the profile.
 
     The publish tools add ``-i`` (immutable), ``--cors`` and the inspect file
-    themselves; the settings go through ``--extra-options``.
+    themselves; the settings go through ``--extra-options``. The public origin
+    goes in as a plugin setting (``--plugin-secret``, Datasette's way to hand a
+    plugin a value through the environment): it is not secret, but that is the
+    one way both publish tools have to set it.
     """
     name_option = {"cloudrun": "--service", "fly": "--app"}[platform]
     command = [
@@ -119,13 +174,18 @@ def publish_command(platform: str, name: str, database: Path = DATABASE) -> list
         "--extra-options",
         " ".join(setting_options()),
     ]
+    origin = publish_origin(platform, name, origin)
+    if origin:
+        command += ["--plugin-secret", "leftbehind", "origin", origin]
     for package in PUBLISH_INSTALL:
         command += ["--install", package]
     return command
 
 
-def publish_problem(platform: str) -> str | None:
+def publish_problem(platform: str, origin: str | None = None) -> str | None:
     """Why publishing to ``platform`` cannot work here, or None when it can."""
+    if origin is None:
+        return "the site's public origin is not set: pass --origin https://your-site (or set LEFTBEHIND_ORIGIN)"
     if platform == "cloudrun":
         if shutil.which("gcloud") is None:
             return "the Google Cloud CLI (gcloud) is not installed: https://cloud.google.com/sdk/docs/install"
@@ -167,15 +227,24 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve on this machine (the default)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--origin", help="the public origin, e.g. https://example.org (default: "
+                       "LEFTBEHIND_ORIGIN, else the address served on)")
     publish = commands.add_parser("publish", help="deploy to Google Cloud Run or Fly")
     publish.add_argument("platform", choices=["cloudrun", "fly"])
     publish.add_argument("name", help="the Cloud Run service or Fly app name")
+    publish.add_argument("--origin", help="the site's public origin, e.g. https://example.org "
+                         "(default: LEFTBEHIND_ORIGIN; on Fly, https://NAME.fly.dev)")
     args = parser.parse_args(argv)
     database = args.database.resolve()
 
     if args.command == "publish":
-        command = publish_command(args.platform, args.name, database)
-        problem = None if args.print else publish_problem(args.platform)
+        try:
+            origin = publish_origin(args.platform, args.name, args.origin)
+        except ValueError as error:
+            print(f"Not publishing: {error}.", file=sys.stderr)
+            return 2
+        command = publish_command(args.platform, args.name, database, origin)
+        problem = None if args.print else publish_problem(args.platform, origin)
         if args.print or problem:
             if problem:
                 print(f"Not publishing: {problem}.", file=sys.stderr)
@@ -186,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
 
     host = getattr(args, "host", "127.0.0.1")
     port = getattr(args, "port", DEFAULT_PORT)
+    origin = getattr(args, "origin", None)
+    if origin:
+        try:
+            os.environ["LEFTBEHIND_ORIGIN"] = checked_origin(origin)
+        except ValueError as error:
+            print(f"Not serving: {error}.", file=sys.stderr)
+            return 2
     inspect_file = _inspect_file_for(database)
     inspect = inspect_command(database, inspect_file)
     serve_ = serve_command(database, inspect_file, host, port)

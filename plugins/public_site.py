@@ -1,17 +1,426 @@
-"""Hardening for the public site: a read-only server that answers bad input with 4xx.
+"""Hardening for the public site: the outermost layer around Datasette.
 
 Loaded with ``--plugins-dir plugins`` by the publishing profile (leftbehind/serve.py),
-so every published copy carries it.
+so every published copy carries it. Before Datasette sees a request, this layer:
+
+1. refuses what is too big to parse cheaply: a request target over
+   ``MAX_TARGET_BYTES`` (414), more than ``MAX_PARAMETERS`` parameters or
+   ``MAX_FACETS`` facets (400), too many or too large headers (431);
+2. refuses parameters Datasette 0.65 would answer with a 500 (a NUL byte
+   anywhere, a non-numeric ``_timelimit``, a ``_through`` that is not an object of
+   strings) with a 400 that says what is wrong;
+3. accepts only the site's own host (400 otherwise) and rewrites the request so
+   Datasette builds every absolute URL from the configured public origin, never
+   from the request's ``Host`` or forwarded headers;
+4. hides the debug pages and anything that reveals paths or the server's user
+   (404), and serves ``/-/databases.json`` without file paths;
+5. refuses every method but GET, HEAD and OPTIONS (405);
+
+and on the way out it adds the security headers and a ``Cache-Control`` to every
+response. Its ``asgi_wrapper`` runs last (``trylast``), so it wraps the page cache
+(plugins/response_cache.py) and the SQL lane (plugins/untrusted_sql.py): no
+refused request reaches them, and cached answers get the headers too.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import logging
+import os
+import re
+import sqlite3
+from typing import NamedTuple
+from urllib.parse import parse_qsl, urlsplit
+
 from datasette import hookimpl
-from datasette.handle_exception import handle_exception as default_handle_exception
+from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-READ_ONLY_MESSAGE = b"This is a read-only site: only GET, HEAD and OPTIONS requests are accepted.\n"
+READ_ONLY_MESSAGE = "This is a read-only site: only GET, HEAD and OPTIONS requests are accepted."
+
+# Request limits, checked before Datasette parses anything. Datasette 0.65 parses
+# the query string again for every filter, so its cost grows with the square of
+# the number of parameters: 3,000 took about 14 s, 100 take a few milliseconds.
+MAX_TARGET_BYTES = 16 * 1024  # path and query string; room for a long ?sql= query
+MAX_PARAMETERS = 100
+MAX_FACETS = 10  # _facet, _facet_array and _facet_date together; each is a query
+MAX_HEADERS = 64
+MAX_HEADER_BYTES = 16 * 1024
+LOG_ARGUMENT_CHARS = 512  # each argument of a log line (the path above all)
+
+# Debug pages and pages that reveal the server's paths, threads or user.
+HIDDEN_PAGES = re.compile(
+    r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout)(\.json)?$"
+)
+DATABASES_PAGE = re.compile(r"^/-/databases(\.json)?$")
+# Headers a proxy may add to say what the client asked for. They are never used
+# to build URLs: the origin is configured.
+FORWARDED_HEADERS = {
+    b"forwarded",
+    b"x-forwarded-host",
+    b"x-forwarded-proto",
+    b"x-forwarded-port",
+    b"x-forwarded-prefix",
+    b"x-forwarded-server",
+    b"x-forwarded-scheme",
+    b"x-original-host",
+    b"x-original-url",
+    b"x-rewrite-url",
+    b"x-host",
+}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+# What a page may load (README, "What a page may load"): scripts, styles, data
+# and fonts from the site itself; images also from OpenStreetMap's tile servers
+# and as data: URIs (Datasette's own icon for a binary value is one).
+# 'unsafe-inline' is needed for scripts because Datasette 0.65 and its plugins
+# write inline scripts whose text changes from page to page (the map's
+# settings, the dashboard's chart calls), so neither hashes nor nonces can list
+# them; for styles because Datasette's templates and Leaflet write inline
+# styles. The dashboard's charts (Vega) compile their expressions with
+# Function(), hence 'unsafe-eval' on the dashboard pages only.
+OSM_TILES = "https://tile.openstreetmap.org https://*.tile.openstreetmap.org"
+CSP_DIRECTIVES = (
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline'",
+    "style-src 'self' 'unsafe-inline'",
+    f"img-src 'self' data: {OSM_TILES}",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+)
+DASHBOARD_PAGES = re.compile(r"^/-/dashboards/")
+# geolocation stays allowed for the site itself (the "use my location" button).
+PERMISSIONS_POLICY = (
+    "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), "
+    "accelerometer=(), gyroscope=(), magnetometer=()"
+)
+ERROR_CACHE_CONTROL = b"no-store"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class Origin(NamedTuple):
+    scheme: str
+    host: str  # lower case; an IPv6 address in brackets
+    port: int
+
+    @property
+    def netloc(self) -> str:
+        return self.host if self.port == DEFAULT_PORTS[self.scheme] else f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+
+def bracketed(host: str) -> str:
+    host = host.lower()
+    try:
+        return f"[{host}]" if ipaddress.ip_address(host).version == 6 else host
+    except ValueError:
+        return host
+
+
+def parse_origin(value: str) -> Origin:
+    """``https://example.org`` as an Origin; ValueError for anything else."""
+    parts = urlsplit(value.strip())
+    if (
+        parts.scheme not in DEFAULT_PORTS
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ValueError(f"the site's origin must be like https://example.org (scheme and host only), not {value!r}")
+    return Origin(parts.scheme, bracketed(parts.hostname), parts.port or DEFAULT_PORTS[parts.scheme])
+
+
+def setting(datasette, name: str) -> str:
+    """A setting of this site: the ``leftbehind`` plugin configuration, else LEFTBEHIND_<NAME>.
+
+    ``datasette publish --plugin-secret leftbehind origin URL`` sets both.
+    """
+    return (datasette.plugin_config("leftbehind") or {}).get(name) or os.environ.get(f"LEFTBEHIND_{name.upper()}", "")
+
+
+def configured_origin(datasette) -> Origin | None:
+    """The public origin (``origin`` / LEFTBEHIND_ORIGIN), if it is set."""
+    value = setting(datasette, "origin")
+    return parse_origin(value) if value else None
+
+
+def origin_of_server(scope) -> Origin:
+    """The address the request arrived at, from the socket, never from a header.
+
+    Used when no origin is configured: serving on 127.0.0.1:8001 makes the site's
+    origin http://127.0.0.1:8001.
+    """
+    host, port = scope.get("server") or ("localhost", None)
+    return Origin("http", bracketed(str(host)), port or 80)
+
+
+def accepted_hosts(origin: Origin, extra: str = "") -> frozenset[bytes]:
+    """Host header values that mean this site: the origin's, its loopback aliases, and any extra."""
+    hosts = [origin.host] + (list(LOOPBACK_NAMES) if origin.host in LOOPBACK_NAMES else [])
+    names = {f"{host}:{origin.port}" for host in hosts}
+    if origin.port == DEFAULT_PORTS[origin.scheme]:
+        names.update(hosts)
+    names.update(name.strip().lower() for name in extra.split(",") if name.strip())
+    return frozenset(name.encode("latin-1") for name in names)
+
+
+class Refusal(NamedTuple):
+    status: int
+    message: str
+
+
+def header_refusal(headers: list[tuple[bytes, bytes]]) -> Refusal | None:
+    if len(headers) > MAX_HEADERS or sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+        return Refusal(431, f"Too many or too large request headers: at most {MAX_HEADERS} headers "
+                            f"and {MAX_HEADER_BYTES:,} bytes in all.")
+    return None
+
+
+def target_refusal(raw_path: bytes, query_string: bytes) -> Refusal | None:
+    """Why the request line is refused before parsing, or None."""
+    if len(raw_path) + len(query_string) + 1 > MAX_TARGET_BYTES:
+        return Refusal(414, f"The URL is too long: at most {MAX_TARGET_BYTES:,} bytes of path and query string.")
+    if b"%00" in raw_path or b"\0" in raw_path or b"%00" in query_string or b"\0" in query_string:
+        return Refusal(400, "The URL contains a NUL byte (%00), which no table, column or value here can hold.")
+    if sum(1 for field in query_string.split(b"&") if field) > MAX_PARAMETERS:
+        return Refusal(400, f"Too many query parameters: at most {MAX_PARAMETERS}.")
+    return None
+
+
+def parameter_refusal(query_string: bytes) -> Refusal | None:
+    """Parameters Datasette 0.65 would fail on with a 500; the query string is already bounded."""
+    params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    if sum(1 for name, _ in params if name in ("_facet", "_facet_array", "_facet_date")) > MAX_FACETS:
+        return Refusal(400, f"Too many facets: at most {MAX_FACETS} _facet, _facet_array and _facet_date parameters.")
+    for name, value in params:
+        if name == "_timelimit" and not value.isdigit():
+            return Refusal(400, "_timelimit must be a whole number of milliseconds.")
+        if name.startswith("_facet") and value.startswith("{") and not valid_facet_config(value):
+            return Refusal(400, f'{name} must name a column, or be a JSON object like {{"simple": "column"}} '
+                                "whose values are text.")
+        if name == "_through" and not valid_through(value):
+            return Refusal(400, '_through must be a JSON object like {"table": "...", "column": "...", "value": "..."} '
+                                "with text for table and column.")
+    return None
+
+
+def valid_facet_config(value: str) -> bool:
+    try:
+        config = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(config, dict) and isinstance(config.get("simple"), str) and all(
+        isinstance(v, str) for v in config.values()
+    )
+
+
+def valid_through(value: str) -> bool:
+    try:
+        through = json.loads(value)
+    except ValueError:
+        return False
+    return (
+        isinstance(through, dict)
+        and isinstance(through.get("table"), str)
+        and isinstance(through.get("column"), str)
+        and isinstance(through.get("value"), (str, int, float))
+        and not isinstance(through.get("value"), bool)
+    )
+
+
+def host_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    values = [value for name, value in headers if name == b"host"]
+    if len(values) > 1:
+        return b""  # two Host headers: never ours
+    return values[0].strip().lower().rstrip(b".") if values else None
+
+
+def for_origin(scope, origin: Origin) -> dict:
+    """``scope`` as if the client had asked the origin itself: its scheme and Host, no forwarded headers."""
+    headers = [(name, value) for name, value in scope["headers"] if name != b"host" and name not in FORWARDED_HEADERS]
+    headers.append((b"host", origin.netloc.encode("latin-1")))
+    return dict(scope, scheme=origin.scheme, headers=headers)
+
+
+def security_headers(origin: Origin | None, dashboard: bool) -> list[tuple[bytes, bytes]]:
+    """The headers every response gets (``dashboard``: a datasette-dashboards page)."""
+    directives = list(CSP_DIRECTIVES)
+    if dashboard:
+        directives[1] += " 'unsafe-eval'"
+    headers = [
+        (b"content-security-policy", "; ".join(directives).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", PERMISSIONS_POLICY.encode()),
+    ]
+    if origin is not None and origin.scheme == "https":
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
+def with_site_headers(headers: list[tuple[bytes, bytes]], status: int, extra: list[tuple[bytes, bytes]],
+                      max_age: int) -> list[tuple[bytes, bytes]]:
+    """Response headers with ``extra`` in place of any of the same name, and a Cache-Control if there was none."""
+    replaced = {name for name, _ in extra}
+    out = [(name, value) for name, value in headers if name.lower() not in replaced]
+    out += extra
+    if not any(name.lower() == b"cache-control" for name, _ in headers):
+        out.append((b"cache-control", ERROR_CACHE_CONTROL if status >= 400 else f"max-age={max_age}".encode()))
+    return out
+
+
+async def send_refusal(send, refusal: Refusal, extra_headers: list[tuple[bytes, bytes]] = ()) -> None:
+    body = (refusal.message + "\n").encode("utf-8")
+    await send({
+        "type": "http.response.start",
+        "status": refusal.status,
+        "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                    *extra_headers],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def guarded(app, datasette):
+    """The outermost ASGI layer: limits, host, hidden pages, methods, headers."""
+    configured = configured_origin(datasette)
+    extra_hosts = setting(datasette, "allowed_hosts")  # other names the site is reached by, comma-separated
+    configured_hosts = accepted_hosts(configured, extra_hosts) if configured else None
+    max_age = int(datasette.setting("default_cache_ttl"))
+    page_headers = security_headers(configured, dashboard=False)
+    dashboard_headers = security_headers(configured, dashboard=True)
+
+    async def guard(scope, receive, send):
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        origin = configured or origin_of_server(scope)
+        hosts = configured_hosts or accepted_hosts(origin, extra_hosts)
+        site_headers = dashboard_headers if DASHBOARD_PAGES.match(scope["path"]) else page_headers
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = with_site_headers(list(message.get("headers", [])), message["status"], site_headers, max_age)
+                message = dict(message, headers=headers)
+            await send(message)
+
+        refusal = refusal_for(scope, hosts)
+        if refusal is not None:
+            extra = [(b"allow", b"GET, HEAD, OPTIONS")] if refusal.status == 405 else []
+            await send_refusal(send_with_headers, refusal, extra)
+            return
+        await app(for_origin(scope, origin), receive, send_with_headers)
+
+    return guard
+
+
+def refusal_for(scope, hosts: frozenset[bytes]) -> Refusal | None:
+    """Why this request is answered here and not by Datasette, or None."""
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    query_string = scope.get("query_string", b"")
+    refusal = header_refusal(scope["headers"]) or target_refusal(raw_path, query_string)
+    if refusal is not None:
+        return refusal
+    host = host_header(scope["headers"])
+    if host is not None and host not in hosts:
+        return Refusal(400, "Unknown host: this server answers only for its own address.")
+    if scope["method"] not in READ_METHODS:
+        return Refusal(405, READ_ONLY_MESSAGE)
+    if HIDDEN_PAGES.match(scope["path"]) or HIDDEN_PAGES.match(raw_path.decode("latin-1")):
+        return Refusal(404, "Not found.")
+    return parameter_refusal(query_string)
+
+
+class ShortLogArguments(logging.Filter):
+    """Cut every argument of a log record to ``LOG_ARGUMENT_CHARS`` characters.
+
+    uvicorn logs each request's full path; a 16 KB URL would otherwise be a 16 KB
+    log line.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(shortened(arg) for arg in record.args)
+        if isinstance(record.msg, str) and len(record.msg) > LOG_ARGUMENT_CHARS * 4:
+            record.msg = shortened(record.msg, LOG_ARGUMENT_CHARS * 4)
+        return True
+
+
+def shortened(value, limit: int = LOG_ARGUMENT_CHARS):
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}…[{len(value) - limit:,} more characters]"
+    return value
+
+
+def install_log_filter() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ShortLogArguments) for f in logger.filters):
+            logger.addFilter(ShortLogArguments())
+
+
+@hookimpl(trylast=True)
+def asgi_wrapper(datasette):
+    install_log_filter()
+
+    def wrap(app):
+        return guarded(app, datasette)
+
+    return wrap
+
+
+async def databases_view(datasette, request):
+    """``/-/databases.json`` without the file paths: name, hash and the other public facts.
+
+    The deploy workflow reads the served database's hash here.
+    """
+    databases = [
+        {
+            "name": name,
+            "route": db.route,
+            "size": db.size,
+            "is_mutable": db.is_mutable,
+            "is_memory": db.is_memory,
+            "hash": db.hash,
+        }
+        for name, db in datasette.databases.items()
+        if not name.startswith("_")
+    ]
+    return Response.json(databases, headers={"cache-control": "no-cache"})
+
+
+@hookimpl
+def register_routes():
+    # Plugin routes are matched before Datasette's own, so this replaces its page.
+    return [(DATABASES_PAGE, databases_view)]
+
+
+# What SQLite (or the result budget of plugins/untrusted_sql.py) says when a
+# query goes past one of the limits set for untrusted SQL.
+LIMIT_MESSAGES = (
+    "not authorized",
+    "is prohibited",
+    "string or blob too big",
+    "Expression tree is too large",
+    "too many SQL variables",
+    "LIKE or GLOB pattern too complex",
+    "too many terms in compound SELECT",
+    "too many columns",
+    "too many arguments on function",
+    "statement too long",
+    "Query result too large",
+)
 
 # Datasette 0.65 raises these for bad query-string parameters without setting a
 # status, so they would be served as 500 Internal Server Error.
@@ -22,44 +431,51 @@ CLIENT_ERROR_PREFIXES = (
 )
 
 
-@hookimpl
-def asgi_wrapper(datasette):
-    """Refuse every request that could write, before Datasette sees it.
-
-    The database is immutable and no canned query writes; without this a POST
-    reaches Datasette's table view and fails with a 500.
-    """
-
-    def wrap(app):
-        async def read_only(scope, receive, send):
-            if scope["type"] == "http" and scope["method"] not in READ_METHODS:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 405,
-                        "headers": [
-                            (b"content-type", b"text/plain; charset=utf-8"),
-                            (b"allow", b"GET, HEAD, OPTIONS"),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": READ_ONLY_MESSAGE})
-                return
-            await app(scope, receive, send)
-
-        return read_only
-
-    return wrap
-
-
 def as_client_error(request, exception: Exception) -> DatasetteError | None:
-    """The 400 error a bad query-string parameter should have given, if this was one."""
+    """The 400 error a bad request should have given, if this was one."""
     if isinstance(exception, DatasetteError):
         if exception.status == 500 and str(exception.message).startswith(CLIENT_ERROR_PREFIXES):
             return DatasetteError(exception.message, title="Invalid request", status=400)
         return None
-    if "_through" in request.args and isinstance(exception, (KeyError, ValueError, TypeError, IndexError)):
-        # A malformed _through JSON object fails inside Datasette's filter code.
+    if isinstance(exception, UnicodeDecodeError):
+        # SQLite's message quoted text that is not UTF-8 (cast(x'ff' as text)), and
+        # Python's sqlite3 fails to decode the message instead of raising it.
+        return DatasetteError(
+            "SQLite reported an error whose message is not valid UTF-8 text: check any text made from bytes "
+            "(such as cast(x'ff' as text)) in the query.",
+            title="Invalid query",
+            status=400,
+        )
+    if isinstance(exception, sqlite3.DatabaseError) and any(part in str(exception) for part in LIMIT_MESSAGES):
+        # A query stopped by the SQLite limits (plugins/untrusted_sql.py) inside a
+        # table page: too large a result, too deep an expression, not authorised.
+        return DatasetteError(str(exception), title="Invalid query", status=400)
+    if isinstance(exception, json.JSONDecodeError):
+        # A parameter Datasette reads as JSON (a list for __in, a _through object).
+        return DatasetteError(f"A parameter that must be JSON is not valid JSON: {exception}.",
+                              title="Invalid request", status=400)
+    if isinstance(exception, OverflowError):
+        return DatasetteError("A number in the request is too large for SQLite, whose integers stop at "
+                              "9223372036854775807.", title="Invalid request", status=400)
+    if isinstance(exception, (sqlite3.ProgrammingError, sqlite3.InterfaceError)) and "binding parameter" in str(
+        exception
+    ) and "You did not supply" not in str(exception):
+        # A JSON list for __in whose items are objects or lists.
+        return DatasetteError(f"A value in the request cannot be used in SQL: {exception}.",
+                              title="Invalid request", status=400)
+    if isinstance(exception, KeyError) and "_shape" in request.args:
+        # ?_shape= on a database's own page, which has no rows to reshape.
+        return DatasetteError("_shape reshapes rows: it applies to tables, rows and queries (?sql=), "
+                              "not to a database's page.", title="Invalid request", status=400)
+    if isinstance(exception, sqlite3.ProgrammingError) and "You did not supply a value for binding" in str(exception):
+        # A row URL with fewer values than the table has primary key columns.
+        return DatasetteError(
+            "Row not found: a row of this table is named by each of its primary key values, joined by commas.",
+            title="Not found",
+            status=404,
+        )
+    if "_through" in request.args and isinstance(exception, (KeyError, ValueError, TypeError, IndexError, AttributeError)):
+        # A _through naming a table or column that is not there fails inside Datasette's filter code.
         return DatasetteError("Invalid _through parameter", title="Invalid request", status=400)
     return None
 
@@ -67,6 +483,11 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
 @hookimpl
 def handle_exception(datasette, request, exception):
     """Serve Datasette's own error page, but as 400 for a bad request parameter."""
+    # Imported here, not at the top: importing datasette.handle_exception before
+    # datasette.plugins (as a script that loads this file on its own would) leaves
+    # Datasette's default handler unregistered.
+    from datasette.handle_exception import handle_exception as default_handle_exception
+
     client_error = as_client_error(request, exception)
     if client_error is None:
         return None  # Datasette's default handler renders it

@@ -2,9 +2,22 @@
 
 The database never changes while it is served, so a page rendered once can be
 sent again. Entries live for TTL_SECONDS (a micro-cache: a page whose facet
-timed out under load is not kept for long) and the cache is bounded in bytes,
-least recently used first out. Only complete 200 responses without cookies are
-kept. Loaded with ``--plugins-dir plugins`` by the publishing profile.
+timed out under load is not kept for long). Loaded with ``--plugins-dir plugins``
+by the publishing profile.
+
+The bound is real: every byte an entry holds is counted (its key, up to 16 KB of
+URL; its headers; its body; and the Python objects around them, measured with
+``sys.getsizeof``), against ``MAX_BYTES`` and ``MAX_ENTRIES``, least recently
+used out first. Expired entries are swept every ``SWEEP_SECONDS`` by a timer,
+not only when their URL is asked for again.
+
+The key is the scheme, host, path and query string. A response's ``Vary``
+header is honoured: the request headers it names become part of the key, so a
+gzip answer (``Vary: Accept-Encoding``) is never sent to a client that did not
+ask for it; ``Vary: *`` is never cached. Requests with a ``Cookie`` or
+``Authorization`` header neither read nor fill the cache: their answers may be
+someone's own. Only complete 200 responses without ``Set-Cookie`` and without
+``Cache-Control: no-store`` or ``private`` are kept.
 
 ``LEFTBEHIND_RESPONSE_CACHE=off`` in the server's environment turns it off, so
 the benchmarks can measure what Datasette itself costs per request.
@@ -12,7 +25,9 @@ the benchmarks can measure what Datasette itself costs per request.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,7 +37,13 @@ from datasette import hookimpl
 
 TTL_SECONDS = 60.0
 MAX_BYTES = 64 * 1024 * 1024
+MAX_ENTRIES = 10_000
 MAX_ENTRY_BYTES = 4 * 1024 * 1024
+SWEEP_SECONDS = 5.0
+# An OrderedDict keeps a hash-table slot and a linked-list node per key, which
+# sys.getsizeof does not show on the entry: counted here per entry.
+ORDERED_DICT_SLOT_BYTES = 120
+PRIVATE_REQUEST_HEADERS = (b"cookie", b"authorization")
 
 
 class Entry(NamedTuple):  # not a dataclass: Datasette loads plugin files outside sys.modules
@@ -30,51 +51,166 @@ class Entry(NamedTuple):  # not a dataclass: Datasette loads plugin files outsid
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     stored_at: float
+    url_length: int  # the key starts with the URL; the rest names the Vary variant
+    size: int
+
+
+def entry_size(url: bytes, key: bytes, headers: tuple[tuple[bytes, bytes], ...], body: bytes) -> int:
+    """The memory an entry holds: key, headers, body and the objects around them.
+
+    Also the URL's own record (in ``ResponseCache.vary`` and ``.variants``),
+    counted once per entry: over-counted when a URL has several variants.
+    """
+    header_bytes = sys.getsizeof(headers)
+    for pair in headers:
+        header_bytes += sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+    entry_tuple = sys.getsizeof(Entry(0, (), b"", 0.0, 0, 0)) + 4 * 32  # the tuple and its int and float fields
+    url_record = sys.getsizeof(url) + 2 * ORDERED_DICT_SLOT_BYTES + 64  # the URL, two dict slots, tuple and count
+    return (sys.getsizeof(key) + sys.getsizeof(body) + header_bytes + entry_tuple + ORDERED_DICT_SLOT_BYTES
+            + url_record)
+
+
+def vary_names(headers: list[tuple[bytes, bytes]]) -> tuple[bytes, ...] | None:
+    """The request headers a response varies on, sorted; None for ``Vary: *``."""
+    names: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"vary":
+            names.update(part.strip().lower() for part in value.split(b",") if part.strip())
+    if b"*" in names:
+        return None
+    return tuple(sorted(names))
+
+
+def request_header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes:
+    return b",".join(value for key, value in headers if key.lower() == name)
 
 
 class ResponseCache:
-    """A byte-bounded LRU of responses, each valid for ``ttl`` seconds."""
+    """A byte- and count-bounded LRU of responses, each valid for ``ttl`` seconds."""
 
     def __init__(
         self,
         ttl: float = TTL_SECONDS,
         max_bytes: int = MAX_BYTES,
         max_entry_bytes: int = MAX_ENTRY_BYTES,
+        max_entries: int = MAX_ENTRIES,
         clock: Callable[[], float] = time.monotonic,
+        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.ttl = ttl
+        self.sweep_seconds = sweep_seconds
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
+        self.max_entries = max_entries
         self.clock = clock
         self.entries: OrderedDict[bytes, Entry] = OrderedDict()
+        # For each URL with entries: the request headers its responses vary on.
+        self.vary: dict[bytes, tuple[bytes, ...]] = {}
+        self.variants: dict[bytes, int] = {}
         self.size = 0
+        self._sweeper: asyncio.TimerHandle | None = None
 
-    def get(self, key: bytes) -> Entry | None:
+    def key(self, url: bytes, request_headers: list[tuple[bytes, bytes]]) -> bytes:
+        names = self.vary.get(url, ())
+        return url + b"".join(b"\n" + name + b":" + request_header(request_headers, name) for name in names)
+
+    def get(self, url: bytes, request_headers: list[tuple[bytes, bytes]]) -> Entry | None:
+        key = self.key(url, request_headers)
         entry = self.entries.get(key)
         if entry is None:
             return None
-        if self.clock() - entry.stored_at > self.ttl:
+        if self.expired(entry):
             self._remove(key)
             return None
         self.entries.move_to_end(key)
         return entry
 
-    def put(self, key: bytes, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        if len(body) > self.max_entry_bytes:
-            return
+    def put(self, url: bytes, request_headers: list[tuple[bytes, bytes]], status: int,
+            headers: list[tuple[bytes, bytes]], body: bytes) -> bool:
+        """Keep a response; False when it is not kept (too big, or ``Vary: *``)."""
+        names = vary_names(headers)
+        if names is None or len(body) > self.max_entry_bytes:
+            return False
+        key = url + b"".join(b"\n" + name + b":" + request_header(request_headers, name) for name in names)
+        stored_headers = tuple(headers)
+        size = entry_size(url, key, stored_headers, body)
+        if size > self.max_bytes:
+            return False
+        if self.vary.get(url, names) != names:
+            self._forget_url(url)  # the URL's responses now vary on other headers
         if key in self.entries:
-            self._remove(key)
-        self.entries[key] = Entry(status, tuple(headers), body, self.clock())
-        self.size += len(body)
-        while self.size > self.max_bytes:
+            self._remove(key)  # (two requests missed at once; this one came second)
+        self.vary[url] = names
+        self.entries[key] = Entry(status, stored_headers, body, self.clock(), len(url), size)
+        self.variants[url] = self.variants.get(url, 0) + 1
+        self.size += size
+        while self.size > self.max_bytes or len(self.entries) > self.max_entries:
             self._remove(next(iter(self.entries)))
+        return True
+
+    def expired(self, entry: Entry) -> bool:
+        return self.clock() - entry.stored_at > self.ttl
+
+    def sweep(self) -> int:
+        """Drop every expired entry; return how many went."""
+        stale = [key for key, entry in self.entries.items() if self.expired(entry)]
+        for key in stale:
+            self._remove(key)
+        return len(stale)
+
+    def schedule_sweeps(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Sweep every ``sweep_seconds`` while the cache holds anything."""
+        if self._sweeper is None and self.entries:
+            self._sweeper = loop.call_later(self.sweep_seconds, self._timed_sweep, loop)
+
+    def _timed_sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweeper = None
+        self.sweep()
+        self.schedule_sweeps(loop)
 
     def _remove(self, key: bytes) -> None:
-        self.size -= len(self.entries.pop(key).body)
+        entry = self.entries.pop(key)
+        self.size -= entry.size
+        url = key[: entry.url_length]
+        self.variants[url] -= 1
+        if self.variants[url] == 0:
+            del self.variants[url]
+            self._drop_url_if_unused(url)
+
+    def _drop_url_if_unused(self, url: bytes) -> None:
+        if url not in self.variants:
+            self.vary.pop(url, None)
+
+    def clear(self) -> None:
+        for key in list(self.entries):
+            self._remove(key)
+
+    def _forget_url(self, url: bytes) -> None:
+        for key in [k for k, e in self.entries.items() if e.url_length == len(url) and k.startswith(url)]:
+            self._remove(key)
 
 
 def is_cacheable(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
-    return status == 200 and not any(name.lower() == b"set-cookie" for name, _ in headers)
+    if status != 200:
+        return False
+    for name, value in headers:
+        name = name.lower()
+        if name == b"set-cookie":
+            return False
+        if name == b"cache-control" and any(word in value.lower() for word in (b"no-store", b"private")):
+            return False
+    return True
+
+
+def is_private_request(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name.lower() in PRIVATE_REQUEST_HEADERS for name, _ in headers)
+
+
+def request_url(scope) -> bytes:
+    """What the cache keys on: scheme, host, raw path and query string."""
+    host = request_header(scope["headers"], b"host")
+    path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    return scope.get("scheme", "http").encode() + b"://" + host + path + b"?" + scope.get("query_string", b"")
 
 
 def cache_enabled(datasette) -> bool:
@@ -90,11 +226,16 @@ def cached(app, cache: ResponseCache, enabled: Callable[[], bool]):
     """Wrap an ASGI app so repeated GETs are answered from ``cache``."""
 
     async def cached_app(scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "GET" or not enabled():
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or is_private_request(scope["headers"])
+            or not enabled()
+        ):
             await app(scope, receive, send)
             return
-        key = scope.get("raw_path", scope["path"].encode()) + b"?" + scope.get("query_string", b"")
-        entry = cache.get(key)
+        url = request_url(scope)
+        entry = cache.get(url, scope["headers"])
         if entry is not None:
             await send({"type": "http.response.start", "status": entry.status, "headers": list(entry.headers)})
             await send({"type": "http.response.body", "body": entry.body})
@@ -112,10 +253,13 @@ def cached(app, cache: ResponseCache, enabled: Callable[[], bool]):
                 size += len(body)
                 if size <= cache.max_entry_bytes:
                     chunks.append(body)
+                else:
+                    chunks.clear()
                 if not message.get("more_body", False) and size <= cache.max_entry_bytes:
                     headers = list(start.get("headers", []))
                     if is_cacheable(start.get("status", 0), headers):
-                        cache.put(key, start["status"], headers, b"".join(chunks))
+                        cache.put(url, scope["headers"], start["status"], headers, b"".join(chunks))
+                        cache.schedule_sweeps(asyncio.get_running_loop())
             await send(message)
 
         await app(scope, receive, capture)
@@ -123,9 +267,18 @@ def cached(app, cache: ResponseCache, enabled: Callable[[], bool]):
     return cached_app
 
 
+def response_cache_for(datasette) -> ResponseCache:
+    """The one cache of a Datasette instance, shared by every app it builds."""
+    cache = getattr(datasette, "_leftbehind_response_cache", None)
+    if cache is None:
+        cache = ResponseCache()
+        datasette._leftbehind_response_cache = cache
+    return cache
+
+
 @hookimpl
 def asgi_wrapper(datasette):
-    cache = ResponseCache()
+    cache = response_cache_for(datasette)
 
     def wrap(app):
         return cached(app, cache, lambda: cache_enabled(datasette))

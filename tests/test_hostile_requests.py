@@ -1,0 +1,410 @@
+"""Issue 10: what a hostile request can no longer do to the public site.
+
+Host and forwarded headers, request size, slow clients and log lines are tested
+through a real server started with the publishing profile (they live in the HTTP
+layer); SQLite's limits, the SQL lane and bad parameters through Datasette's own
+test client with the profile's plugins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from conftest import profile_datasette
+from support.live import HOST, free_port, running
+from leftbehind.serve import PLUGINS, SETTINGS, inspect_command, serve_command
+
+EVIL = "evil.example"
+RUNAWAY_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+
+
+def plugin(name: str):
+    spec = importlib.util.spec_from_file_location(name, PLUGINS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+untrusted_sql = plugin("untrusted_sql")
+public_site = plugin("public_site")
+
+
+@contextmanager
+def profile_site(database: Path, folder: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+    """The profile served as ``make serve`` serves it, told its origin; yields (base URL, log)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    inspect_file = folder / "inspect.json"
+    subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    log = folder / f"server-{port}.log"
+    with running(serve_command(database, inspect_file, HOST, port), f"{base}/-/versions.json", log,
+                 env={"LEFTBEHIND_ORIGIN": base, **(env or {})}):
+        yield base, log
+
+
+@pytest.fixture(scope="module")
+def site(db_path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    with profile_site(db_path, tmp_path_factory.mktemp("hostile-site")) as served:
+        yield served
+
+
+def raw_exchange(base: str, request: bytes, timeout: float = 30) -> bytes:
+    """Send ``request`` as it is and read the whole answer until the server closes."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def get(base: str, path: str, host: str | None = None, extra: str = "", version: str = "1.1") -> bytes:
+    host_line = f"Host: {host}\r\n" if host is not None else ""
+    request = f"GET {path} HTTP/{version}\r\n{host_line}{extra}Connection: close\r\n\r\n"
+    return raw_exchange(base, request.encode())
+
+
+# 1. Absolute URLs never come from untrusted headers ------------------------------------------
+
+
+@pytest.mark.parametrize("host", [EVIL, f"{EVIL}:8001", "127.0.0.1:1", "localhost.evil.example"])
+def test_requests_for_another_host_are_refused(site, host):
+    base, _ = site
+    answer = get(base, "/leftbehind/wards.json?_size=1", host=host)
+    assert status_of(answer) == 400
+    assert b"Unknown host" in answer
+
+
+def test_two_host_headers_are_refused(site):
+    base, _ = site
+    own = base.removeprefix("http://")
+    answer = get(base, "/", host=own, extra=f"Host: {EVIL}\r\n")
+    assert status_of(answer) == 400
+
+
+PRIMED_PAGES = [
+    "/leftbehind/wards.json?_size=2&_primed=1",
+    "/leftbehind/wards?_size=2&_primed=1",
+    "/-/dashboards/left-behind?_primed=1",
+]
+
+
+def test_hostile_headers_never_reach_the_next_visitor(site):
+    """Prime the page cache with every hostile variant, then read the pages as a visitor."""
+    base, _ = site
+    own = base.removeprefix("http://")
+    for page in PRIMED_PAGES:
+        for host, extra in [
+            (EVIL, ""),
+            (own, f"X-Forwarded-Host: {EVIL}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\n"),
+            (own, f"Forwarded: host={EVIL};proto=https\r\nX-Original-URL: //{EVIL}/\r\n"),
+        ]:
+            get(base, page, host=host, extra=extra)
+        get(base, page, host=None, version="1.0")
+    for page in PRIMED_PAGES:
+        response = httpx.get(base + page, timeout=30)
+        assert response.status_code == 200, page
+        text = response.text + response.headers.get("link", "")
+        for foreign in (EVIL, "https://127.0.0.1", "http://localhost"):
+            assert foreign not in text, (page, foreign)
+    data = httpx.get(base + PRIMED_PAGES[0], timeout=30)
+    assert data.json()["next_url"].startswith(base + "/leftbehind/wards.json?")
+    assert data.headers["link"].startswith(f"<{base}/leftbehind/wards.json?")
+    dashboard = httpx.get(base + PRIMED_PAGES[2], timeout=30).text
+    absolute_urls = set(re.findall(r"renderChart\('[^']*', .*?, '[^']*', '([^']*)'\)", dashboard))
+    assert absolute_urls == {base + "/"}
+
+
+def test_a_request_without_host_gets_the_sites_own_links(site):
+    """HTTP/1.0 allows no Host: Datasette would have built http://localhost/ links."""
+    base, _ = site
+    answer = get(base, "/leftbehind/wards.json?_size=1&_nohost=1", host=None, version="1.0")
+    assert status_of(answer) == 200
+    body = answer.split(b"\r\n\r\n", 1)[1]
+    assert json.loads(body)["next_url"].startswith(base + "/")
+    assert b"localhost" not in answer
+
+
+def test_forwarded_headers_are_not_trusted_from_the_client(site):
+    base, _ = site
+    response = httpx.get(base + "/leftbehind/wards.json?_size=1&_fwd=1", timeout=30,
+                         headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert response.json()["next_url"].startswith(base + "/")
+
+
+async def test_a_configured_origin_names_every_absolute_url(db_path, metadata, monkeypatch):
+    """Publishing sets the real origin: links use it, and the address served on is not accepted."""
+    monkeypatch.setenv("LEFTBEHIND_ORIGIN", "https://leftbehind.example.org")
+    datasette = profile_datasette(db_path, metadata)
+    ours = await datasette.client.get("/leftbehind/wards.json?_size=1", headers={"host": "leftbehind.example.org"})
+    assert ours.status_code == 200
+    assert ours.json()["next_url"].startswith("https://leftbehind.example.org/leftbehind/wards.json?")
+    assert ours.headers["strict-transport-security"].startswith("max-age=")
+    assert (await datasette.client.get("/leftbehind/wards.json?_size=1")).status_code == 400  # Host: localhost
+
+
+def test_make_serve_takes_its_origin_from_the_address_it_serves_on(db_path, tmp_path):
+    """``python -m leftbehind.serve serve --port N`` (what ``make serve`` runs), with no origin set."""
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    command = [sys.executable, "-m", "leftbehind.serve", "--database", str(db_path), "serve", "--port", str(port)]
+    assert "LEFTBEHIND_ORIGIN" not in os.environ
+    with running(command, base + "/-/versions.json", tmp_path / "serve.log"):
+        own = httpx.get(base + "/leftbehind/wards.json?_size=1", timeout=30)
+        alias = httpx.get(f"http://localhost:{port}/leftbehind/wards.json?_size=1&_alias=1", timeout=30)
+        foreign = httpx.get(base + "/", headers={"host": f"{EVIL}:{port}"}, timeout=30)
+    assert own.json()["next_url"].startswith(base + "/")
+    assert alias.json()["next_url"].startswith(base + "/")  # localhost is this machine too; links name the origin
+    assert foreign.status_code == 400
+
+
+def test_an_origin_with_a_path_is_a_startup_error():
+    with pytest.raises(ValueError, match="scheme and host only"):
+        public_site.parse_origin("https://example.org/site")
+
+
+# 2. SQLite configured for untrusted SQL ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select zeroblob(20000000)",
+        "select randomblob(20000000)",
+        "select length(replace(hex(zeroblob(3000000)), '00', 'xxx'))",
+    ],
+)
+async def test_one_function_call_cannot_build_a_huge_value(datasette, sql):
+    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+    assert response.status_code == 400
+    assert "string or blob too big" in response.json()["error"]
+
+
+async def test_printf_past_the_length_limit_gives_null(datasette):
+    response = await datasette.client.get("/leftbehind.json", params={"sql": "select printf('%.*c', 20000000, 'x')"})
+    assert response.status_code == 200
+    assert response.json()["rows"] == [[None]]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select hex(zeroblob(200000)) from wards limit 250",
+        "select cast(zeroblob(1000000) as text) from wards limit 20",
+        "with recursive s(v, n) as (select 'x', 0 union all select v || v, n + 1 from s where n < 20)"
+        " select v from s, wards where n = 20 limit 150",
+    ],
+)
+async def test_a_result_too_large_for_json_is_refused_before_it_is_built(datasette, sql):
+    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+    assert response.status_code == 400
+    assert "Query result too large" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "select fts3_tokenizer('simple')",
+        "select fts3_tokenizer('simple', x'0000000000000000')",
+        "select load_extension('/tmp/x')",
+        "select * from sqlite_stmt",
+        "select * from dbstat",
+    ],
+)
+async def test_pointers_files_and_other_statements_are_out_of_reach(datasette, sql):
+    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "not authorized" in error or "prohibited" in error, error
+
+
+async def test_every_connection_carries_the_limits_and_the_authorizer(datasette):
+    db = datasette.get_database("leftbehind")
+
+    def limits(conn):
+        return {limit: conn.getlimit(limit) for limit in untrusted_sql.LIMITS}
+
+    assert await db.execute_fn(limits) == untrusted_sql.LIMITS
+
+    def write_pragma(conn):
+        try:
+            conn.execute("pragma cache_size = 0")
+        except Exception as error:  # noqa: BLE001 - the test reports what was raised
+            return str(error)
+        return "allowed"
+
+    assert await db.execute_fn(write_pragma) == "not authorized"
+
+
+async def test_the_sites_own_pages_fit_inside_the_limits(datasette):
+    for path in ["/leftbehind/wards.json?_size=max&_labels=on&_shape=objects", "/leftbehind/publications?_search=covid",
+                 "/leftbehind.json?sql=" + quote("select * from pragma_table_info('wards')"),
+                 "/leftbehind/publications.json?_facet_array=topics&_facet=kind&_size=max"]:
+        response = await datasette.client.get(path)
+        assert response.status_code == 200, (path, response.text[:300])
+
+
+# 3. Request limits before Datasette parses anything ---------------------------------------------
+
+
+def test_an_over_long_url_gets_414(site):
+    base, _ = site
+    for length in (public_site.MAX_TARGET_BYTES + 10, 100_000):
+        answer = get(base, "/leftbehind/wards?ward_name=" + "x" * length, host=base.removeprefix("http://"))
+        assert status_of(answer) == 414
+
+
+def test_too_many_parameters_get_400(site):
+    base, _ = site
+    own = base.removeprefix("http://")
+    answer = get(base, "/leftbehind/wards?" + "&".join("c=1" for _ in range(3000)), host=own)
+    assert status_of(answer) == 400
+    assert b"Too many query parameters" in answer
+    facets = "&".join("_facet=region_name" for _ in range(public_site.MAX_FACETS + 1))
+    answer = get(base, "/leftbehind/wards?" + facets, host=own)
+    assert status_of(answer) == 400
+    assert b"Too many facets" in answer
+
+
+def test_too_many_headers_get_431(site):
+    base, _ = site
+    extra = "".join(f"X-Pad-{i}: {i}\r\n" for i in range(public_site.MAX_HEADERS + 1))
+    assert status_of(get(base, "/", host=base.removeprefix("http://"), extra=extra)) == 431
+
+
+def test_a_client_that_sends_its_headers_slowly_is_cut_off(site):
+    """A client that sends its headers a byte a second is answered 408 and closed, not held for ever."""
+    from leftbehind.server import HEADER_TIMEOUT_SECONDS
+
+    base, _ = site
+    host, port = base.removeprefix("http://").split(":")
+    give_up = time.monotonic() + HEADER_TIMEOUT_SECONDS + 20
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=1) as sock:
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nX-Slow: ".encode())
+        while time.monotonic() < give_up:
+            try:
+                chunk = sock.recv(4096)
+            except socket.timeout:
+                sock.sendall(b"a")  # one more byte of a header that never ends
+                continue
+            except (ConnectionResetError, BrokenPipeError):
+                break
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+
+
+def test_log_lines_are_cut_to_a_sane_length(site):
+    base, log = site
+    long_path = "/leftbehind/topics?_pad=" + "p" * (public_site.MAX_TARGET_BYTES - 200)
+    assert httpx.get(base + long_path, timeout=30).status_code == 200
+    time.sleep(0.2)  # the access log line is written after the response
+    lines = log.read_text(errors="replace").splitlines()
+    assert any("_pad=ppp" in line for line in lines)
+    assert max(len(line) for line in lines) < 2 * public_site.LOG_ARGUMENT_CHARS
+
+
+# 5. Visitors' SQL cannot take every SQL thread ----------------------------------------------------
+
+
+async def test_ordinary_pages_are_answered_while_runaway_queries_run(db_path, metadata):
+    """Four runaway queries at once: ordinary pages asked for after them are answered first.
+
+    Without a lane of their own they hold all three SQL threads for the whole time
+    limit, and the ordinary pages wait for one of them to be cut off. The
+    dashboard's charts are ``?sql=`` requests too, but the site's own.
+    """
+    datasette = profile_datasette(db_path, metadata)
+    chart_query = sorted(untrusted_sql.site_queries(datasette))[0]
+    finished: list[str] = []
+
+    async def runaway(n: int) -> int:
+        response = await datasette.client.get("/leftbehind.json", params={"sql": RUNAWAY_SQL, "_n": n})
+        finished.append("runaway")
+        return response.status_code
+
+    async def ordinary(path: str, params: dict) -> int:
+        await asyncio.sleep(0.2)  # the runaway queries are running by now
+        response = await datasette.client.get(path, params=params)
+        finished.append("ordinary")
+        return response.status_code
+
+    statuses = await asyncio.gather(
+        *(runaway(n) for n in range(4)),
+        ordinary("/leftbehind/wards/E05001595.json", {"_shape": "objects"}),
+        ordinary("/leftbehind.json", {"sql": chart_query, "_shape": "objects"}),
+    )
+    assert statuses[-2:] == [200, 200]
+    assert finished[:2] == ["ordinary", "ordinary"], finished
+    assert set(statuses[:-2]) <= {400, 429}
+
+
+async def test_a_visitor_waiting_too_long_for_the_sql_lane_gets_429(db_path, metadata):
+    datasette = profile_datasette(db_path, metadata)
+    responses = await asyncio.gather(*(
+        datasette.client.get("/leftbehind.json", params={"sql": RUNAWAY_SQL, "_n": n}) for n in range(4)
+    ))
+    busy = [r for r in responses if r.status_code == 429]
+    assert busy, [r.status_code for r in responses]
+    assert "one at a time" in busy[0].json()["error"]
+    assert busy[0].headers["retry-after"] == "2"
+    assert busy[0].headers["cache-control"] == "no-store"
+
+
+# 6. Every bad parameter is a 4xx with a message --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/leftbehind/wards?_facet=%00", "NUL"),
+        ("/leftbehind/wards?_facet=ward_name%00", "NUL"),
+        ("/leftbehind/wards.json?_facet_array=%00", "NUL"),
+        ("/leftbehind/wards?_facet_date=ward%00name", "NUL"),
+        ("/leftbehind/wards?_where=1%00", "NUL"),
+        ("/leftbehind/wards?ward%00name=x", "NUL"),
+        ("/leftbehind/wards?ward_name%00__exact=x", "NUL"),
+        ("/leftbehind/wards?_timelimit=abc", "_timelimit"),
+        ("/leftbehind/wards.json?_timelimit=-5", "_timelimit"),
+        ("/leftbehind.json?sql=select+1&_timelimit=abc", "_timelimit"),
+        ('/leftbehind/wards?_through={"table":1,"column":2,"value":3}', "_through"),
+        ('/leftbehind/wards?_through={"table":"lad_wards","column":["x"],"value":3}', "_through"),
+        ("/leftbehind.json?sql=" + quote("select json_extract('{}', cast(x'ff' as text))"), "not valid UTF-8"),
+        ("/leftbehind/wards.json?_where=" + quote("json_extract('{}', cast(x'ff' as text)) is null"), "not valid UTF-8"),
+        ("/leftbehind/publication_organisations/13", "primary key"),
+        # Found by sending every Datasette parameter odd values (not in the issue's list):
+        ("/leftbehind/wards.json?_facet=%7B%7D", "_facet"),
+        ('/leftbehind/wards?_facet_array={"simple":1}', "_facet_array"),
+        ("/leftbehind/wards.json?ward_name__in=%5B", "not valid JSON"),
+        ('/leftbehind/wards.json?ward_name__in=[{"a":1}]', "cannot be used in SQL"),
+        ("/leftbehind/wards.json?cni_rank__gt=99999999999999999999", "too large for SQLite"),
+        ("/leftbehind.json?_shape=array", "_shape"),
+    ],
+)
+async def test_bad_parameters_get_a_4xx_with_a_message(datasette, path, message):
+    response = await datasette.client.get(path)
+    assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:300])
+    assert message in response.text
