@@ -10,11 +10,16 @@ Tests that only read the database share the one build; the build time is pinned
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import yaml
 from datasette.app import Datasette
+from playwright.async_api import Browser, async_playwright
+from support.browser import launch_chromium
+from support.live import profile_server
 
 import leftbehind.build
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
@@ -95,9 +100,25 @@ def source_data(sources_dir: Path | None):
     return leftbehind.build.read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
 
 
+@pytest.fixture(scope="session")
+def live_site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real server, started as ``make serve`` starts it, on a free local port."""
+    with profile_server(db_path, tmp_path_factory.mktemp("live-site")) as base:
+        yield base
+
+
+@pytest_asyncio.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, launched once per test session (per xdist worker)."""
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright)
+        yield browser
+        await browser.close()
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that drives Chromium (through a ``browser`` fixture) is marked ``browser``."""
+    """Every test that drives Chromium (through the ``chromium`` fixture) is marked ``browser``."""
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)

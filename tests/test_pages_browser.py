@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 import pytest
 import pytest_asyncio
 import sqlite_utils
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from support.browser import (
     VIEWPORT,
@@ -26,11 +26,9 @@ from support.browser import (
     add_map_hook,
     click_cluster,
     keep_to_own_server,
-    launch_chromium,
     wait_for_markers,
 )
 from leftbehind.build import ROOT, content_tables
-from support.live import profile_server
 
 SCREENSHOTS = ROOT / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -41,10 +39,9 @@ VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
 
 
 @pytest.fixture(scope="session")
-def site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(live_site: str) -> str:
     """Base URL of the real server, publishing profile, on a free local port."""
-    with profile_server(db_path, tmp_path_factory.mktemp("pages-server")) as base:
-        yield base
+    return live_site
 
 
 @pytest.fixture(scope="session")
@@ -53,14 +50,6 @@ def data(db_path: Path) -> Iterator[sqlite3.Connection]:
     connection.row_factory = sqlite3.Row
     yield connection
     connection.close()
-
-
-@pytest_asyncio.fixture(scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
-        yield browser
-        await browser.close()
 
 
 class Visit:
