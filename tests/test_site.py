@@ -114,7 +114,8 @@ async def test_map_script_is_on_the_page(datasette, path):
     # these two pages; the bundled Leaflet and marker clustering it loads must be served.
     response = await datasette.client.get(path)
     assert response.status_code == 200
-    assert '<script type="module" src="/assets/maps.js">' in response.text
+    scripts = re.findall(r'<script type="module" src="(/assets/maps\.js\?v=[0-9a-f]{12})">', response.text)
+    assert len(scripts) == 1 and (await datasette.client.get(scripts[0])).status_code == 200
     assert 'data-map="table"' in response.text
     assert "datasette-cluster-map.js" not in response.text
     for script in re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', response.text):
