@@ -57,7 +57,6 @@ PUBLISH_INSTALL = (
     "datasette-cluster-map~=0.18.2",
     "datasette-block-robots~=1.1",
     "datasette-dashboards~=0.8.0",
-    "datasette-atom~=0.9",
 )
 
 

@@ -72,11 +72,12 @@ def test_the_dockerfile_command_serves_the_site(fly_dir):
     command = [sys.executable, "-m", "datasette", *args[1:]]
     with running(command, base + "/-/versions.json", fly_dir.parent / "server.log", cwd=fly_dir):
         for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt",
-                     "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham"):
+                     "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham",
+                     "/sitemap.xml", "/leftbehind/datapackage.json", "/leftbehind/publications_feed.atom"):
             assert httpx.get(base + path, timeout=30).status_code == 200, path
         # The site's own map, and the Leaflet and clustering it loads from the installed plugins.
         wards = httpx.get(base + "/leftbehind/wards", timeout=30).text
-        assert '<script type="module" src="/assets/maps.js">' in wards
+        assert re.search(r'<script type="module" src="/assets/maps\.js\?v=[0-9a-f]{12}">', wards)
         scripts = re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', wards)
         assert len(scripts) == 2
         for script in scripts:

@@ -162,16 +162,6 @@ async def test_json_api_allows_cross_origin_use(datasette):
     assert response.headers.get("access-control-allow-origin") == "*"
 
 
-async def test_robots_keep_crawlers_off_expensive_urls(datasette):
-    response = await datasette.client.get("/robots.txt")
-    assert response.status_code == 200
-    lines = response.text.splitlines()
-    assert "User-agent: *" in lines
-    for rule in ("Disallow: /*?sql=", "Disallow: /*_facet", "Disallow: /*.csv", "Disallow: /leftbehind.db"):
-        assert rule in lines
-    assert "Disallow: /" not in lines  # table and row pages stay indexable
-
-
 async def test_site_stylesheet_is_served(datasette):
     page = await datasette.client.get("/leftbehind/wards")
     assert "/assets/site.css" in page.text
