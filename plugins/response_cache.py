@@ -11,7 +11,9 @@ gzip (level 6, the standard library's zlib) for text: HTML, CSS, JavaScript, JSO
 CSV, plain text, XML, Atom and SVG, when the client accepts it and the body is at
 least ``MIN_COMPRESS_BYTES``. Responses that are already encoded, partial (206, a
 ``Content-Range``), marked ``Cache-Control: no-transform``, or of any other type
-(the ``.db`` download is ``application/octet-stream``) pass through untouched.
+(the ``.db`` download is ``application/octet-stream``: gzip would take about 200 ms of
+the event loop for each 6 MB download, drop its Content-Length and leave Datasette's strong
+ETag naming two byte sequences) pass through untouched.
 A response that could be compressed carries ``Vary: Accept-Encoding`` whether or
 not this client gets it compressed, so no cache on the way hands one client's
 variant to another. A streamed response (a CSV export with ``_stream=on``) is
