@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections import Counter
 
 import pytest
+
+from leftbehind.serve import STATIC
 
 
 async def get_json(datasette, path: str) -> dict:
@@ -167,6 +170,26 @@ async def test_site_stylesheet_is_served(datasette):
     assert "/assets/site.css" in page.text
     css = await datasette.client.get("/assets/site.css")
     assert css.status_code == 200 and "column-descriptions" in css.text
+
+
+@pytest.mark.parametrize("name", ["site.css", "maps.js", "find-my-ward.js"])
+async def test_the_sites_own_assets_are_linked_by_their_hash_and_kept_a_year(datasette, name):
+    pages = {"site.css": "/", "maps.js": "/leftbehind/wards", "find-my-ward.js": "/"}
+    html = (await datasette.client.get(pages[name])).text
+    (url,) = set(re.findall(rf'"(/assets/{re.escape(name)}\?v=[0-9a-f]+)"', html))
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()
+    assert url == f"/assets/{name}?v={digest[:12]}"
+    current = await datasette.client.get(url)
+    assert current.status_code == 200 and current.content == (STATIC / name).read_bytes()
+    assert current.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for stale in (f"/assets/{name}?v=000000000000", f"/assets/{name}"):  # an old page's link, or none
+        assert (await datasette.client.get(stale)).headers["cache-control"] == "max-age=3600", stale
+
+
+async def test_datasettes_stylesheet_by_its_hash_is_kept_a_year(datasette):
+    (url,) = re.findall(r'href="(/-/static/app\.css\?[0-9a-f]+)"', (await datasette.client.get("/")).text)
+    assert (await datasette.client.get(url)).headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await datasette.client.get("/-/static/app.css?0")).headers["cache-control"] == "max-age=3600"
 
 
 async def test_database_download_works_for_datasette_lite(datasette, db_path):
