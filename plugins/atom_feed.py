@@ -102,9 +102,10 @@ async def build_time(datasette, database: str) -> str | None:
 
 async def render_atom(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
     settings = feed_settings(datasette, database, query_name)
-    self_url = datasette.absolute_url(request, request.path + (f"?{request.query_string}" if request.query_string else ""))
+    query = f"?{request.query_string}" if request.query_string else ""
+    self_url = datasette.absolute_url(request, request.path + query)
     page_path = request.path[: -len(".atom")] if request.path.endswith(".atom") else request.path
-    page_url = datasette.absolute_url(request, page_path)
+    page_url = datasette.absolute_url(request, page_path + query)  # the HTML page this is a feed of
     feed = ElementTree.Element(atom("feed"))
     add(feed, "id", settings.get("atom_id") or page_url)
     add(feed, "title", settings.get("title") or (f"{database}: {table}" if table else database))
