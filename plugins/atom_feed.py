@@ -28,7 +28,9 @@ carry ``<link rel="alternate" type="application/atom+xml">`` for autodiscovery
 (``feed_link``, written by ``templates/_lb_discovery.html``).
 
 This replaces datasette-atom, whose feeds took their id and links from the
-request's address, named no author and were served as ``application/xml``.
+request's address, named no author and were served as ``application/xml``. Both
+cannot serve ``.atom``: the site refuses to start while datasette-atom is still
+installed (an old .venv keeps it after ``pip install -e``).
 """
 
 from __future__ import annotations
@@ -139,6 +141,17 @@ def can_render_atom(columns) -> bool:
 @hookimpl
 def register_output_renderer():
     return {"extension": "atom", "render": render_atom, "can_render": can_render_atom}
+
+
+@hookimpl
+def startup(datasette):
+    """Refuse to start if another plugin (datasette-atom, left in an old .venv) renders .atom instead."""
+    render = datasette.renderers.get("atom", (None,))[0]
+    if render is not render_atom:
+        raise RuntimeError(
+            "another plugin serves the .atom format in place of plugins/atom_feed.py; "
+            "datasette-atom is no longer a dependency: pip uninstall datasette-atom"
+        )
 
 
 def feed_pages(datasette) -> set[str]:

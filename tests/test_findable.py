@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
+import importlib.util
 import io
 import json
 import re
@@ -28,6 +29,7 @@ import yaml
 from datasette.utils import tilde_encode
 
 from leftbehind.build import ROOT
+from leftbehind.serve import PLUGINS
 from support.live import profile_server
 
 ORIGIN = "https://data.example.org"
@@ -499,3 +501,18 @@ def test_pages_link_to_the_feed_for_autodiscovery(client, path):
     html = client.get(path).text
     links = re.findall(r'<link rel="alternate" type="application/atom\+xml"[^>]*href="([^"]+)"', html)
     assert links == [ORIGIN + FEED]
+
+
+def test_the_site_refuses_to_start_beside_another_atom_renderer():
+    """An old .venv keeps datasette-atom after pip install -e; it must not serve the feed instead."""
+    spec = importlib.util.spec_from_file_location("atom_feed", PLUGINS / "atom_feed.py")
+    atom_feed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(atom_feed)
+
+    class Site:
+        renderers = {"atom": (lambda *args: None, lambda columns: True)}
+
+    with pytest.raises(RuntimeError, match="pip uninstall datasette-atom"):
+        atom_feed.startup(Site())
+    Site.renderers = {"atom": (atom_feed.render_atom, atom_feed.can_render_atom)}
+    atom_feed.startup(Site())  # its own renderer: starts
