@@ -10,7 +10,7 @@ PORT ?= 8001
 SERVICE ?= left-behind-neighbourhoods
 ORIGIN ?=
 
-.PHONY: serve build test bench load install clean metadata publish-cloudrun publish-fly
+.PHONY: serve build test bench load audit install clean metadata publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,20 @@ bench: $(BIN)/datasette
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
+	$(BIN)/python bench/transfer.py
+
+# Lighthouse scores of the home page, the map, a ward page and the dashboard, served
+# locally with the publishing profile (docs/lighthouse.md; not a gate). Lighthouse is
+# installed from tools/lighthouse/package-lock.json into its git-ignored node_modules;
+# it needs Node 18.16 or later (Debian 12's nodejs and npm) and /usr/bin/chromium.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund
+	touch $(LIGHTHOUSE)
+
+audit: $(BIN)/datasette $(LIGHTHOUSE)
+	$(BIN)/python bench/audit.py
 
 # Mixed load with hostile requests, then each attack class of issue 10 alone
 # (figures in docs/load-test.md).

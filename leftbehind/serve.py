@@ -57,7 +57,6 @@ PUBLISH_INSTALL = (
     "datasette-cluster-map~=0.18.2",
     "datasette-block-robots~=1.1",
     "datasette-dashboards~=0.8.0",
-    "datasette-atom~=0.9",
 )
 
 
@@ -219,16 +218,29 @@ def _inspect_file_for(database: Path) -> Path:
     return INSPECT_FILE if database == DATABASE else database.with_name(database.stem + "-inspect.json")
 
 
+def add_serve_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """--host, --port and --origin, for ``serve`` and for the command without ``serve``.
+
+    The ``serve`` subcommand's copies default to ``argparse.SUPPRESS``, so that
+    ``--port N serve`` and ``serve --port N`` both keep the N given.
+    """
+    parser.add_argument("--host", default=default, help="the address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=default, help=f"the port to listen on (default: {DEFAULT_PORT})")
+    parser.add_argument("--origin", default=default, help="the public origin, e.g. https://example.org (default: "
+                        "LEFTBEHIND_ORIGIN, else the address served on)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve or publish leftbehind.db with the publishing profile.")
+    parser = argparse.ArgumentParser(
+        description="Serve or publish leftbehind.db with the publishing profile. Without a command it serves: "
+        "python -m leftbehind.serve --port 8001 is python -m leftbehind.serve serve --port 8001."
+    )
     parser.add_argument("--database", type=Path, default=DATABASE)
     parser.add_argument("--print", action="store_true", help="print the commands instead of running them")
+    add_serve_options(parser)
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve on this machine (the default)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
-    serve.add_argument("--origin", help="the public origin, e.g. https://example.org (default: "
-                       "LEFTBEHIND_ORIGIN, else the address served on)")
+    add_serve_options(serve, default=argparse.SUPPRESS)
     publish = commands.add_parser("publish", help="deploy to Google Cloud Run or Fly")
     publish.add_argument("platform", choices=["cloudrun", "fly"])
     publish.add_argument("name", help="the Cloud Run service or Fly app name")
@@ -253,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problem else 0
         return subprocess.run(command).returncode
 
-    host = getattr(args, "host", "127.0.0.1")
-    port = getattr(args, "port", DEFAULT_PORT)
-    origin = getattr(args, "origin", None)
+    host = "127.0.0.1" if args.host is None else args.host
+    port = DEFAULT_PORT if args.port is None else args.port
+    origin = args.origin
     if origin:
         try:
             os.environ["LEFTBEHIND_ORIGIN"] = checked_origin(origin)

@@ -4,7 +4,8 @@ Datasette's base template writes a bare ``<html>`` outside any block, so no temp
 that extends it can add the attribute (WCAG 3.1.1). This wrapper adds it to the first
 body chunk of each text/html response that Datasette renders (those carry no
 Content-Length, so the length may change). Loaded with ``--plugins-dir plugins`` by
-the publishing profile.
+the publishing profile. Its ``asgi_wrapper`` runs first (``tryfirst``): inside the
+compression of plugins/response_cache.py, which would otherwise hand it gzip.
 """
 
 from __future__ import annotations
@@ -46,6 +47,6 @@ def with_language(app):
     return wrapped
 
 
-@hookimpl
+@hookimpl(tryfirst=True)
 def asgi_wrapper(datasette):
     return with_language

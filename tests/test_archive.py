@@ -333,15 +333,16 @@ async def test_person_page_links_to_their_sessions(datasette):
     assert "Newcastle University" in response.text
 
 
-def expected_timestamp(published) -> str:
+def expected_timestamp(published) -> dt.datetime:
     value = text_of(published)
-    return {4: f"{value}-01-01", 7: f"{value}-01", 10: value}[len(value)] + "T00:00:00+00:00"
+    day = {4: f"{value}-01-01", 7: f"{value}-01", 10: value}[len(value)]
+    return dt.datetime.fromisoformat(day).replace(tzinfo=dt.timezone.utc)
 
 
 async def test_feed_is_atom_with_one_entry_per_dated_publication(datasette, catalogue_yaml):
     response = await datasette.client.get("/leftbehind/publications_feed.atom")
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/xml")
+    assert response.headers["content-type"].startswith("application/atom+xml")
     root = ET.fromstring(response.content)
     assert root.tag == f"{ATOM}feed"
     assert root.findtext(f"{ATOM}title") == "Publications of the APPG archive, by date"
@@ -352,9 +353,11 @@ async def test_feed_is_atom_with_one_entry_per_dated_publication(datasette, cata
     assert len(set(ids)) == len(ids)
     for entry in entries:
         publication = dated[entry.findtext(f"{ATOM}title")]
-        assert entry.findtext(f"{ATOM}updated") == expected_timestamp(publication["published"])
+        updated = dt.datetime.fromisoformat(entry.findtext(f"{ATOM}updated"))
+        assert updated == expected_timestamp(publication["published"])
+        # Absolute, on the site's origin (the test client's is http://localhost) when it is a row here.
         assert entry.find(f"{ATOM}link").get("href") == (
-            publication["url"] or f"/leftbehind/publications/{publication['id']}"
+            publication["url"] or f"http://localhost/leftbehind/publications/{publication['id']}"
         )
         content = entry.findtext(f"{ATOM}content")
         assert text_of(publication["published"]) in content and publication["published_basis"] in content

@@ -72,11 +72,12 @@ def test_the_dockerfile_command_serves_the_site(fly_dir):
     command = [sys.executable, "-m", "datasette", *args[1:]]
     with running(command, base + "/-/versions.json", fly_dir.parent / "server.log", cwd=fly_dir):
         for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt",
-                     "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham"):
+                     "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham",
+                     "/sitemap.xml", "/leftbehind/datapackage.json", "/leftbehind/publications_feed.atom"):
             assert httpx.get(base + path, timeout=30).status_code == 200, path
         # The site's own map, and the Leaflet and clustering it loads from the installed plugins.
         wards = httpx.get(base + "/leftbehind/wards", timeout=30).text
-        assert '<script type="module" src="/assets/maps.js">' in wards
+        assert re.search(r'<script type="module" src="/assets/maps\.js\?v=[0-9a-f]{12}">', wards)
         scripts = re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', wards)
         assert len(scripts) == 2
         for script in scripts:
@@ -135,3 +136,24 @@ def test_deploy_workflows_test_command_collects_tests():
     per_file = dict(re.findall(r"^(tests/\S+\.py): (\d+)$", result.stdout, re.MULTILINE))
     assert sum(int(count) for count in per_file.values()) > 50, result.stdout[-2000:]
     assert "tests/test_browser.py" not in per_file, "the browser tests are deselected"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "port"),
+    [([], 8001), (["--port", "8123"], 8123), (["serve", "--port", "8124"], 8124), (["--port", "8125", "serve"], 8125)],
+)
+def test_serve_takes_its_port_with_or_without_the_serve_command(capsys, arguments, port):
+    """``python -m leftbehind.serve --port N`` serves like ``... serve --port N`` (issue 15)."""
+    assert main(["--print", *arguments]) == 0
+    serve_line = capsys.readouterr().out.splitlines()[-1]
+    assert serve_line.startswith(shlex.join([sys.executable, "-m", "leftbehind.server"]))
+    assert f"--host 127.0.0.1 --port {port} " in serve_line
+
+
+def test_serve_with_only_a_port_serves_the_site(db_path, tmp_path):
+    database = tmp_path / "leftbehind.db"
+    database.write_bytes(db_path.read_bytes())
+    port = free_port()
+    command = [sys.executable, "-m", "leftbehind.serve", "--database", str(database), "--port", str(port)]
+    with running(command, f"http://127.0.0.1:{port}/-/versions.json", tmp_path / "serve.log", cwd=ROOT):
+        assert httpx.get(f"http://127.0.0.1:{port}/leftbehind/wards/E05001595", timeout=30).status_code == 200

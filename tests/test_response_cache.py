@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import gzip
 import importlib.util
+import sqlite3
 import tracemalloc
 
 import httpx
@@ -246,3 +248,171 @@ async def test_thousands_of_long_unique_urls_stay_inside_the_cap(db_path, metada
     assert held <= cap, f"the cache held {held / 2**20:.1f} MiB, over its {cap / 2**20:.0f} MiB cap"
     assert accounted >= 0.9 * held, f"accounted {accounted / 2**20:.1f} MiB, really held {held / 2**20:.1f} MiB"
     assert flooded - before <= cap + overhead, f"the process grew by {(flooded - before) / 2**20:.1f} MiB"
+
+
+# --- issue 15: compression inside the cache -------------------------------------------
+
+TEXT = b"".join(b"ward %05d,Some Ward Name,Some Council,North East,%d\n" % (n, n % 7) for n in range(2000))
+
+
+def text_app(body: bytes = TEXT, content_type: bytes = b"text/csv", extra_headers=(), status: int = 200,
+             chunk: int | None = None):
+    """An app that answers ``body`` whole, or in chunks of ``chunk`` bytes (streamed)."""
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(dict(scope["headers"]).get(b"accept-encoding"))
+        headers = [(b"content-type", content_type), *extra_headers]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if chunk is None:
+            await send({"type": "http.response.body", "body": body})
+            return
+        for start in range(0, len(body), chunk):
+            await send({"type": "http.response.body", "body": body[start:start + chunk], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app, calls
+
+
+def vary_names_of(response: httpx.Response) -> set[str]:
+    return {name.strip().lower() for value in response.headers.get_list("vary") for name in value.split(",")}
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        ("gzip", b"gzip"),
+        ("gzip, deflate, br, zstd", b"gzip"),
+        ("deflate, gzip;q=0.5", b"gzip"),
+        ("x-gzip", b"gzip"),
+        ("*", b"gzip"),
+        ("br;q=1.0, *;q=0.1", b"gzip"),
+        ("gzip;q=0", b""),
+        ("*;q=0", b""),
+        ("gzip;q=0, *", b""),
+        ("identity", b""),
+        ("br, zstd", b""),
+        ("", b""),
+        ("gzip;q=nonsense", b""),
+    ],
+)
+def test_the_encoding_chosen_for_an_accept_encoding_header(accept, chosen):
+    assert response_cache.chosen_encoding(accept.encode()) == chosen
+
+
+async def test_text_is_gzipped_for_clients_that_accept_it_and_says_it_varies():
+    app, _ = text_app()
+    wrapped = response_cache.compressed(app)
+    zipped = await fetch(wrapped, "/a.csv", headers={"accept-encoding": "gzip, deflate, br"})
+    plain = await fetch(wrapped, "/a.csv", headers={"accept-encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == TEXT  # httpx decoded it
+    assert "content-encoding" not in plain.headers and plain.content == TEXT
+    assert "accept-encoding" in vary_names_of(zipped) and "accept-encoding" in vary_names_of(plain)
+
+
+async def test_the_gzip_body_is_smaller_and_its_length_is_right():
+    app, _ = text_app()
+    wrapped = response_cache.compressed(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=wrapped), base_url="http://test") as client:
+        async with client.stream("GET", "/a.csv", headers={"accept-encoding": "gzip"}) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    assert int(response.headers["content-length"]) == len(raw) < len(TEXT) / 4
+    assert gzip.decompress(raw) == TEXT
+    assert raw == response_cache.gzip_body(TEXT)  # the same bytes every time: no name, no time
+
+
+@pytest.mark.parametrize(
+    ("content_type", "extra_headers", "status", "body"),
+    [
+        (b"application/octet-stream", (), 200, TEXT),  # the .db download
+        (b"image/png", (), 200, TEXT),
+        (b"text/csv", ((b"content-encoding", b"br"),), 200, TEXT),  # already encoded
+        (b"text/csv", ((b"content-range", b"bytes 0-99/200"),), 206, TEXT),  # a part of something
+        (b"text/csv", ((b"cache-control", b"no-transform"),), 200, TEXT),
+        (b"text/html; charset=utf-8", (), 200, b"<p>tiny</p>"),  # under MIN_COMPRESS_BYTES
+    ],
+)
+async def test_what_is_never_compressed(content_type, extra_headers, status, body):
+    app, _ = text_app(body, content_type, extra_headers, status)
+    response = await fetch(response_cache.compressed(app), "/a", headers={"accept-encoding": "gzip"})
+    assert response.headers.get("content-encoding") in (None, "br")
+    assert "accept-encoding" not in vary_names_of(response)
+
+
+async def test_a_stream_is_compressed_as_it_streams_not_buffered():
+    """Compressed bytes leave before the app has sent its last chunk, and the stream is whole."""
+    sent: list[dict] = []
+    seen_before_end: list[int] = []
+    body = TEXT * 20  # 1.8 MB
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        for start in range(0, len(body), 8192):
+            await send({"type": "http.response.body", "body": body[start:start + 8192], "more_body": True})
+        seen_before_end.append(sum(len(m.get("body", b"")) for m in sent if m["type"] == "http.response.body"))
+        await send({"type": "http.response.body", "body": b""})
+
+    async def record(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/a.csv", "headers": [(b"accept-encoding", b"gzip")]}
+    await response_cache.compressed(app)(scope, None, record)
+    start, *bodies = sent
+    headers = dict(start["headers"])
+    assert headers[b"content-encoding"] == b"gzip" and b"content-length" not in headers
+    assert seen_before_end[0] > 0, "nothing was sent before the stream ended: it was buffered"
+    assert len(bodies) > 2 and all(m["more_body"] for m in bodies[:-1]) and not bodies[-1]["more_body"]
+    assert gzip.decompress(b"".join(m["body"] for m in bodies)) == body
+
+
+async def test_the_cache_keeps_one_variant_per_encoding_whatever_the_header_says():
+    app, calls = text_app()
+    cache = response_cache.ResponseCache()
+    wrapped = response_cache.cached(response_cache.compressed(app), cache, lambda: True)
+    first = await fetch(wrapped, "http://site/a.csv", headers={"accept-encoding": "gzip, deflate, br, zstd"})
+    again = await fetch(wrapped, "http://site/a.csv", headers={"accept-encoding": "gzip"})
+    plain = await fetch(wrapped, "http://site/a.csv", headers={"accept-encoding": "identity"})
+    none = await fetch(wrapped, "http://site/a.csv", headers={"accept-encoding": ""})
+    assert [r.headers.get("content-encoding") for r in (first, again, plain, none)] == ["gzip", "gzip", None, None]
+    assert all(r.content == TEXT for r in (first, again, plain, none))
+    assert len(calls) == 2  # one gzip variant, one plain: both then served from the cache
+    stored = {key.split(b"\n", 1)[1]: entry for key, entry in cache.entries.items()}
+    assert set(stored) == {b"accept-encoding:gzip", b"accept-encoding:"}
+    assert (b"content-encoding", b"gzip") in stored[b"accept-encoding:gzip"].headers
+    assert len(stored[b"accept-encoding:gzip"].body) < len(TEXT) / 4  # the compressed bytes are what is kept
+
+
+async def test_the_site_gzips_pages_and_keeps_their_language_and_its_download(datasette, db_path):
+    """Through the profile's own plugins, in their order: the page's lang survives compression."""
+    page = await datasette.client.get("/", headers={"accept-encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip"
+    assert '<html lang="en-GB">' in page.text
+    download = await datasette.client.get("/leftbehind.db", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in download.headers
+    assert download.content == db_path.read_bytes()
+
+
+async def test_the_site_streams_a_gzipped_csv_export(datasette, db_path):
+    """The profile's whole ASGI stack, called directly: a full CSV export leaves in many pieces."""
+    sent: list[dict] = []
+
+    async def record(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http", "http_version": "1.1", "method": "GET", "scheme": "http", "server": ("localhost", 80),
+        "path": "/leftbehind/wards.csv", "raw_path": b"/leftbehind/wards.csv", "query_string": b"_stream=on",
+        "headers": [(b"host", b"localhost"), (b"accept-encoding", b"gzip")], "root_path": "",
+    }
+    await datasette.app()(scope, receive, record)
+    start, *bodies = sent
+    assert start["status"] == 200 and dict(start["headers"])[b"content-encoding"] == b"gzip"
+    assert len([m for m in bodies if m.get("body")]) > 2
+    rows = gzip.decompress(b"".join(m.get("body", b"") for m in bodies)).decode().splitlines()
+    with sqlite3.connect(db_path) as connection:
+        count = connection.execute("select count(*) from wards").fetchone()[0]
+    assert len(rows) == count + 1  # the header and every ward: the stream went to the end

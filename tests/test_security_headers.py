@@ -41,6 +41,12 @@ def server(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield base
 
 
+def versioned_asset(base: str, page: str, name: str) -> str:
+    """The URL ``page`` links ``name`` by: /assets/NAME?v=VERSION (plugins/static_assets.py)."""
+    html = httpx.get(base + page, timeout=30).text
+    return re.search(rf'"(/assets/{re.escape(name)}\?v=[0-9a-f]+)"', html).group(1)
+
+
 def page_types(base: str) -> dict[str, tuple[str, str]]:
     """One URL of every kind of response: (method, path) by name."""
     return {
@@ -53,7 +59,10 @@ def page_types(base: str) -> dict[str, tuple[str, str]]:
         "csv": ("GET", "/leftbehind/topics.csv"),
         "query": ("GET", "/leftbehind?sql=select+1"),
         "feed": ("GET", "/leftbehind/publications_feed.atom"),
+        "sitemap": ("GET", "/sitemap.xml"),
+        "data package": ("GET", "/leftbehind/datapackage.json"),
         "site static file": ("GET", "/assets/site.css"),
+        "site static file by its version": ("GET", versioned_asset(base, "/leftbehind/wards", "maps.js")),
         "Datasette static file": ("GET", "/-/static/app.css"),
         "plugin static file": ("GET", "/-/static-plugins/datasette-cluster-map/datasette-cluster-map.js"),
         "database download": ("GET", "/leftbehind.db"),
@@ -80,7 +89,9 @@ def test_every_response_carries_the_security_headers_and_a_cache_control(server)
             assert response.headers["x-frame-options"] == "DENY"
             assert "geolocation=(self)" in response.headers["permissions-policy"]
             cache_control = response.headers["cache-control"]
-            if response.status_code < 400:
+            if name == "site static file by its version":  # its URL changes when the file does
+                assert cache_control == "public, max-age=31536000, immutable", (name, cache_control)
+            elif response.status_code < 400:
                 assert re.fullmatch(r"max-age=\d+", cache_control), (name, cache_control)
             else:
                 assert cache_control == "no-store", (name, response.status_code, cache_control)
@@ -155,6 +166,9 @@ BROWSER_PAGES = [
     "/-/dashboards/left-behind",
     "/-/dashboards/left-behind/sets-by-region",
     "/leftbehind/no_such_table",
+    "/sitemap.xml",
+    "/leftbehind/datapackage.json",
+    "/leftbehind/publications_feed.atom",
 ]
 
 

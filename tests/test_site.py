@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 from collections import Counter
 
 import pytest
+
+from leftbehind.serve import STATIC
 
 
 async def get_json(datasette, path: str) -> dict:
@@ -114,7 +117,8 @@ async def test_map_script_is_on_the_page(datasette, path):
     # these two pages; the bundled Leaflet and marker clustering it loads must be served.
     response = await datasette.client.get(path)
     assert response.status_code == 200
-    assert '<script type="module" src="/assets/maps.js">' in response.text
+    scripts = re.findall(r'<script type="module" src="(/assets/maps\.js\?v=[0-9a-f]{12})">', response.text)
+    assert len(scripts) == 1 and (await datasette.client.get(scripts[0])).status_code == 200
     assert 'data-map="table"' in response.text
     assert "datasette-cluster-map.js" not in response.text
     for script in re.findall(r'data-(?:leaflet|cluster)-js="([^"]+)"', response.text):
@@ -161,21 +165,31 @@ async def test_json_api_allows_cross_origin_use(datasette):
     assert response.headers.get("access-control-allow-origin") == "*"
 
 
-async def test_robots_keep_crawlers_off_expensive_urls(datasette):
-    response = await datasette.client.get("/robots.txt")
-    assert response.status_code == 200
-    lines = response.text.splitlines()
-    assert "User-agent: *" in lines
-    for rule in ("Disallow: /*?sql=", "Disallow: /*_facet", "Disallow: /*.csv", "Disallow: /leftbehind.db"):
-        assert rule in lines
-    assert "Disallow: /" not in lines  # table and row pages stay indexable
-
-
 async def test_site_stylesheet_is_served(datasette):
     page = await datasette.client.get("/leftbehind/wards")
     assert "/assets/site.css" in page.text
     css = await datasette.client.get("/assets/site.css")
     assert css.status_code == 200 and "column-descriptions" in css.text
+
+
+@pytest.mark.parametrize("name", ["site.css", "maps.js", "find-my-ward.js"])
+async def test_the_sites_own_assets_are_linked_by_their_hash_and_kept_a_year(datasette, name):
+    pages = {"site.css": "/", "maps.js": "/leftbehind/wards", "find-my-ward.js": "/"}
+    html = (await datasette.client.get(pages[name])).text
+    (url,) = set(re.findall(rf'"(/assets/{re.escape(name)}\?v=[0-9a-f]+)"', html))
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()
+    assert url == f"/assets/{name}?v={digest[:12]}"
+    current = await datasette.client.get(url)
+    assert current.status_code == 200 and current.content == (STATIC / name).read_bytes()
+    assert current.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for stale in (f"/assets/{name}?v=000000000000", f"/assets/{name}"):  # an old page's link, or none
+        assert (await datasette.client.get(stale)).headers["cache-control"] == "max-age=3600", stale
+
+
+async def test_datasettes_stylesheet_by_its_hash_is_kept_a_year(datasette):
+    (url,) = re.findall(r'href="(/-/static/app\.css\?[0-9a-f]+)"', (await datasette.client.get("/")).text)
+    assert (await datasette.client.get(url)).headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await datasette.client.get("/-/static/app.css?0")).headers["cache-control"] == "max-age=3600"
 
 
 async def test_database_download_works_for_datasette_lite(datasette, db_path):

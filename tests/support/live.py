@@ -93,12 +93,17 @@ def running(
 
 
 @contextmanager
-def profile_server(database: Path, workdir: Path | None = None, response_cache: bool = True) -> Iterator[str]:
+def profile_server(
+    database: Path, workdir: Path | None = None, response_cache: bool = True, origin: str | None = None
+) -> Iterator[str]:
     """Serve ``database`` with the publishing profile; yield its base URL.
 
     Runs ``inspect_command`` and then ``serve_command``, exactly as ``make serve``.
     ``response_cache=False`` turns off the profile's in-memory page cache, to measure
-    what Datasette itself costs per request.
+    what Datasette itself costs per request. ``origin`` (``https://example.org``)
+    is the site's configured public origin: the server still listens on 127.0.0.1,
+    which it accepts as another name (``LEFTBEHIND_ALLOWED_HOSTS``, as a published
+    copy accepts its platform's address), but builds every link from the origin.
     """
     with _workdir(workdir) as folder:
         inspect_file = folder / f"{database.stem}-inspect.json"
@@ -106,7 +111,9 @@ def profile_server(database: Path, workdir: Path | None = None, response_cache: 
         port = free_port()
         base = f"http://{HOST}:{port}"
         command = serve_command(database, inspect_file, HOST, port)
-        env = None if response_cache else {"LEFTBEHIND_RESPONSE_CACHE": "off"}
+        env = {} if response_cache else {"LEFTBEHIND_RESPONSE_CACHE": "off"}
+        if origin is not None:
+            env.update(LEFTBEHIND_ORIGIN=origin, LEFTBEHIND_ALLOWED_HOSTS=f"{HOST}:{port}")
         with running(command, f"{base}/-/versions.json", folder / f"profile-{port}.log", env=env):
             yield base
 

@@ -1,0 +1,99 @@
+"""``/sitemap.xml``: the pages for people, for search engines; and its line in ``robots.txt``.
+
+Lists, with absolute URLs on the site's public origin:
+
+- the home page, About, Find my ward (without a query) and the dashboard;
+- the database page, and the first page of every table and view that is not
+  hidden (the full-text index tables are), and of every canned query that asks
+  for no parameter;
+- the page of every row of the kinds people look up (``ROW_PAGES``): wards,
+  councils (2017 and today's), regions, publications and sessions.
+
+Every URL here is one ``robots.txt`` lets crawlers read. URLs are built with
+``datasette.absolute_url``, from the request that plugins/public_site.py has
+already rewritten to the configured origin: never from the ``Host`` a client
+sent. The database is immutable while served, so the list of paths is made
+once per Datasette instance. ``robots.txt`` (datasette-block-robots, its rules in
+metadata.yml) gets the ``Sitemap:`` line through that plugin's
+``block_robots_extra_lines`` hook.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from datasette import hookimpl
+from datasette.utils import derive_named_parameters, path_from_row_pks
+from datasette.utils.asgi import Response
+
+DATABASE = "leftbehind"
+SITEMAP_PATH = "/sitemap.xml"
+SITEMAPS_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+MAX_URLS = 50_000  # one sitemap file may list at most this many (sitemaps.org)
+# Pages outside any database: home, About (templates/pages/about.html), Find my ward, the dashboard.
+SITE_PAGES = ("/", "/about", "/find-my-ward", "/-/dashboards/left-behind")
+# Tables whose every row has a page for people.
+ROW_PAGES = ("wards", "local_authorities", "local_authorities_2024", "regions", "publications", "sessions")
+
+
+async def sitemap_paths(datasette) -> list[str]:
+    """Every path the sitemap lists, site pages first, then tables, queries and rows."""
+    db = datasette.get_database(DATABASE)
+    paths = list(SITE_PAGES)
+    paths.append(datasette.urls.database(DATABASE))
+    hidden = set(await db.hidden_table_names())
+    for table in [*(await db.table_names()), *(await db.view_names())]:
+        if table not in hidden:
+            paths.append(datasette.urls.table(DATABASE, table))
+    for name, query in (await datasette.get_canned_queries(DATABASE, None)).items():
+        if not await derive_named_parameters(db, query["sql"]):
+            paths.append(datasette.urls.query(DATABASE, name))
+    for table in ROW_PAGES:
+        if not await db.table_exists(table):
+            continue
+        pks = await db.primary_keys(table)
+        columns = ", ".join(f"[{pk}]" for pk in pks) if pks else "rowid"
+        for row in (await db.execute(f"select {columns} from [{table}] order by {columns}")).rows:
+            paths.append(datasette.urls.row(DATABASE, table, path_from_row_pks(row, pks, not pks)))
+    return paths
+
+
+async def built_on(datasette) -> str | None:
+    """The day the database was built (``build_info``), as the sitemap's lastmod."""
+    row = (await datasette.get_database(DATABASE).execute(
+        "select value from build_info where item = 'built_at'"
+    )).first()
+    return row["value"][:10] if row and row["value"] else None
+
+
+def sitemap_xml(urls: list[str], lastmod: str | None) -> str:
+    modified = f"<lastmod>{escape(lastmod)}</lastmod>" if lastmod else ""
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<urlset xmlns="{SITEMAPS_NS}">']
+    lines += [f"<url><loc>{escape(url)}</loc>{modified}</url>" for url in urls]
+    lines.append("</urlset>")
+    return "\n".join(lines) + "\n"
+
+
+async def sitemap_view(datasette, request):
+    listed = getattr(datasette, "_leftbehind_sitemap", None)
+    if listed is None:
+        paths = await sitemap_paths(datasette)
+        if len(paths) > MAX_URLS:
+            raise ValueError(f"the sitemap would list {len(paths):,} URLs; one file may list {MAX_URLS:,}")
+        listed = (paths, await built_on(datasette))
+        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+            datasette._leftbehind_sitemap = listed
+    paths, lastmod = listed
+    origin = datasette.absolute_url(request, "/").rstrip("/")  # every path starts with / (and base_url)
+    return Response(sitemap_xml([origin + path for path in paths], lastmod),
+                    content_type="application/xml; charset=utf-8")
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/sitemap\.xml$", sitemap_view)]
+
+
+@hookimpl
+def block_robots_extra_lines(datasette, request):
+    return [f"Sitemap: {datasette.absolute_url(request, SITEMAP_PATH)}"]
