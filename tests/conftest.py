@@ -10,9 +10,12 @@ Tests that only read the database share the one build; the build time is pinned
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import yaml
 from datasette.app import Datasette
 
@@ -79,6 +82,37 @@ def _setting_value(value: str):
     if value in ("on", "off"):
         return value == "on"
     return int(value) if value.isdigit() else value
+
+
+@pytest.fixture(scope="session")
+def data(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """The session's build, read-only, for the values a test expects."""
+    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="session")
+def site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a real server with the publishing profile, on a free port of 127.0.0.1."""
+    from support.live import profile_server
+
+    with profile_server(db_path, tmp_path_factory.mktemp("site-server")) as base:
+        yield base
+
+
+@pytest_asyncio.fixture(scope="session")
+async def chromium() -> AsyncIterator:
+    """Headless Debian chromium (tests/support/browser.py), one per test session."""
+    from playwright.async_api import async_playwright
+
+    from support.browser import launch_chromium
+
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright)
+        yield browser
+        await browser.close()
 
 
 @pytest.fixture

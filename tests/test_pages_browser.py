@@ -11,90 +11,20 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import pytest_asyncio
 import sqlite_utils
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from support.browser import (
-    VIEWPORT,
-    PageWatch,
-    add_map_hook,
-    click_cluster,
-    keep_to_own_server,
-    launch_chromium,
-    wait_for_markers,
-)
-from leftbehind.build import ROOT, content_tables
-from support.live import profile_server
-
-SCREENSHOTS = ROOT / "screenshots"
-PHONE = {"width": 390, "height": 844}
-VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
+from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
+from leftbehind.build import content_tables
 
 
 # --- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of the real server, publishing profile, on a free local port."""
-    with profile_server(db_path, tmp_path_factory.mktemp("pages-server")) as base:
-        yield base
-
-
-@pytest.fixture(scope="session")
-def data(db_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
-
-
-@pytest_asyncio.fixture(scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
-        yield browser
-        await browser.close()
-
-
-class Visit:
-    """A fresh browser context and page at one viewport, watched for problems on our side."""
-
-    def __init__(self, page: Page, watch: PageWatch, base: str, width: int):
-        self.page = page
-        self.watch = watch
-        self.base = base
-        self.width = width
-
-    async def open(self, path: str) -> None:
-        response = await self.page.goto(self.base + path)
-        assert response is not None and response.ok, (path, response and response.status)
-
-    async def shoot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        await self.page.screenshot(path=SCREENSHOTS / f"{name}-{self.width}.png", animations="disabled")
-
-    async def page_width(self) -> int:
-        return await self.page.evaluate("document.documentElement.scrollWidth")
-
-    def assert_no_problems(self) -> None:
-        assert self.watch.take() == []
-
-
-async def visit(browser: Browser, base: str, viewport: dict, **options) -> tuple[object, Visit]:
-    context = await browser.new_context(viewport=viewport, **options)
-    await keep_to_own_server(context, base)
-    await add_map_hook(context)
-    page = await context.new_page()
-    watch = PageWatch(base)
-    watch.attach(page)
-    return context, Visit(page, watch, base, viewport["width"])
 
 
 @pytest_asyncio.fixture(params=list(VIEWPORTS))
