@@ -115,6 +115,18 @@ async def chromium() -> AsyncIterator:
         await browser.close()
 
 
+@pytest_asyncio.fixture
+async def desktop(chromium, site: str) -> AsyncIterator:
+    """A fresh page at 1280 px on the session's server, watched for problems (support.browser.Visit)."""
+    from support.browser import VIEWPORT, visit
+
+    context, opened = await visit(chromium, site, VIEWPORT)
+    try:
+        yield opened
+    finally:
+        await context.close()
+
+
 @pytest.fixture
 def data_copy(tmp_path: Path) -> Path:
     """A writable copy of the catalogue folder to break in a test."""

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
-import pytest_asyncio
 from playwright.async_api import Browser, Page
 
 from support.axe import axe_report
@@ -54,15 +52,6 @@ NEXT_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAn
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-@pytest_asyncio.fixture
-async def desktop(chromium: Browser, site: str) -> AsyncIterator[Visit]:
-    context, opened = await visit(chromium, site, VIEWPORT)
-    try:
-        yield opened
-    finally:
-        await context.close()
 
 
 # --- axe-core on every page type, at both widths -------------------------------------------

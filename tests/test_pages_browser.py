@@ -20,7 +20,7 @@ import pytest_asyncio
 import sqlite_utils
 from playwright.async_api import Browser, Page
 
-from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
+from support.browser import PHONE, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
 from leftbehind.build import content_tables
 
 
@@ -30,15 +30,6 @@ from leftbehind.build import content_tables
 @pytest_asyncio.fixture(params=list(VIEWPORTS))
 async def tab(request, chromium: Browser, site: str) -> AsyncIterator[Visit]:
     context, opened = await visit(chromium, site, VIEWPORTS[request.param])
-    try:
-        yield opened
-    finally:
-        await context.close()
-
-
-@pytest_asyncio.fixture
-async def desktop(chromium: Browser, site: str) -> AsyncIterator[Visit]:
-    context, opened = await visit(chromium, site, VIEWPORT)
     try:
         yield opened
     finally:
