@@ -18,6 +18,9 @@ import pytest
 import pytest_asyncio
 import yaml
 from datasette.app import Datasette
+from playwright.async_api import Browser, async_playwright
+from support.browser import VIEWPORT, Visit, launch_chromium, visit
+from support.live import profile_server
 
 import leftbehind.build
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
@@ -93,34 +96,10 @@ def data(db_path: Path) -> Iterator[sqlite3.Connection]:
     connection.close()
 
 
-@pytest.fixture(scope="session")
-def site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real server with the publishing profile, on a free port of 127.0.0.1."""
-    from support.live import profile_server
-
-    with profile_server(db_path, tmp_path_factory.mktemp("site-server")) as base:
-        yield base
-
-
-@pytest_asyncio.fixture(scope="session")
-async def chromium() -> AsyncIterator:
-    """Headless Debian chromium (tests/support/browser.py), one per test session."""
-    from playwright.async_api import async_playwright
-
-    from support.browser import launch_chromium
-
-    async with async_playwright() as playwright:
-        browser = await launch_chromium(playwright)
-        yield browser
-        await browser.close()
-
-
 @pytest_asyncio.fixture
-async def desktop(chromium, site: str) -> AsyncIterator:
-    """A fresh page at 1280 px on the session's server, watched for problems (support.browser.Visit)."""
-    from support.browser import VIEWPORT, visit
-
-    context, opened = await visit(chromium, site, VIEWPORT)
+async def desktop(chromium: Browser, live_site: str) -> AsyncIterator[Visit]:
+    """A fresh page at 1280 px on the session's live server, watched for problems on our side."""
+    context, opened = await visit(chromium, live_site, VIEWPORT)
     try:
         yield opened
     finally:
@@ -141,9 +120,25 @@ def source_data(sources_dir: Path | None):
     return leftbehind.build.read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
 
 
+@pytest.fixture(scope="session")
+def live_site(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real server, started as ``make serve`` starts it, on a free local port."""
+    with profile_server(db_path, tmp_path_factory.mktemp("live-site")) as base:
+        yield base
+
+
+@pytest_asyncio.fixture(scope="session")
+async def chromium() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, launched once per test session (per xdist worker)."""
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright)
+        yield browser
+        await browser.close()
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that drives Chromium (through a ``browser`` fixture) is marked ``browser``."""
+    """Every test that drives Chromium (through the ``chromium`` fixture) is marked ``browser``."""
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)

@@ -91,19 +91,19 @@ async def audit(chromium: Browser, site: str, pages, width: str) -> dict[str, di
     return {kind: failures for kind, failures in found.items() if failures}
 
 
-async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violation(chromium, site, data, db_path):
+async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violation(chromium, live_site, data, db_path):
     """axe-core on every page type at 1280 and 390 px (the two widths side by side, to halve the wait)."""
     pages = page_types(data, db_path)
     assert len(pages) > 40
     desktop_found, phone_found = await asyncio.gather(
-        audit(chromium, site, pages, "desktop"), audit(chromium, site, pages, "phone")
+        audit(chromium, live_site, pages, "desktop"), audit(chromium, live_site, pages, "phone")
     )
     assert {"1280 px": desktop_found, "390 px": phone_found} == {"1280 px": {}, "390 px": {}}
 
 
-async def test_axe_finds_what_it_should(chromium, site):
+async def test_axe_finds_what_it_should(chromium, live_site):
     """The audit can fail: the same run on a page with an unlabelled control reports it as critical."""
-    context, opened = await visit(chromium, site, VIEWPORT)
+    context, opened = await visit(chromium, live_site, VIEWPORT)
     try:
         await opened.open("/about")
         await opened.page.evaluate(

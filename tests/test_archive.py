@@ -265,7 +265,7 @@ async def test_publication_facet_by_session_and_topic(datasette, catalogue_yaml)
     )
     labels = {s["id"]: session_label(s) for s in catalogue_yaml["sessions"]}
     publications = catalogue_yaml["publications"]
-    expected = Counter(l for p in publications for l in {labels[x["session"]] for x in p.get("sessions", [])})
+    expected = Counter(label for p in publications for label in {labels[x["session"]] for x in p.get("sessions", [])})
     assert facets["sessions"] == dict(expected)
     transport = sum("transport-and-connectivity" in p["topics"] for p in publications)
     assert facets["topics"]["transport-and-connectivity"] == transport > 0

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import pytest_asyncio
 import sqlite_utils
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from support.browser import (
     VIEWPORT,
@@ -32,11 +32,9 @@ from support.browser import (
     add_map_hook,
     click_cluster,
     keep_to_own_server,
-    launch_chromium,
     wait_for_markers,
 )
 from leftbehind.build import ROOT, content_tables
-from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
 SCREENSHOTS = ROOT / "screenshots"
@@ -50,10 +48,9 @@ REGION = "North East"
 
 
 @pytest.fixture(scope="session")
-def server(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(live_site: str) -> str:
     """Base URL of the real server, publishing profile, on a free local port."""
-    with profile_server(db_path, tmp_path_factory.mktemp("server")) as base:
-        yield base
+    return live_site
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +61,9 @@ def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
     connection.close()
 
 
-@pytest_asyncio.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch_chromium(playwright)
-        yield chromium
-        await chromium.close()
+@pytest.fixture(scope="session")
+def browser(chromium: Browser) -> Browser:
+    return chromium
 
 
 @pytest.fixture(scope="session")

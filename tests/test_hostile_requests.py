@@ -27,7 +27,7 @@ import pytest
 
 from conftest import profile_datasette
 from support.live import HOST, free_port, running
-from leftbehind.serve import PLUGINS, SETTINGS, inspect_command, serve_command
+from leftbehind.serve import PLUGINS, inspect_command, serve_command
 
 EVIL = "evil.example"
 RUNAWAY_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"

@@ -27,6 +27,12 @@ from leftbehind.build import content_tables
 # --- fixtures -------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def site(live_site: str) -> str:
+    """Base URL of the real server, publishing profile, on a free local port."""
+    return live_site
+
+
 @pytest_asyncio.fixture(params=list(VIEWPORTS))
 async def tab(request, chromium: Browser, site: str) -> AsyncIterator[Visit]:
     context, opened = await visit(chromium, site, VIEWPORTS[request.param])

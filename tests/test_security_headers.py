@@ -13,17 +13,16 @@ import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-import pytest_asyncio
 import yaml
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
-from support.browser import VIEWPORT, keep_to_own_server, launch_chromium
+from support.browser import VIEWPORT, keep_to_own_server
 from leftbehind.build import ROOT
 from support.live import profile_server
 from leftbehind.serve import inspect_command
@@ -169,12 +168,9 @@ BROWSER_PAGES = [
 ]
 
 
-@pytest_asyncio.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await launch_chromium(playwright)
-        yield chromium
-        await chromium.close()
+@pytest.fixture(scope="module")
+def browser(chromium: Browser) -> Browser:
+    return chromium
 
 
 async def test_no_page_type_breaks_the_content_security_policy(browser, server):
