@@ -108,6 +108,9 @@ function wardMarker(L, row, wardUrl, status) {
   });
   marker.lbStatus = statusOf(row);
   marker.bindPopup(() => popupNode(facts));
+  // Leaflet 1.7 makes the mark focusable and named (its title), but gives it no role:
+  // it opens the ward's popup on Enter, so it is a button.
+  marker.on("add", () => marker.getElement()?.setAttribute("role", "button"));
   return marker;
 }
 
@@ -150,15 +153,16 @@ function tableDataUrl(element) {
   return `${location.pathname}.json?${params}`;
 }
 
-function clusterIcon(L, highlight) {
+function clusterIcon(L, highlight, noun) {
   return (cluster) => {
     const count = cluster.getChildCount();
+    const words = `<span class="visually-hidden"> ${noun} close together: select to zoom in</span>`;
     let className = "marker-cluster lb-cluster";
     if (highlight && cluster.getAllChildMarkers().some((marker) => marker.lbStatus !== "none")) {
       className += " lb-cluster--flagged";
     }
     const size = count < 10 ? 32 : count < 100 ? 38 : 46;
-    return L.divIcon({ html: `<span>${count}</span>`, className, iconSize: [size, size] });
+    return L.divIcon({ html: `<span>${count}</span>${words}`, className, iconSize: [size, size] });
   };
 }
 
@@ -166,14 +170,14 @@ async function tableMap(element) {
   const L = await loadLeaflet(element, true);
   const map = baseMap(L, element);
   const highlight = element.dataset.highlight === "flagged";
+  const noun = element.dataset.noun || "wards";
   const group = L.markerClusterGroup({
     chunkedLoading: true,
     maxClusterRadius: 50,
     showCoverageOnHover: false,
-    iconCreateFunction: clusterIcon(L, highlight),
+    iconCreateFunction: clusterIcon(L, highlight, noun),
   });
   map.addLayer(group);
-  const noun = element.dataset.noun || "wards";
   let loaded = 0;
 
   async function loadPage(url) {

@@ -10,6 +10,7 @@ Tests that only read the database share the one build; the build time is pinned
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest_asyncio
 import yaml
 from datasette.app import Datasette
 from playwright.async_api import Browser, async_playwright
-from support.browser import launch_chromium
+from support.browser import VIEWPORT, Visit, launch_chromium, visit
 from support.live import profile_server
 
 import leftbehind.build
@@ -84,6 +85,25 @@ def _setting_value(value: str):
     if value in ("on", "off"):
         return value == "on"
     return int(value) if value.isdigit() else value
+
+
+@pytest.fixture(scope="session")
+def data(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """The session's build, read-only, for the values a test expects."""
+    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    connection.row_factory = sqlite3.Row
+    yield connection
+    connection.close()
+
+
+@pytest_asyncio.fixture
+async def desktop(chromium: Browser, live_site: str) -> AsyncIterator[Visit]:
+    """A fresh page at 1280 px on the session's live server, watched for problems on our side."""
+    context, opened = await visit(chromium, live_site, VIEWPORT)
+    try:
+        yield opened
+    finally:
+        await context.close()
 
 
 @pytest.fixture

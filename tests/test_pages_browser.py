@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -20,19 +20,8 @@ import pytest_asyncio
 import sqlite_utils
 from playwright.async_api import Browser, Page
 
-from support.browser import (
-    VIEWPORT,
-    PageWatch,
-    add_map_hook,
-    click_cluster,
-    keep_to_own_server,
-    wait_for_markers,
-)
-from leftbehind.build import ROOT, content_tables
-
-SCREENSHOTS = ROOT / "screenshots"
-PHONE = {"width": 390, "height": 844}
-VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
+from support.browser import PHONE, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
+from leftbehind.build import content_tables
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -44,60 +33,9 @@ def site(live_site: str) -> str:
     return live_site
 
 
-@pytest.fixture(scope="session")
-def data(db_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
-
-
-class Visit:
-    """A fresh browser context and page at one viewport, watched for problems on our side."""
-
-    def __init__(self, page: Page, watch: PageWatch, base: str, width: int):
-        self.page = page
-        self.watch = watch
-        self.base = base
-        self.width = width
-
-    async def open(self, path: str) -> None:
-        response = await self.page.goto(self.base + path)
-        assert response is not None and response.ok, (path, response and response.status)
-
-    async def shoot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        await self.page.screenshot(path=SCREENSHOTS / f"{name}-{self.width}.png", animations="disabled")
-
-    async def page_width(self) -> int:
-        return await self.page.evaluate("document.documentElement.scrollWidth")
-
-    def assert_no_problems(self) -> None:
-        assert self.watch.take() == []
-
-
-async def visit(browser: Browser, base: str, viewport: dict, **options) -> tuple[object, Visit]:
-    context = await browser.new_context(viewport=viewport, **options)
-    await keep_to_own_server(context, base)
-    await add_map_hook(context)
-    page = await context.new_page()
-    watch = PageWatch(base)
-    watch.attach(page)
-    return context, Visit(page, watch, base, viewport["width"])
-
-
 @pytest_asyncio.fixture(params=list(VIEWPORTS))
 async def tab(request, chromium: Browser, site: str) -> AsyncIterator[Visit]:
     context, opened = await visit(chromium, site, VIEWPORTS[request.param])
-    try:
-        yield opened
-    finally:
-        await context.close()
-
-
-@pytest_asyncio.fixture
-async def desktop(chromium: Browser, site: str) -> AsyncIterator[Visit]:
-    context, opened = await visit(chromium, site, VIEWPORT)
     try:
         yield opened
     finally:

@@ -154,14 +154,23 @@ BROWSER_PAGES = [
     "/leftbehind/local_authorities/E07000026",
     "/leftbehind/local_authorities_2024/E06000063",
     "/leftbehind/regions/E12000002",
+    "/find-my-ward",
     "/find-my-ward?q=Cumberland",
     "/find-my-ward?lat=54.641&lon=-3.567",
     "/leftbehind/publications/communities-at-risk",
     "/leftbehind/people/clare-bambra",
     "/leftbehind/sessions/evidence-session-1",
+    "/leftbehind/organisations/local-trust",
+    "/leftbehind/topics/covid-19",
+    "/leftbehind/sources/cni2020",
     "/leftbehind/publications?_search=covid&_facet=kind",
     "/leftbehind/find_ward?name=park",
+    "/leftbehind/search_publications?q=community",
+    "/leftbehind/publications_feed",
+    "/leftbehind/ward_changes",
+    "/leftbehind/region_summary",
     "/leftbehind?sql=" + quote("select 1 as one, randomblob(4) as bytes"),  # the binary value's data: icon
+    "/leftbehind?sql=" + quote("select ward_name, latitude, longitude from wards limit 20"),  # datasette-cluster-map
     "/-/dashboards",
     "/-/dashboards/left-behind",
     "/-/dashboards/left-behind/sets-by-region",
@@ -169,6 +178,7 @@ BROWSER_PAGES = [
     "/sitemap.xml",
     "/leftbehind/datapackage.json",
     "/leftbehind/publications_feed.atom",
+    "/leftbehind/wards?_sort=no_such_column",  # the 400 page
 ]
 
 

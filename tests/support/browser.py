@@ -41,6 +41,9 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # git-ignored
 
 MAP_HOOK = """
 (() => {
@@ -214,3 +217,39 @@ class PageWatch:
         problems = self.problems + failures
         self.problems, self.failed, self.downloads = [], [], set()
         return problems
+
+
+class Visit:
+    """A fresh browser context and page at one viewport, watched for problems on our side."""
+
+    def __init__(self, page: Any, watch: PageWatch, base: str, width: int):
+        self.page = page
+        self.watch = watch
+        self.base = base
+        self.width = width
+
+    async def open(self, path: str, status: int = 200) -> None:
+        response = await self.page.goto(self.base + path)
+        assert response is not None and response.status == status, (path, response and response.status)
+
+    async def shoot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        await self.page.screenshot(path=SCREENSHOTS / f"{name}-{self.width}.png", animations="disabled")
+
+    async def page_width(self) -> int:
+        return await self.page.evaluate("document.documentElement.scrollWidth")
+
+    def assert_no_problems(self) -> None:
+        problems = self.watch.take()
+        assert problems == [], problems
+
+
+async def visit(browser: Any, base: str, viewport: dict, **options) -> tuple[Any, Visit]:
+    """A new context (map tiles aborted, map hook in) and a watched page at ``viewport``."""
+    context = await browser.new_context(viewport=viewport, **options)
+    await keep_to_own_server(context, base)
+    await add_map_hook(context)
+    page = await context.new_page()
+    watch = PageWatch(base)
+    watch.attach(page)
+    return context, Visit(page, watch, base, viewport["width"])

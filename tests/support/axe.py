@@ -1,0 +1,77 @@
+"""axe-core in headless Chromium: what a page breaks of WCAG, by impact.
+
+axe-core comes inside the PyPI package ``axe-playwright-python`` (a test extra),
+which puts the script into the page through Playwright's own evaluation channel:
+nothing is fetched from the network, and the page's Content-Security-Policy does
+not apply to it. The tests fail on any violation of impact ``critical`` or
+``serious``; ``bench/accessibility.py`` prints the counts of every impact.
+
+Counts are of elements (axe's "nodes"): one rule broken by 400 table cells counts
+400, as the issue's first measurement did; the number of rules is given too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+IMPACTS = ("critical", "serious", "moderate", "minor")
+BLOCKING = ("critical", "serious")
+
+# Every rule axe runs by default (WCAG 2.0, 2.1 and 2.2 A and AA, and axe's best
+# practices), only the violations back.
+AXE_OPTIONS = {"resultTypes": ["violations"]}
+
+# Let the page settle before axe looks: no request in flight, no animation
+# running (Leaflet's zoom and marker animations change what axe sees).
+SETTLED = """
+() => document.readyState === "complete"
+  && !document.querySelector(".leaflet-zoom-anim, .leaflet-cluster-anim")
+  && document.getAnimations().every((animation) => animation.playState !== "running")
+"""
+
+
+@dataclass
+class AxeReport:
+    """The violations axe found on one page."""
+
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+    def elements(self, impact: str) -> int:
+        return sum(len(v["nodes"]) for v in self.violations if v["impact"] == impact)
+
+    def rules(self, impact: str) -> list[str]:
+        return sorted(v["id"] for v in self.violations if v["impact"] == impact)
+
+    def counts(self) -> dict[str, int]:
+        """Elements in violation, by impact."""
+        return {impact: self.elements(impact) for impact in IMPACTS}
+
+    def blocking(self) -> list[str]:
+        """A line for each critical or serious violation: rule, impact, and the first elements."""
+        lines = []
+        for violation in self.violations:
+            if violation["impact"] not in BLOCKING:
+                continue
+            targets = [" ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
+            more = len(violation["nodes"]) - len(targets)
+            lines.append(
+                f"{violation['id']} ({violation['impact']}, {len(violation['nodes'])} elements): "
+                f"{violation['help']}: {'; '.join(targets)}{f' and {more} more' if more > 0 else ''}"
+            )
+        return lines
+
+    def summary(self) -> Counter:
+        """(rule, impact) -> elements."""
+        return Counter({(v["id"], v["impact"]): len(v["nodes"]) for v in self.violations})
+
+
+async def axe_report(page: Any) -> AxeReport:
+    """Run axe-core on ``page`` as it is now, once it has settled."""
+    from axe_playwright_python.async_playwright import Axe
+
+    await page.wait_for_load_state("networkidle")
+    await page.wait_for_function(SETTLED, polling="raf")
+    results = await Axe().run(page, options=AXE_OPTIONS)
+    return AxeReport(results.response["violations"])

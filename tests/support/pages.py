@@ -1,0 +1,96 @@
+"""One URL of every page type the site serves to people, read from a real build.
+
+The accessibility tests (tests/test_accessibility.py) and their benchmark
+(bench/accessibility.py) audit exactly this list, so the figures in
+docs/accessibility.md and what CI checks are the same pages. Tables and views
+come from the database itself: a new table is audited without being listed here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+from urllib.parse import quote, urlencode
+
+import sqlite_utils
+
+from leftbehind.build import content_tables
+
+DATABASE = "leftbehind"
+CANNED_QUERIES = {
+    "search_publications": "?q=community",
+    "publications_feed": "",
+    "find_ward": "?name=norton",
+    "ward_changes": "",
+    "region_summary": "",
+}
+# Row pages of the catalogue, by table: the page type's name.
+RECORD_TABLES = {
+    "publications": "publication",
+    "sessions": "session",
+    "people": "person",
+    "organisations": "organisation",
+    "topics": "topic",
+    "sources": "source",
+    "appg_roles": "APPG role",
+}
+
+
+class PageType(NamedTuple):
+    name: str
+    path: str
+    status: int = 200
+
+
+def _one(data: sqlite3.Connection, query: str) -> sqlite3.Row:
+    row = data.execute(query).fetchone()
+    assert row is not None, query
+    return row
+
+
+def page_types(data: sqlite3.Connection, db_path: Path) -> list[PageType]:
+    """Home, database, every table and view, the canned queries, a row of every kind,
+    search results, Find my ward, About, the dashboard and the error pages."""
+    db = sqlite_utils.Database(db_path)
+    ward = _one(
+        data,
+        "select w.ward_code, w.lad_code, w.lad24_code, w.region_code, w.latitude, w.longitude from wards w"
+        " join ward_outlines using (ward_code) where w.left_behind_2020 = 1 order by w.cni_rank",
+    )
+    pages = [
+        PageType("home", "/"),
+        PageType("database", f"/{DATABASE}"),
+    ]
+    for name in content_tables(db) + db.view_names():
+        kind = "view" if name in db.view_names() else "table"
+        pages.append(PageType(f"{kind} {name}", f"/{DATABASE}/{name}"))
+    for name, query in CANNED_QUERIES.items():
+        pages.append(PageType(f"query {name}", f"/{DATABASE}/{name}{query}"))
+    pages += [
+        PageType("SQL query", f"/{DATABASE}?" + urlencode({"sql": "select ward_code, ward_name, cni_rank from wards order by cni_rank limit 5"})),
+        # latitude and longitude columns: datasette-cluster-map draws its own map above the rows
+        PageType("SQL query with a map", f"/{DATABASE}?" + urlencode(
+            {"sql": "select ward_code, ward_name, latitude, longitude from wards where left_behind_2020 = 1 order by cni_rank"})),
+        PageType("row ward", f"/{DATABASE}/wards/{ward['ward_code']}"),
+        PageType("row council", f"/{DATABASE}/local_authorities/{ward['lad_code']}"),
+        PageType("row council today", f"/{DATABASE}/local_authorities_2024/{ward['lad24_code']}"),
+        PageType("row region", f"/{DATABASE}/regions/{ward['region_code']}"),
+    ]
+    for table, kind in RECORD_TABLES.items():
+        row_id = _one(data, f"select id from {table} order by id")["id"]
+        pages.append(PageType(f"row {kind}", f"/{DATABASE}/{table}/{quote(row_id)}"))
+    pages += [
+        PageType("row session with contents", f"/{DATABASE}/sessions/evidence-session-1"),
+        PageType("table search results", f"/{DATABASE}/publications?_search=community"),
+        PageType("find my ward", "/find-my-ward"),
+        PageType("find my ward, a search", "/find-my-ward?q=durham"),
+        PageType("find my ward, a location", "/find-my-ward?" + urlencode({"lat": ward["latitude"], "lon": ward["longitude"]})),
+        PageType("about", "/about"),
+        PageType("dashboards", "/-/dashboards"),
+        PageType("dashboard", "/-/dashboards/left-behind"),
+        PageType("dashboard chart", "/-/dashboards/left-behind/sets-by-region"),
+        PageType("not found (404)", f"/{DATABASE}/no_such_table", 404),
+        PageType("bad request (400)", f"/{DATABASE}/wards?_sort=no_such_column", 400),
+    ]
+    return pages
