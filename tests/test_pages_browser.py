@@ -12,16 +12,13 @@ import json
 import math
 import sqlite3
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import pytest_asyncio
-import sqlite_utils
 from playwright.async_api import Browser, Page
 
 from support.browser import PHONE, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
-from leftbehind.build import content_tables
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -272,61 +269,6 @@ async def test_all_wards_map_marks_the_left_behind_wards(desktop: Visit, data):
 # --- every page type on a phone ---------------------------------------------------------
 
 
-def phone_pages(data: sqlite3.Connection, db_path: Path) -> list[str]:
-    """One of every page type: home, search, rows, tables, views, queries, About, dashboard."""
-    db = sqlite_utils.Database(db_path)
-    ward = one(data, "select * from wards where left_behind_2020 = 1 order by cni_rank limit 1")
-    paths = [
-        "/",
-        "/leftbehind",
-        "/about",
-        "/-/dashboards/left-behind",
-        "/find-my-ward",
-        "/find-my-ward?q=durham",
-        "/find-my-ward?" + urlencode({"lat": ward["latitude"], "lon": ward["longitude"]}),
-        f"/leftbehind/wards/{ward['ward_code']}",
-        f"/leftbehind/local_authorities/{ward['lad_code']}",
-        f"/leftbehind/regions/{ward['region_code']}",
-        "/leftbehind/search_publications?q=community",
-        "/leftbehind/find_ward?name=norton",
-        "/leftbehind/ward_changes",
-        "/leftbehind/region_summary",
-    ]
-    paths += [f"/leftbehind/{name}" for name in content_tables(db) + db.view_names()]
-    for table in ("publications", "sessions", "people", "organisations", "topics", "appg_roles"):
-        row_id = data.execute(f"select id from {table} order by id limit 1").fetchone()[0]
-        paths.append(f"/leftbehind/{table}/{quote(row_id)}")
-    return paths
-
-
-JSON_ARRAY_CELLS = """
-() => [...document.querySelectorAll("td, dd")].map((cell) => cell.innerText.trim()).filter((text) => {
-  if (!text.startsWith("[") || !text.endsWith("]")) return false;
-  try { return Array.isArray(JSON.parse(text)); } catch (error) { return false; }
-})
-"""
-
-
-async def test_no_page_scrolls_sideways_on_a_phone_or_shows_json_arrays(chromium, site, data, db_path):
-    context, opened = await visit(chromium, site, PHONE)
-    too_wide: dict[str, int] = {}
-    arrays: dict[str, list[str]] = {}
-    try:
-        paths = phone_pages(data, db_path)
-        assert len(paths) > 30
-        for path in paths:
-            await opened.open(path)
-            await opened.page.wait_for_load_state("networkidle")
-            width = await opened.page_width()
-            if width > PHONE["width"]:
-                too_wide[path] = width
-            if found := await opened.page.evaluate(JSON_ARRAY_CELLS):
-                arrays[path] = found[:2]
-        assert too_wide == {}
-        assert arrays == {}
-        opened.assert_no_problems()
-    finally:
-        await context.close()
 
 
 async def test_record_pages_at_both_widths(tab: Visit, data):

@@ -94,3 +94,12 @@ def page_types(data: sqlite3.Connection, db_path: Path) -> list[PageType]:
         PageType("bad request (400)", f"/{DATABASE}/wards?_sort=no_such_column", 400),
     ]
     return pages
+
+
+# The cells of a page (table cells and record values) whose text is a raw JSON array.
+JSON_ARRAY_CELLS = """
+() => [...document.querySelectorAll("td, dd")].map((cell) => cell.innerText.trim()).filter((text) => {
+  if (!text.startsWith("[") || !text.endsWith("]")) return false;
+  try { return Array.isArray(JSON.parse(text)); } catch (error) { return false; }
+})
+"""
