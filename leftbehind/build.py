@@ -48,16 +48,24 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
 
     @cached_property
+    def population(self) -> dict[str, float]:
+        return population_by_lsoa(self.tables["population"])
+
+    @cached_property
+    def ward_lsoas(self) -> dict[str, list[str]]:
+        return lsoas_by_ward(self.tables["lsoa_ward_lookup"])
+
+    @cached_property
     def ward_basics(self) -> list[dict[str, Any]]:
         """The wards as the CNI and the 2017 lookups give them, before today's geography."""
-        return ward_rows(self.tables)
+        return ward_rows(self.tables, self.population, self.ward_lsoas)
 
     @cached_property
     def today(self) -> Today:
         return today_geography(
             self.ward_basics,
-            lsoas_by_ward(self.tables["lsoa_ward_lookup"]),
-            population_by_lsoa(self.tables["population"]),
+            self.ward_lsoas,
+            self.population,
             self.tables["lsoa11_lsoa21"].rows,
             self.tables["lsoa21_ward24"].rows,
             self.tables["ltla24_region"].rows,

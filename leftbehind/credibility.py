@@ -35,6 +35,10 @@ EXACT_LABEL = "exact to ~1 m"
 
 def coordinate_decimals(text: str) -> int:
     """Decimal places written in a coordinate's source text ('-0.40' -> 2, '1e-05' -> 5)."""
+    text = text.strip()
+    whole, _, fraction = text.partition(".")
+    if fraction.isdigit() and whole.lstrip("+-").isdigit():  # the usual '-1.23456': no need to parse
+        return len(fraction)
     try:
         exponent = Decimal(text.strip()).as_tuple().exponent
     except InvalidOperation:

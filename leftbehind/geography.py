@@ -97,30 +97,31 @@ def lsoa21_parts(rows: Iterable[Mapping[str, Any]], label: str = "LSOA11->LSOA21
     LSOA 2021s it is listed against; unchanged (U) and merged (M) ones give all
     their people to their single LSOA 2021.
     """
-    targets: dict[str, set[str]] = {}
+    targets: dict[str, list[str]] = {}
     codes: dict[str, str] = {}
     problems = []
     for index, row in enumerate(rows, start=1):
         lsoa11, change, lsoa21 = row["lsoa11_code"], row["change_code"], row["lsoa21_code"]
-        if change not in CHANGE_CODES:
-            problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): change_code {change!r} is not one of U, S, M, X")
+        known = codes.get(lsoa11)
+        if known is None:
+            if change not in CHANGE_CODES:
+                problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): change_code {change!r} is not one of U, S, M, X")
+                continue
+            codes[lsoa11], targets[lsoa11] = change, [lsoa21]
             continue
-        if codes.setdefault(lsoa11, change) != change:
-            problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): change_code {change!r} but an earlier row says {codes[lsoa11]!r}")
-        if lsoa21 in targets.setdefault(lsoa11, set()):
+        if change != known:
+            problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): change_code {change!r} but an earlier row says {known!r}")
+        if lsoa21 in targets[lsoa11]:
             problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): LSOA21 {lsoa21} listed twice")
-        targets[lsoa11].add(lsoa21)
-    for lsoa11, lsoa21s in sorted(targets.items()):
+        targets[lsoa11].append(lsoa21)
+    for lsoa11, lsoa21s in targets.items():
         if codes[lsoa11] in ("U", "M") and len(lsoa21s) != 1:
             problems.append(f"{label}: LSOA11 {lsoa11}: change_code {codes[lsoa11]!r} but {len(lsoa21s)} LSOA21s")
         if codes[lsoa11] == "S" and len(lsoa21s) < 2:
             problems.append(f"{label}: LSOA11 {lsoa11}: change_code 'S' (split) but only one LSOA21")
     if problems:
-        raise BuildError(f"the {label} is inconsistent", problems[:20])
-    return {
-        lsoa11: {lsoa21: 1 / len(lsoa21s) for lsoa21 in sorted(lsoa21s)}
-        for lsoa11, lsoa21s in targets.items()
-    }
+        raise BuildError(f"the {label} is inconsistent", sorted(problems)[:20])
+    return {lsoa11: dict.fromkeys(sorted(lsoa21s), 1 / len(lsoa21s)) for lsoa11, lsoa21s in targets.items()}
 
 
 def wards24_by_lsoa21(rows: Iterable[Mapping[str, Any]], label: str = "LSOA21->WD24 lookup") -> dict[str, Ward24]:
@@ -129,11 +130,14 @@ def wards24_by_lsoa21(rows: Iterable[Mapping[str, Any]], label: str = "LSOA21->W
     seen: dict[str, Ward24] = {}
     problems = []
     for index, row in enumerate(rows, start=1):
-        ward = Ward24(row["ward24_code"], row["ward24_name"], row["ltla24_code"])
+        code, name, council = row["ward24_code"], row["ward24_name"], row["ltla24_code"]
+        ward = seen.get(code)
+        if ward is None:  # one Ward24 per ward, not per LSOA: about 7,000 instead of 35,000
+            ward = seen[code] = Ward24(code, name, council)
+        elif (ward.name, ward.lad24_code) != (name, council):
+            problems.append(f"{label}: row {index}: ward {code} has a second name or council ({name}, {council})")
         if row["lsoa21_code"] in wards:
             problems.append(f"{label}: row {index}: LSOA21 {row['lsoa21_code']} listed twice")
-        if seen.setdefault(ward.code, ward) != ward:
-            problems.append(f"{label}: row {index}: ward {ward.code} has a second name or council ({ward.name}, {ward.lad24_code})")
         wards[row["lsoa21_code"]] = ward
     if problems:
         raise BuildError(f"the {label} is inconsistent", problems[:20])
@@ -159,6 +163,18 @@ def ward24_people(
     wards24: Mapping[str, Ward24],
 ) -> dict[Ward24, float]:
     """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward."""
+    people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
+    return {found[code]: amount for code, amount in people.items()}
+
+
+def _people_by_code(
+    ward_code: str,
+    lsoas: Sequence[str],
+    population: Mapping[str, float],
+    parts: Mapping[str, Mapping[str, float]],
+    wards24: Mapping[str, Ward24],
+) -> tuple[dict[str, float], dict[str, Ward24]]:
+    """As ward24_people, keyed by 2024 ward code (hashing a code is far cheaper than a Ward24)."""
     people: dict[str, float] = {}
     found: dict[str, Ward24] = {}
     for lsoa11 in lsoas:
@@ -176,7 +192,7 @@ def ward24_people(
                 )
             found[ward24.code] = ward24
             people[ward24.code] = people.get(ward24.code, 0.0) + population[lsoa11] * fraction
-    return {found[code]: amount for code, amount in people.items()}
+    return people, found
 
 
 def largest_remainder(amounts: Mapping[K, float], total: int) -> dict[K, int]:
@@ -189,6 +205,8 @@ def largest_remainder(amounts: Mapping[K, float], total: int) -> dict[K, int]:
     """
     if total < 0 or not amounts:
         raise ValueError("largest_remainder needs at least one amount and a non-negative total")
+    if len(amounts) == 1:  # most wards lie in one 2024 ward: nothing to share
+        return {key: total for key in amounts}
     whole = sum(amounts.values())
     if whole > 0:
         exact = {key: amount * total / whole for key, amount in amounts.items()}
@@ -204,6 +222,8 @@ def largest_remainder(amounts: Mapping[K, float], total: int) -> dict[K, int]:
 
 def majority_key(amounts: Mapping[K, float]) -> K:
     """The key with the largest amount; the lower key on a tie."""
+    if len(amounts) == 1:
+        return next(iter(amounts))
     return min(amounts, key=lambda key: (-amounts[key], key))
 
 
@@ -222,16 +242,17 @@ def ward_geography(
     """
     if not lsoas:
         return None
-    people = ward24_people(ward_code, lsoas, population, parts, wards24)
+    people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
     whole_people = largest_remainder(people, round(sum(population[lsoa] for lsoa in lsoas)))
     share_units = largest_remainder(people, SHARE_UNITS)
     by_council: dict[str, float] = {}
     council_units: dict[str, int] = {}
-    for ward24, amount in people.items():
-        by_council[ward24.lad24_code] = by_council.get(ward24.lad24_code, 0.0) + amount
-        council_units[ward24.lad24_code] = council_units.get(ward24.lad24_code, 0) + share_units[ward24]
+    for code, amount in people.items():
+        council = found[code].lad24_code
+        by_council[council] = by_council.get(council, 0.0) + amount
+        council_units[council] = council_units.get(council, 0) + share_units[code]
     lad24 = majority_key(by_council)
-    links = tuple(Link(ward24, whole_people[ward24], share_units[ward24]) for ward24 in sorted(people))
+    links = tuple(Link(found[code], whole_people[code], share_units[code]) for code in sorted(people))
     return WardGeography(ward_code, lad24, council_units[lad24], links)
 
 

@@ -51,6 +51,21 @@ class SourceTable:
             raise self.problem(index, column, f"{value!r} is not a finite number")
         return number
 
+    def numbers(self, column: str, cast: type = float) -> list[float | int]:
+        """Every value of ``column`` as a finite number, or a clear error naming the first bad one.
+
+        One pass over the column; only when it fails are the rows looked at one by one,
+        to say which line holds the bad value.
+        """
+        try:
+            values = [cast(row[column]) for row in self.rows]
+            whole = cast is not int or all(not isinstance(row[column], float) or row[column].is_integer() for row in self.rows)
+            if whole and (cast is int or all(map(math.isfinite, values))):
+                return values
+        except (TypeError, ValueError, OverflowError):
+            pass
+        return [self.number(index, column, cast) for index in range(len(self.rows))]
+
     def text(self, index: int, column: str) -> str:
         """The value of ``column`` in row ``index`` as non-empty text, or a clear error."""
         value = self.rows[index][column]

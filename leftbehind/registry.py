@@ -110,31 +110,40 @@ def value_problem(column: Column, value: Any) -> str | None:
     return None
 
 
-def ordered_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows with exactly the declared columns, in declared order, each value checked.
+def allowed_types(column: Column) -> frozenset[type]:
+    """The exact Python types a column takes (a bool is not an int here: flags are 0 or 1)."""
+    types = {column.type} | ({int} if column.type is float else set())
+    return frozenset(types | ({type(None)} if column.nullable else set()))
+
+
+def ordered_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """The rows as tuples of exactly the declared columns, in declared order, each value checked.
 
     A row with a missing or an extra key, or a value of the wrong type, is a fault in
     the code that computed it, so the error names the table, the row and the column.
+    Types are checked a column at a time (one set of types per column) and the rows
+    looked at one by one only to name a bad value.
     """
     names = table.column_names
     expected = set(names)
     ordered = []
     for index, row in enumerate(rows):
-        keys = set(row)
-        if keys != expected:
-            missing, extra = sorted(expected - keys), sorted(keys - expected)
+        if len(row) != len(names) or row.keys() != expected:
+            missing, extra = sorted(expected - set(row)), sorted(set(row) - expected)
             raise BuildError(
                 f"the rows computed for table {table.name} do not match its declaration",
                 [f"table {table.name}: row {index + 1}: missing columns {missing}, undeclared columns {extra}"],
             )
-        problems = [
-            f"table {table.name}: row {index + 1} ({_row_key(table, row)}): column '{column.name}': {problem}"
-            for column in table.columns
-            if (problem := value_problem(column, row[column.name])) is not None
-        ]
-        if problems:
-            raise BuildError(f"the rows computed for table {table.name} have wrong values", problems[:20])
-        ordered.append({name: row[name] for name in names})
+        ordered.append(tuple(row[name] for name in names))
+    for position, (column, values) in enumerate(zip(table.columns, zip(*ordered))):
+        if not set(map(type, values)) <= allowed_types(column):
+            index = next(i for i, value in enumerate(values) if value_problem(column, value))
+            row = dict(zip(names, ordered[index]))
+            raise BuildError(
+                f"the rows computed for table {table.name} have wrong values",
+                [f"table {table.name}: row {index + 1} ({_row_key(table, row)}): column '{column.name}': "
+                 f"{value_problem(column, values[index])}"],
+            )
     return ordered
 
 
@@ -168,8 +177,11 @@ def load_table(db: sqlite_utils.Database, table: Table, rows: Iterable[Mapping[s
         check_view_columns(db, table)
         return
     create_table(db, table)
+    columns = ", ".join(f"[{name}]" for name in table.column_names)
+    insert = f"insert into [{table.name}] ({columns}) values ({', '.join('?' * len(table.columns))})"
     try:
-        db[table.name].insert_all(ordered_rows(table, rows))
+        # Rows already checked and ordered by the declaration: one prepared statement for all.
+        db.conn.executemany(insert, ordered_rows(table, rows))
         for columns, unique in index_columns(table):
             db[table.name].create_index(list(columns), unique=unique)
     except sqlite3.IntegrityError as error:  # validation should have caught it: say where, not a traceback

@@ -45,10 +45,8 @@ CNI_COLUMNS = {
 
 def population_by_lsoa(table: SourceTable) -> dict[str, float]:
     """Mid-2017 population of each LSOA (England and Wales)."""
-    population = {}
-    for index, row in enumerate(table.rows):
-        population[table.text(index, "lsoa11_code")] = table.number(index, "total_population")
-    return population
+    codes = [table.text(index, "lsoa11_code") for index in range(len(table.rows))]
+    return dict(zip(codes, table.numbers("total_population")))
 
 
 def _flag(table: SourceTable, index: int) -> int:
@@ -61,6 +59,11 @@ def _flag(table: SourceTable, index: int) -> int:
 def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str, Any]]:
     """The CNI scores and ranks (2020 file) with both left-behind flags."""
     wards: dict[str, dict[str, Any]] = {}
+    figures = {
+        name: cni2020.numbers(column, float if name.endswith("_score") else int)
+        for column, name in CNI_COLUMNS.items()
+        if name.endswith(("_score", "_rank"))
+    }
     for index, row in enumerate(cni2020.rows):
         ward = {
             "ward_code": row["ward17_code"],
@@ -68,11 +71,8 @@ def cni_wards(cni2020: SourceTable, cni2019: SourceTable) -> dict[str, dict[str,
             "lad_code": row["lad19_code"],
             "lad_name": row["lad19_name"],
         }
-        for column, name in CNI_COLUMNS.items():
-            if name.endswith("_score"):
-                ward[name] = cni2020.number(index, column, float)
-            elif name.endswith("_rank"):
-                ward[name] = cni2020.number(index, column, int)
+        for name, values in figures.items():
+            ward[name] = values[index]
         ward["left_behind_2020"] = _flag(cni2020, index)
         if ward["ward_code"] in wards:
             raise cni2020.problem(index, "ward17_code", f"duplicate ward {ward['ward_code']}")
@@ -141,30 +141,24 @@ def lsoas_by_ward(lookup: SourceTable) -> dict[str, list[str]]:
 
 def lsoa_points(centroids: SourceTable) -> dict[str, tuple[float, float]]:
     """(latitude, longitude) of each LSOA's population-weighted centroid."""
-    return {
-        row["lsoa11cd"]: (centroids.number(i, "Y"), centroids.number(i, "X"))
-        for i, row in enumerate(centroids.rows)
-    }
+    codes = [row["lsoa11cd"] for row in centroids.rows]
+    return dict(zip(codes, zip(centroids.numbers("Y"), centroids.numbers("X"))))
 
 
 def ward_label_points(points: SourceTable) -> dict[str, tuple[float, float]]:
-    return {
-        row["wdcd"]: (points.number(i, "latitude"), points.number(i, "longitude"))
-        for i, row in enumerate(points.rows)
-    }
+    codes = [row["wdcd"] for row in points.rows]
+    return dict(zip(codes, zip(points.numbers("latitude"), points.numbers("longitude"))))
 
 
-def label_point_precision(points: SourceTable) -> dict[str, str]:
-    """How precisely each label point is written in the source (read from its text, not the float)."""
-    return {row["wdcd"]: location_precision(row["longitude"], row["latitude"]) for row in points.rows}
+def label_point_texts(points: SourceTable) -> dict[str, tuple[str, str]]:
+    """Each label point's (longitude, latitude) as the source writes them: their precision is in the text."""
+    return {row["wdcd"]: (row["longitude"], row["latitude"]) for row in points.rows}
 
 
-def imd_by_lsoa(imd: SourceTable) -> dict[str, tuple[int, int]]:
-    """(IMD 2019 decile, IMD 2019 rank) of each English LSOA; 1 = most deprived."""
-    return {
-        row["lsoa_code"]: (imd.number(i, "IMD_decile", int), imd.number(i, "IMD_rank", int))
-        for i, row in enumerate(imd.rows)
-    }
+def imd_by_lsoa(imd: SourceTable) -> dict[str, int]:
+    """The IMD 2019 decile of each English LSOA; 1 = the most deprived 10%."""
+    codes = [row["lsoa_code"] for row in imd.rows]
+    return dict(zip(codes, imd.numbers("IMD_decile", int)))
 
 
 def in_england(latitude: float, longitude: float) -> bool:
@@ -190,13 +184,13 @@ def weighted_point(
 
 
 def imd_context(
-    lsoas: list[str], imd: dict[str, tuple[int, int]], population: dict[str, float]
+    lsoas: list[str], imd: dict[str, int], population: dict[str, float]
 ) -> dict[str, Any]:
     """The share of the ward's population in England's most deprived 10% of LSOAs."""
     if not lsoas:
         return {"lsoa_count": None, "lsoas_in_imd_decile_1": None, "population_share_in_imd_decile_1_lsoas": None}
     total = sum(population[code] for code in lsoas)
-    in_decile_1 = [code for code in lsoas if imd[code][0] == 1]
+    in_decile_1 = [code for code in lsoas if imd[code] == 1]
     share = sum(population[code] for code in in_decile_1) / total if total else None
     return {
         "lsoa_count": len(lsoas),
@@ -223,24 +217,33 @@ def check_lsoas_known(
 ) -> None:
     """Every LSOA of a CNI ward must have a centroid, an IMD decile and a population."""
     problems = []
+    needed = {lsoa for code in wards for lsoa in ward_lsoas.get(code, [])}
     for label, values in lookups.items():
-        missing = sorted({lsoa for code in wards for lsoa in ward_lsoas.get(code, []) if lsoa not in values})
+        missing = sorted(needed.difference(values))
         if missing:
             problems.append(f"{label}: lacks {len(missing)} LSOAs of CNI wards, such as {', '.join(missing[:5])}")
     if problems:
         raise BuildError("the LSOA sources do not cover every ward", problems)
 
 
-def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
-    """One row per CNI ward, sorted by ward code."""
-    population = population_by_lsoa(tables["population"])
+def ward_rows(
+    tables: Mapping[str, SourceTable],
+    population: Mapping[str, float] | None = None,
+    ward_lsoas: Mapping[str, list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """One row per CNI ward, sorted by ward code.
+
+    ``population`` and ``ward_lsoas`` are computed from the tables when not given; the
+    build passes its own, which today's geography uses too.
+    """
+    population = population if population is not None else population_by_lsoa(tables["population"])
+    ward_lsoas = ward_lsoas if ward_lsoas is not None else lsoas_by_ward(tables["lsoa_ward_lookup"])
     wards = cni_wards(tables["cni2020"], tables["cni2019"])
     check_codes_against_lookup(wards, tables["ward_lad_lookup"], tables["cni2020"].source)
     regions = regions_by_lad(tables["lad_region_lookup"])
-    ward_lsoas = lsoas_by_ward(tables["lsoa_ward_lookup"])
     centroids = lsoa_points(tables["lsoa_centroids"])
     label_points = ward_label_points(tables["ward_points"])
-    precision = label_point_precision(tables["ward_points"])
+    point_texts = label_point_texts(tables["ward_points"])
     imd = imd_by_lsoa(tables["imd_lsoa"])
 
     check_lsoas_known(wards, ward_lsoas, {
@@ -263,7 +266,7 @@ def ward_rows(tables: Mapping[str, SourceTable]) -> list[dict[str, Any]]:
         label_point = label_points.get(code)
         if is_usable_label_point(label_point):
             point, method, point_source = label_point, LOCATION_LABEL_POINT, "ward_points"
-            point_precision = precision[code]
+            point_precision = location_precision(*point_texts[code])
         else:
             point = weighted_point(lsoas, centroids, population)
             method, point_source = LOCATION_LSOA_CENTROIDS, "lsoa_centroids"

@@ -49,7 +49,7 @@ def test_weighted_point_and_imd_context():
     population = {"a": 1.0, "b": 3.0}
     assert weighted_point(["a", "b"], points, population) == (51.5, 1.5)
     assert weighted_point([], points, population) is None
-    assert imd_context(["a", "b"], {"a": (1, 5), "b": (2, 50)}, population)["population_share_in_imd_decile_1_lsoas"] == 0.25
+    assert imd_context(["a", "b"], {"a": 1, "b": 2}, population)["population_share_in_imd_decile_1_lsoas"] == 0.25
     assert imd_context([], {}, population)["lsoa_count"] is None
 
 
