@@ -14,6 +14,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -408,3 +409,34 @@ async def test_bad_parameters_get_a_4xx_with_a_message(datasette, path, message)
     response = await datasette.client.get(path)
     assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:300])
     assert message in response.text
+
+
+async def test_error_pages_print_no_rich_traceback(db_path, metadata, capsys):
+    """An error page costs no highlighted traceback: cheap 404s must not stall the event loop."""
+    import rich  # noqa: F401 - present in the test environment (through frictionless), as it may be anywhere
+
+    datasette = profile_datasette(db_path, metadata)
+    capsys.readouterr()
+    for path in ("/leftbehind/no_such_table", "/leftbehind/wards?_sort=no_such_column"):
+        response = await datasette.client.get(path)
+        assert 400 <= response.status_code < 500
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    assert "locals" not in printed.out + printed.err
+
+
+def test_time_limit_interrupts_only_the_query_it_guards():
+    """The timer that keeps the SQL time limit stops a runaway query, and never the next one."""
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    started = time.perf_counter()
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        with untrusted_sql.interrupt_after(conn, 100):
+            conn.execute(RUNAWAY_SQL).fetchall()
+    assert time.perf_counter() - started < 1.0
+    with untrusted_sql.interrupt_after(conn, 100):
+        assert conn.execute("select 1").fetchone() == (1,)
+    # The next query on the connection runs past the finished query's limit: its timer must not end it.
+    counted = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select count(*) from c"
+    started = time.perf_counter()
+    assert conn.execute(counted).fetchone() == (3000000,)
+    assert time.perf_counter() - started > 0.2, "the check needs a query that outlasts the 100 ms limit"
