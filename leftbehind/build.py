@@ -7,7 +7,9 @@ leaves the last good database exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -208,13 +210,30 @@ def build(
     temporary = database.with_name(f".{database.name}.{os.getpid()}.building")
     try:
         inputs.commit, inputs.built_at = repository_commit(), build_time()
-        write_database(inputs, temporary)
+        with inputs_left_out_of_garbage_collection():
+            write_database(inputs, temporary)
         os.chmod(temporary, 0o644)
         durable_file(temporary)
         temporary.replace(database)  # atomic: readers see the old or the new file, never a mix
     finally:
         temporary.unlink(missing_ok=True)
     return database
+
+
+@contextlib.contextmanager
+def inputs_left_out_of_garbage_collection():
+    """Keep Python's cycle collector from walking the inputs again and again while deriving.
+
+    After reading, several hundred thousand row dicts stay alive until the build ends, and
+    each full collection triggered by the rows being derived walks all of them, to find
+    nothing: about 0.17 s of a 2.4 s build. ``gc.freeze()`` sets what exists now aside
+    until ``gc.unfreeze()``; what the build then creates is collected as usual.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def durable_file(path: Path) -> None:

@@ -114,14 +114,19 @@ def lsoa21_parts(rows: Iterable[Mapping[str, Any]], label: str = "LSOA11->LSOA21
         if lsoa21 in targets[lsoa11]:
             problems.append(f"{label}: row {index} (LSOA11 {lsoa11}): LSOA21 {lsoa21} listed twice")
         targets[lsoa11].append(lsoa21)
+    parts: dict[str, dict[str, float]] = {}
     for lsoa11, lsoa21s in targets.items():
-        if codes[lsoa11] in ("U", "M") and len(lsoa21s) != 1:
+        if len(lsoa21s) == 1:  # nearly every LSOA: unchanged or merged
+            if codes[lsoa11] == "S":
+                problems.append(f"{label}: LSOA11 {lsoa11}: change_code 'S' (split) but only one LSOA21")
+            parts[lsoa11] = {lsoa21s[0]: 1.0}
+            continue
+        if codes[lsoa11] in ("U", "M"):
             problems.append(f"{label}: LSOA11 {lsoa11}: change_code {codes[lsoa11]!r} but {len(lsoa21s)} LSOA21s")
-        if codes[lsoa11] == "S" and len(lsoa21s) < 2:
-            problems.append(f"{label}: LSOA11 {lsoa11}: change_code 'S' (split) but only one LSOA21")
+        parts[lsoa11] = dict.fromkeys(sorted(lsoa21s), 1 / len(lsoa21s))
     if problems:
         raise BuildError(f"the {label} is inconsistent", sorted(problems)[:20])
-    return {lsoa11: dict.fromkeys(sorted(lsoa21s), 1 / len(lsoa21s)) for lsoa11, lsoa21s in targets.items()}
+    return parts
 
 
 def wards24_by_lsoa21(rows: Iterable[Mapping[str, Any]], label: str = "LSOA21->WD24 lookup") -> dict[str, Ward24]:
@@ -243,6 +248,10 @@ def ward_geography(
     if not lsoas:
         return None
     people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
+    if len(people) == 1:  # most wards lie within one 2024 ward: all its people, a share of 1
+        (ward24,) = found.values()
+        link = Link(ward24, round(sum(population[lsoa] for lsoa in lsoas)), SHARE_UNITS)
+        return WardGeography(ward_code, ward24.lad24_code, SHARE_UNITS, (link,))
     whole_people = largest_remainder(people, round(sum(population[lsoa] for lsoa in lsoas)))
     share_units = largest_remainder(people, SHARE_UNITS)
     by_council: dict[str, float] = {}
