@@ -10,7 +10,7 @@ PORT ?= 8001
 SERVICE ?= left-behind-neighbourhoods
 ORIGIN ?=
 
-.PHONY: serve build test bench load audit install clean metadata publish-cloudrun publish-fly
+.PHONY: serve build test bench load audit install clean metadata readme publish-cloudrun publish-fly
 
 $(BIN)/datasette: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ build: leftbehind.db
 # Regenerate the tables part of metadata.yml from leftbehind/tables.py.
 metadata: $(BIN)/datasette
 	$(BIN)/python -m leftbehind.metadata
+
+# Rewrite the counts README.md states from the built database (leftbehind/readme.py).
+readme: leftbehind.db
+	$(BIN)/python -m leftbehind.readme
 
 serve: leftbehind.db
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)

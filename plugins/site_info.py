@@ -10,7 +10,7 @@ from __future__ import annotations
 from datasette import hookimpl
 
 DATABASE = "leftbehind"
-# Figures the About page states about the wards, counted rather than typed.
+# Figures the home and About pages state about the wards, counted rather than typed.
 WARD_FACTS_SQL = """
 select
   count(*) as wards,
@@ -21,7 +21,12 @@ select
   (select sum(point_inside) from ward_outlines) as points_inside,
   sum(left_behind_2020 = 1 and lad24_name != lad_name) as renamed_2020,
   sum(left_behind_2020 = 1 and wards24_count >= 2) as overlapping_2020,
-  sum(left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0) as imd_zero_2020
+  sum(left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0) as imd_zero_2020,
+  (select group_concat(printf('%,d', cni_rank), ', ') from
+    (select cni_rank from wards group by cni_rank having count(*) > 1 order by cni_rank)) as cni_rank_ties,
+  (select group_concat(printf('%,d', engaged_community_rank), ', ') from
+    (select engaged_community_rank from wards group by engaged_community_rank having count(*) > 1
+     order by engaged_community_rank)) as engaged_community_rank_ties
 from wards
 """
 

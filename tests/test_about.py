@@ -13,7 +13,7 @@ def build_facts(db_path) -> dict:
         info = dict(conn.execute("select item, value from build_info"))
         sources = [row[0] for row in conn.execute("select id from sources order by id")]
         attributions = [row[0] for row in conn.execute("select attribution from sources")]
-    return {"info": info, "sources": sources, "attributions": attributions}
+    return {"info": info, "sources": sources, "attributions": attributions, "path": db_path}
 
 
 @pytest.mark.parametrize("path", ["/", "/leftbehind", "/leftbehind/wards", "/leftbehind/wards/E05001595", "/about", "/-/dashboards/left-behind"])
@@ -34,7 +34,10 @@ async def test_about_page_explains_licences_and_citation(datasette, build_facts)
         assert heading in text
     for attribution in build_facts["attributions"]:
         assert " ".join(attribution.split()) in " ".join(text.split())
-    assert "206 wards" in text and "225 wards" in text
+    with sqlite3.connect(build_facts["path"]) as conn:
+        sets = dict(conn.execute("select id, wards from left_behind_sets"))
+    flat = " ".join(text.split())
+    assert f"2019, had {sets['2019']} wards" in flat and f"interim set of {sets['2020']} wards" in flat
 
 
 async def test_about_page_counts_are_the_databases(datasette, db_path, catalogue_yaml):
@@ -49,8 +52,20 @@ async def test_about_page_counts_are_the_databases(datasette, db_path, catalogue
     assert f"every English ward of the CNI ({wards:,};" in text
     for name in ("sessions", "publications", "people", "organisations", "topics"):
         assert f">{name}</a> ({len(catalogue_yaml[name])})" in text, name
+        cni_ties = [row[0] for row in conn.execute("select cni_rank from wards group by 1 having count(*) > 1")]
+        engaged_ties = [row[0] for row in conn.execute(
+            "select engaged_community_rank from wards group by 1 having count(*) > 1"
+        )]
+        in_2020 = conn.execute("select sum(left_behind_2020) from wards").fetchone()[0]
+        imd_zero = conn.execute(
+            "select count(*) from wards where left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0"
+        ).fetchone()[0]
     assert f"For {moved} wards that point is broken" in text
     assert f"{no_population} wards get no LSOA at all" in text
+    assert len(cni_ties) == len(engaged_ties) == 1, "About speaks of one tie in each; say more if there are more"
+    assert f"Two wards share CNI rank {cni_ties[0]:,} and two share engaged-community rank {engaged_ties[0]:,};" in text
+    assert f"{imd_zero} of the {in_2020} score 0 on this measure" in text
+    assert f"the {in_2020} of the 2020 set on a map" in text
 
 
 async def test_home_page_links_the_dashboard_and_about(datasette):
