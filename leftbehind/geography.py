@@ -250,9 +250,9 @@ def ward_geography(
     people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
     if len(people) == 1:  # most wards lie within one 2024 ward: all its people, a share of 1
         (ward24,) = found.values()
-        link = Link(ward24, round(sum(population[lsoa] for lsoa in lsoas)), SHARE_UNITS)
+        link = Link(ward24, round(sum(map(population.__getitem__, lsoas))), SHARE_UNITS)
         return WardGeography(ward_code, ward24.lad24_code, SHARE_UNITS, (link,))
-    whole_people = largest_remainder(people, round(sum(population[lsoa] for lsoa in lsoas)))
+    whole_people = largest_remainder(people, round(sum(map(population.__getitem__, lsoas))))
     share_units = largest_remainder(people, SHARE_UNITS)
     by_council: dict[str, float] = {}
     council_units: dict[str, int] = {}

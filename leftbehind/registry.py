@@ -10,6 +10,7 @@ with its SQL.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -126,6 +127,8 @@ def ordered_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[tuple[
     """
     names = table.column_names
     expected = set(names)
+    # itemgetter of one name gives the value, not a 1-tuple: wrap it so every row is a tuple.
+    values_of = operator.itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     ordered = []
     for index, row in enumerate(rows):
         if len(row) != len(names) or row.keys() != expected:
@@ -134,7 +137,7 @@ def ordered_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[tuple[
                 f"the rows computed for table {table.name} do not match its declaration",
                 [f"table {table.name}: row {index + 1}: missing columns {missing}, undeclared columns {extra}"],
             )
-        ordered.append(tuple(row[name] for name in names))
+        ordered.append(values_of(row))
     for position, (column, values) in enumerate(zip(table.columns, zip(*ordered))):
         if not set(map(type, values)) <= allowed_types(column):
             index = next(i for i, value in enumerate(values) if value_problem(column, value))

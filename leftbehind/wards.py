@@ -189,9 +189,9 @@ def imd_context(
     """The share of the ward's population in England's most deprived 10% of LSOAs."""
     if not lsoas:
         return {"lsoa_count": None, "lsoas_in_imd_decile_1": None, "population_share_in_imd_decile_1_lsoas": None}
-    total = sum(population[code] for code in lsoas)
+    total = sum(map(population.__getitem__, lsoas))
     in_decile_1 = [code for code in lsoas if imd[code] == 1]
-    share = sum(population[code] for code in in_decile_1) / total if total else None
+    share = sum(map(population.__getitem__, in_decile_1)) / total if total else None
     return {
         "lsoa_count": len(lsoas),
         "lsoas_in_imd_decile_1": len(in_decile_1),
@@ -296,7 +296,7 @@ def ward_rows(
                 "connectedness_score": ward["connectedness_score"],
                 "engaged_community_rank": ward["engaged_community_rank"],
                 "engaged_community_score": ward["engaged_community_score"],
-                "population": round(sum(population[lsoa] for lsoa in lsoas)) if lsoas else None,
+                "population": round(sum(map(population.__getitem__, lsoas))) if lsoas else None,
                 **imd_context(lsoas, imd, population),
                 "latitude": point[0],
                 "longitude": point[1],

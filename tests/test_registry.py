@@ -56,6 +56,14 @@ def test_rows_are_ordered_and_typed_by_the_declaration():
     assert rows == [("a", None, 1)]  # in the declared order: code, count, share
 
 
+def test_a_table_of_one_column_gives_rows_of_one_value():
+    single = Table(
+        name="single", description="One column.", rows=lambda inputs: [], primary_key=("code",),
+        columns=(Column("code", str, "The code.", nullable=False),),
+    )
+    assert ordered_rows(single, [{"code": "a"}, {"code": "b"}]) == [("a",), ("b",)]
+
+
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
