@@ -36,10 +36,6 @@ POPULATION_CHECK = {
     "lowest_pct": -18.2,
     "highest_pct": 20.6,
 }
-CNI_LICENCE_NOTE = (
-    "OCSI and Local Trust state no open licence for the Community Needs Index data that we know of; "
-    "the MIT licence of the humaniverse/IMD package covers its code, not the data."
-)
 
 DOMAINS = (
     (
@@ -476,7 +472,6 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
             ("Outline", outline_source),
         ],
     )
-    page["cni_licence_note"] = CNI_LICENCE_NOTE
     return page
 
 
