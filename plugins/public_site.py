@@ -24,6 +24,8 @@ refused request reaches them, and cached answers get the headers too.
 
 from __future__ import annotations
 
+import errno
+import inspect
 import ipaddress
 import json
 import logging
@@ -491,18 +493,31 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
     if "_through" in request.args and isinstance(exception, (KeyError, ValueError, TypeError, IndexError, AttributeError)):
         # A _through naming a table or column that is not there fails inside Datasette's filter code.
         return DatasetteError("Invalid _through parameter", title="Invalid request", status=400)
+    if isinstance(exception, OSError) and exception.errno == errno.ENAMETOOLONG:
+        # A static file path with a name longer than the file system allows.
+        return DatasetteError("File not found", title="Not found", status=404)
     return None
 
 
-@hookimpl
+@hookimpl(hookwrapper=True)
 def handle_exception(datasette, request, exception):
-    """Serve Datasette's own error page, but as 400 for a bad request parameter."""
+    """Serve Datasette's own error page, but as a 4xx for a bad request.
+
+    A wrapper, not a plain implementation: Datasette awaits every implementation's
+    answer and uses the first, so its default handler would still run for the original
+    exception, print its traceback as for a 500 and render a page nobody gets. For a
+    request we answer, the other implementations' answers are dropped unawaited.
+    """
     # Imported here, not at the top: importing datasette.handle_exception before
     # datasette.plugins (as a script that loads this file on its own would) leaves
     # Datasette's default handler unregistered.
     from datasette.handle_exception import handle_exception as default_handle_exception
 
+    outcome = yield
     client_error = as_client_error(request, exception)
     if client_error is None:
-        return None  # Datasette's default handler renders it
-    return default_handle_exception(datasette, request, client_error)
+        return  # Datasette's default handler renders it
+    for answer in outcome.get_result():
+        if inspect.iscoroutine(answer):
+            answer.close()  # never started: closing it avoids a "never awaited" warning
+    outcome.force_result([default_handle_exception(datasette, request, client_error)])

@@ -403,6 +403,10 @@ async def test_a_visitor_waiting_too_long_for_the_sql_lane_gets_429(db_path, met
         ('/leftbehind/wards.json?ward_name__in=[{"a":1}]', "cannot be used in SQL"),
         ("/leftbehind/wards.json?cni_rank__gt=99999999999999999999", "too large for SQLite"),
         ("/leftbehind.json?_shape=array", "_shape"),
+        # Found by fuzzing the people's pages and static routes: a name longer than a file's may be.
+        ("/assets/" + "a" * 300, "File not found"),
+        ("/-/static/" + "a" * 300, "File not found"),
+        ("/-/static-plugins/datasette-leaflet/" + "a" * 300, "File not found"),
     ],
 )
 async def test_bad_parameters_get_a_4xx_with_a_message(datasette, path, message):
@@ -411,15 +415,23 @@ async def test_bad_parameters_get_a_4xx_with_a_message(datasette, path, message)
     assert message in response.text
 
 
-async def test_error_pages_print_no_rich_traceback(db_path, metadata, capsys):
-    """An error page costs no highlighted traceback: cheap 404s must not stall the event loop."""
+async def test_error_pages_print_no_traceback(db_path, metadata, capsys):
+    """An error page for a bad request costs no traceback: cheap 4xx answers must neither stall the
+    event loop (a highlighted traceback with locals) nor let a client fill the log."""
     import rich  # noqa: F401 - present in the test environment (through frictionless), as it may be anywhere
 
     datasette = profile_datasette(db_path, metadata)
     capsys.readouterr()
-    for path in ("/leftbehind/no_such_table", "/leftbehind/wards?_sort=no_such_column"):
+    for path in (
+        "/leftbehind/no_such_table",
+        "/leftbehind/wards?_sort=no_such_column",
+        # Errors the profile answers as 4xx: Datasette's own handler must not also treat them as 500s.
+        "/leftbehind/publication_organisations/13",
+        "/leftbehind/wards.json?cni_rank__gt=99999999999999999999",
+        "/assets/" + "a" * 300,
+    ):
         response = await datasette.client.get(path)
-        assert 400 <= response.status_code < 500
+        assert 400 <= response.status_code < 500, (path, response.status_code)
     printed = capsys.readouterr()
     assert "Traceback" not in printed.out + printed.err
     assert "locals" not in printed.out + printed.err
