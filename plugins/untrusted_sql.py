@@ -178,8 +178,8 @@ def interrupt_after(conn: sqlite3.Connection, ms: int):
     Datasette 0.65 (``datasette.utils.sqlite_timelimit``) calls a Python function every
     1,000 SQLite instructions, about 12,000 times a second: a query running to the
     limit then takes the GIL back from the thread that renders every other visitor's
-    page thousands of times a second, which made ordinary pages ten times slower while
-    four clients looped runaway queries. ``Connection.interrupt()`` from a timer ends
+    page thousands of times a second (with four clients looping runaway queries, ordinary
+    pages had about 30% less throughput). ``Connection.interrupt()`` from a timer ends
     the query the same way (SQLite's "interrupted", which Datasette reports as a query
     that took too long) while the query runs without ever needing the GIL.
     """
