@@ -493,6 +493,10 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
     if "_through" in request.args and isinstance(exception, (KeyError, ValueError, TypeError, IndexError, AttributeError)):
         # A _through naming a table or column that is not there fails inside Datasette's filter code.
         return DatasetteError("Invalid _through parameter", title="Invalid request", status=400)
+    if "_next" in request.args and isinstance(exception, ValueError) and "invalid literal for int()" in str(exception):
+        # A view pages by row offset, so its _next must be a whole number.
+        return DatasetteError("Invalid _next: on a view it is the number of rows to skip.",
+                              title="Invalid request", status=400)
     if isinstance(exception, OSError) and exception.errno == errno.ENAMETOOLONG:
         # A static file path with a name longer than the file system allows.
         return DatasetteError("File not found", title="Not found", status=404)

@@ -403,7 +403,11 @@ async def test_a_visitor_waiting_too_long_for_the_sql_lane_gets_429(db_path, met
         ('/leftbehind/wards.json?ward_name__in=[{"a":1}]', "cannot be used in SQL"),
         ("/leftbehind/wards.json?cni_rank__gt=99999999999999999999", "too large for SQLite"),
         ("/leftbehind.json?_shape=array", "_shape"),
-        # Found by fuzzing the people's pages and static routes: a name longer than a file's may be.
+        # Found by fuzzing every table's and view's parameters after the people's pages and outlines:
+        ("/leftbehind/left_behind_neighbourhoods?_next=null", "_next"),
+        ("/leftbehind/left_behind_neighbourhoods.json?_next=1,2", "_next"),
+        ("/leftbehind/left_behind_neighbourhoods.csv?_next=off", "_next"),
+        # and the static routes: a name longer than a file's may be.
         ("/assets/" + "a" * 300, "File not found"),
         ("/-/static/" + "a" * 300, "File not found"),
         ("/-/static-plugins/datasette-leaflet/" + "a" * 300, "File not found"),
