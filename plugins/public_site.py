@@ -493,6 +493,11 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
     if "_through" in request.args and isinstance(exception, (KeyError, ValueError, TypeError, IndexError, AttributeError)):
         # A _through naming a table or column that is not there fails inside Datasette's filter code.
         return DatasetteError("Invalid _through parameter", title="Invalid request", status=400)
+    url_vars = request.url_vars
+    if isinstance(exception, KeyError) and url_vars.get("format") == "csv" and "table" not in url_vars and not request.args.get("sql"):
+        # A database's own page as CSV, without a query to export.
+        return DatasetteError("A database's page has no rows to export: give a query, ?sql=select ...",
+                              title="Invalid request", status=400)
     if "_next" in request.args and isinstance(exception, ValueError) and "invalid literal for int()" in str(exception):
         # A view pages by row offset, so its _next must be a whole number.
         return DatasetteError("Invalid _next: on a view it is the number of rows to skip.",
