@@ -5,7 +5,7 @@ The space (about 300,000 requests) is grouped by what a request exercises: one p
 table, one column's filters, one parameter of one query, one page. Each run sends one request of
 every group (about 1,000), chosen with a fixed seed so that a failure repeats, and new tables,
 columns and pages are fuzzed as soon as they exist. ``LEFTBEHIND_REQUEST_FUZZ=all`` sends every
-request (about an hour here); a number sends that many of the groups' requests.
+request (well over an hour here); a number sends that many of the groups' requests.
 """
 
 from __future__ import annotations
