@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from leftbehind.generated import write_or_check
 from leftbehind.registry import table_metadata
 from leftbehind.tables import TABLES
 
@@ -62,16 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that metadata.yml is up to date")
     args = parser.parse_args(argv)
     current = METADATA.read_text(encoding="utf-8")
-    generated = with_generated_tables(current)
-    if args.check:
-        if generated != current:
-            print("metadata.yml is out of date: run python -m leftbehind.metadata", file=sys.stderr)
-            return 1
-        return 0
-    if generated != current:
-        METADATA.write_text(generated, encoding="utf-8")
-        print("metadata.yml updated", file=sys.stderr)
-    return 0
+    return write_or_check(
+        METADATA, current, with_generated_tables(current), args.check, "run python -m leftbehind.metadata"
+    )
 
 
 if __name__ == "__main__":

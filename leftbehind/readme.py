@@ -22,6 +22,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from leftbehind.generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DATABASE = ROOT / "leftbehind.db"
@@ -110,15 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if problems:
         print("README.md types counts of wards without a count mark:", *problems, sep="\n  ", file=sys.stderr)
         return 1
-    if args.check:
-        if written != text:
-            print("README.md states counts that differ from the database: run `make readme`", file=sys.stderr)
-            return 1
-        return 0
-    if written != text:
-        README.write_text(written, encoding="utf-8")
-        print("README.md: counts rewritten from the database")
-    return 0
+    return write_or_check(README, text, written, args.check, "its counts differ from the database: run `make readme`")
 
 
 if __name__ == "__main__":

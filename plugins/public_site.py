@@ -494,7 +494,8 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
         # A _through naming a table or column that is not there fails inside Datasette's filter code.
         return DatasetteError("Invalid _through parameter", title="Invalid request", status=400)
     url_vars = request.url_vars
-    if isinstance(exception, KeyError) and url_vars.get("format") == "csv" and "table" not in url_vars and not request.args.get("sql"):
+    database_csv = url_vars.get("format") == "csv" and "table" not in url_vars and not request.args.get("sql")
+    if isinstance(exception, KeyError) and database_csv:
         # A database's own page as CSV, without a query to export.
         return DatasetteError("A database's page has no rows to export: give a query, ?sql=select ...",
                               title="Invalid request", status=400)
