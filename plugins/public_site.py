@@ -499,10 +499,14 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
         # A database's own page as CSV, without a query to export.
         return DatasetteError("A database's page has no rows to export: give a query, ?sql=select ...",
                               title="Invalid request", status=400)
-    if "_next" in request.args and isinstance(exception, ValueError) and "invalid literal for int()" in str(exception):
-        # A view pages by row offset, so its _next must be a whole number.
-        return DatasetteError("Invalid _next: on a view it is the number of rows to skip.",
-                              title="Invalid request", status=400)
+    bad_offset = (isinstance(exception, ValueError) and "invalid literal for int()" in str(exception)) or (
+        isinstance(exception, sqlite3.IntegrityError) and "datatype mismatch" in str(exception)
+    )
+    if "_next" in request.args and bad_offset:
+        # A view pages by row offset, written into the SQL: its _next must be a whole number
+        # SQLite can hold (a larger one is written as a real, and OFFSET refuses it).
+        return DatasetteError("Invalid _next: on a view it is the number of rows to skip, a whole number "
+                              "below 9223372036854775808.", title="Invalid request", status=400)
     if isinstance(exception, OSError) and exception.errno == errno.ENAMETOOLONG:
         # A static file path with a name longer than the file system allows.
         return DatasetteError("File not found", title="Not found", status=404)

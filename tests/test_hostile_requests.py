@@ -407,6 +407,7 @@ async def test_a_visitor_waiting_too_long_for_the_sql_lane_gets_429(db_path, met
         ("/leftbehind/left_behind_neighbourhoods?_next=null", "_next"),
         ("/leftbehind/left_behind_neighbourhoods.json?_next=1,2", "_next"),
         ("/leftbehind/left_behind_neighbourhoods.csv?_next=off", "_next"),
+        ("/leftbehind/left_behind_neighbourhoods.json?_next=999999999999999999999", "_next"),
         ("/leftbehind.csv", "give a query"),
         ("/leftbehind.csv?_stream=on&_size=max", "give a query"),
         # and the static routes: a name longer than a file's may be.
