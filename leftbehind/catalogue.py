@@ -19,7 +19,6 @@ from leftbehind.validation import (
     check_file,
     exactly_one_of,
     fill_optional,
-    parse_yaml_list,
     read_yaml_list,
     record,
     reference_problems,
@@ -246,16 +245,6 @@ def validate_catalogue(
     if problems:
         raise BuildError("the catalogue has problems", problems)
     return {name: [fill_optional(r, SPECS[name].fields) for r in records[name]] for name in CATALOGUE_FILES}
-
-
-def catalogue_from_bytes(contents: Mapping[str, bytes], labels: Mapping[str, str]) -> Catalogue:
-    """Parse and validate catalogue files given as bytes (what the fuzzer feeds)."""
-    records: dict[str, list[Any]] = {}
-    problems: list[str] = []
-    for name in CATALOGUE_FILES:
-        records[name], read_problems = parse_yaml_list(contents[name], labels[name])
-        problems += read_problems
-    return validate_catalogue(records, labels, problems)
 
 
 def load_catalogue(data_dir: Path) -> Catalogue:

@@ -160,18 +160,6 @@ def councils24(rows: Iterable[Mapping[str, Any]], label: str = "LAD24->region lo
     return councils
 
 
-def ward24_people(
-    ward_code: str,
-    lsoas: Sequence[str],
-    population: Mapping[str, float],
-    parts: Mapping[str, Mapping[str, float]],
-    wards24: Mapping[str, Ward24],
-) -> dict[Ward24, float]:
-    """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward."""
-    people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
-    return {found[code]: amount for code, amount in people.items()}
-
-
 def _people_by_code(
     ward_code: str,
     lsoas: Sequence[str],
@@ -179,7 +167,8 @@ def _people_by_code(
     parts: Mapping[str, Mapping[str, float]],
     wards24: Mapping[str, Ward24],
 ) -> tuple[dict[str, float], dict[str, Ward24]]:
-    """As ward24_people, keyed by 2024 ward code (hashing a code is far cheaper than a Ward24)."""
+    """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward, keyed by 2024 ward
+    code (hashing a code is far cheaper than a Ward24), and the Ward24 of each code."""
     people: dict[str, float] = {}
     found: dict[str, Ward24] = {}
     for lsoa11 in lsoas:
