@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib.util
 import random
 import sqlite3
 import subprocess
@@ -46,7 +45,7 @@ from _common import database as benchmark_database
 from _common import print_machine
 
 from support.live import HOST, free_port, running
-from leftbehind.serve import PLUGINS, SETTINGS, inspect_command, serve_command
+from leftbehind.serve import SETTINGS, inspect_command, serve_command
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
 SLOW_SQL = [
@@ -209,10 +208,9 @@ def profile_process(database: Path) -> Iterator[Server]:
 
 def cache_limits() -> tuple[int, int]:
     """The page cache's byte cap and per-entry limit, read from the plugin itself."""
-    spec = importlib.util.spec_from_file_location("response_cache", PLUGINS / "response_cache.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.MAX_BYTES, module.MAX_ENTRY_BYTES
+    from leftbehind.site import cache
+
+    return cache.MAX_BYTES, cache.MAX_ENTRY_BYTES
 
 
 ATTACK_CLASSES = ("poison", "huge", "long", "flood", "runaway", "params", "slow")

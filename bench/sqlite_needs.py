@@ -1,6 +1,6 @@
 """What the database and the site's pages need from SQLite, beside the limits set for untrusted SQL.
 
-plugins/untrusted_sql.py lowers SQLite's run-time limits on every connection.
+leftbehind/site/sql_lane.py lowers SQLite's run-time limits on every connection.
 This script measures, on a real build, how close the site comes to each one:
 
 - the largest value and the largest row stored in any table (FTS shadow tables
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import re
 import sqlite3
 import sys
@@ -32,14 +31,8 @@ from _common import database as benchmark_database
 from _common import print_machine
 from datasette.utils import path_from_row_pks
 
-from leftbehind.serve import PLUGINS, profile_instance
-
-spec = importlib.util.spec_from_file_location("untrusted_sql", PLUGINS / "untrusted_sql.py")
-untrusted_sql = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(untrusted_sql)
-spec = importlib.util.spec_from_file_location("public_site", PLUGINS / "public_site.py")
-public_site = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(public_site)
+from leftbehind.serve import profile_instance
+from leftbehind.site import guard, sql_lane, sqlite_limits
 
 
 def stored_sizes(database: Path) -> tuple[tuple[int, str], tuple[int, str], int]:
@@ -85,13 +78,13 @@ def pages(datasette) -> list[str]:
     for name, query in (datasette.metadata("queries", database=db) or {}).items():
         params = re.findall(r":(\w+)", query["sql"] if isinstance(query, dict) else query)
         paths.append(f"/{db}/{name}.json?" + "&".join(f"{p}=park" for p in params))
-    for query in untrusted_sql.site_queries(datasette):
+    for query in sql_lane.site_queries(datasette):
         paths.append(f"/{db}.json?sql={quote(query)}&_shape=objects")
     # The most a request may ask for: as many filters and facets as the site accepts.
     facets = "&".join(f"_facet={c}" for c in ["region_name", "lad_name", "left_behind_change", "left_behind_2019",
                                                "left_behind_2020", "ward_name", "lad_code", "region_code",
-                                               "location_method", "location_source"][: public_site.MAX_FACETS])
-    filters = "&".join(f"ward_name__not=w{i}" for i in range(public_site.MAX_PARAMETERS - public_site.MAX_FACETS - 1))
+                                               "location_method", "location_source"][: guard.MAX_FACETS])
+    filters = "&".join(f"ward_name__not=w{i}" for i in range(guard.MAX_PARAMETERS - guard.MAX_FACETS - 1))
     paths.append(f"/{db}/wards?{facets}&{filters}&cni_rank__gt=1")
     return paths
 
@@ -101,7 +94,7 @@ def compiled_size(conn: sqlite3.Connection, sql: str, params) -> int:
 
 
 def result_cost(conn: sqlite3.Connection, sql: str, params) -> int:
-    return sum(16 + sum(map(untrusted_sql.json_cost, row)) for row in conn.execute(sql, params or {}))
+    return sum(16 + sum(map(sqlite_limits.json_cost, row)) for row in conn.execute(sql, params or {}))
 
 
 async def crawl(datasette) -> tuple[list[dict], list[str]]:
@@ -140,7 +133,7 @@ def main() -> int:
     biggest_result, result_trace = max(costs, key=lambda x: x[0])
     compound = max(len(re.findall(r"\bunion\b|\bintersect\b|\bexcept\b", t["sql"], re.I)) + 1 for t in served)
     value, row, widest = stored_sizes(database)
-    limits = untrusted_sql.LIMITS
+    limits = sqlite_limits.LIMITS
     rows = [
         ("largest value stored", value[0], limits[sqlite3.SQLITE_LIMIT_LENGTH], value[1]),
         ("largest row stored", row[0], limits[sqlite3.SQLITE_LIMIT_LENGTH], row[1]),
@@ -151,7 +144,7 @@ def main() -> int:
          program_trace["page"][:60]),
         ("most SELECTs in a compound", compound, limits[sqlite3.SQLITE_LIMIT_COMPOUND_SELECT], ""),
         ("widest table (columns)", widest, limits[sqlite3.SQLITE_LIMIT_COLUMN], ""),
-        ("largest result, JSON cost", biggest_result, untrusted_sql.RESULT_BUDGET_BYTES, result_trace["page"][:60]),
+        ("largest result, JSON cost", biggest_result, sqlite_limits.RESULT_BUDGET_BYTES, result_trace["page"][:60]),
     ]
     print(f"\n{len(served)} statements from {len({t['page'] for t in traces})} pages\n")
     print("| need | measured | limit | headroom | where |")

@@ -11,7 +11,7 @@ thousands separators.
     python -m leftbehind.readme            # rewrite README.md from leftbehind.db
     python -m leftbehind.readme --check    # exit 1 if README.md states other counts
 
-The home page and About compute their counts when served (plugins/site_info.py).
+The home page and About compute their counts when served (leftbehind/site/site_facts.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 ``make serve`` runs ``python -m leftbehind.serve``; ``make publish-cloudrun`` and
 ``make publish-fly`` run ``python -m leftbehind.serve publish ...``. All of them
-take their settings, plugins, templates and static files from here, so every
+take their settings, templates and static files from here (and the plugins from
+``leftbehind.site``), so every
 copy of the site behaves alike.
 
 Locally the profile runs under ``leftbehind.server`` (uvicorn with a deadline for
@@ -10,7 +11,7 @@ slow clients); published copies run the same ``datasette serve`` arguments with
 Datasette's own command, behind their platform's proxy.
 
 The site's public origin (``https://example.org``) is what every absolute URL is
-built from; requests for any other host are refused (plugins/public_site.py).
+built from; requests for any other host are refused (leftbehind/site/guard.py).
 Locally it is the address served on, unless ``LEFTBEHIND_ORIGIN`` says otherwise;
 publishing needs it (``--origin``, or ``LEFTBEHIND_ORIGIN``).
 """
@@ -32,7 +33,6 @@ INSPECT_FILE = ROOT / "inspect-data.json"
 METADATA = ROOT / "metadata.yml"
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
-PLUGINS = ROOT / "plugins"
 STATIC_MOUNT = "assets"
 DEFAULT_PORT = 8001
 
@@ -73,14 +73,16 @@ def setting_options() -> list[str]:
 
 
 def site_options() -> list[str]:
-    """What makes the site this site: metadata, templates, plugins and static files."""
+    """What makes the site this site: metadata, templates and static files.
+
+    The plugins are the package's own (``leftbehind.site``), registered by the server
+    before Datasette builds the instance from these arguments.
+    """
     return [
         "--metadata",
         str(METADATA),
         "--template-dir",
         str(TEMPLATES),
-        "--plugins-dir",
-        str(PLUGINS),
         "--static",
         f"{STATIC_MOUNT}:{STATIC}",
     ]

@@ -31,7 +31,7 @@ HEADER_TIMEOUT_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 # A request line and headers that arrive in pieces may not grow past this
 # before they are complete (h11 answers 400); the ASGI layer in
-# plugins/public_site.py enforces the smaller limits on complete requests.
+# leftbehind/site/guard.py enforces the smaller limits on complete requests.
 MAX_INCOMPLETE_REQUEST_BYTES = 64 * 1024
 TIMEOUT_MESSAGE = b"The request's line and headers took too long to arrive.\n"
 REQUEST_TIMEOUT_RESPONSE = (
@@ -100,10 +100,13 @@ def datasette_from_serve_args(args: list[str]) -> tuple[Any, dict[str, Any]]:
 
     Datasette's own ``serve`` command parses the arguments and builds the
     instance (its ``return_instance`` switch stops it before it starts uvicorn),
-    so this instance is configured exactly as the published copies are.
+    after the site's plugins (``leftbehind.site``) are registered.
     """
     from datasette.cli import serve
 
+    from leftbehind.site import register
+
+    register()
     context = serve.make_context("datasette serve", list(args))
     datasette = context.invoke(serve.callback, **context.params, return_instance=True)
     return datasette, context.params

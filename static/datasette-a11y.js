@@ -1,5 +1,5 @@
 // Names and keyboard access for the controls that Datasette and datasette-dashboards draw
-// with JavaScript, after the page's HTML (whose own controls plugins/accessible_markup.py names).
+// with JavaScript, after the page's HTML (whose own controls leftbehind/site/accessible_markup.py names).
 //
 // - The SQL editor (CodeMirror 5, started on window load) names the text area it draws.
 // - Each column's options menu (the cog that Datasette's table.js adds to a column heading)

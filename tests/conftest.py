@@ -25,7 +25,8 @@ from support.live import profile_server
 import leftbehind.build
 from leftbehind.build import DEFAULT_CACHE_DIR, ROOT, build
 from leftbehind.catalogue import CATALOGUE_FILES
-from leftbehind.serve import PLUGINS, SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
+from leftbehind.serve import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
+from leftbehind.site import register
 from leftbehind.sources import sources_dir_from_environment
 
 DATA_DIR = ROOT / "data"
@@ -64,6 +65,7 @@ def catalogue_yaml() -> dict[str, list[dict]]:
 
 def profile_datasette(database: Path, metadata: dict) -> Datasette:
     """Datasette configured as the publishing profile serves ``database``."""
+    register()
     return Datasette(
         [],
         immutables=[str(database)],
@@ -71,7 +73,6 @@ def profile_datasette(database: Path, metadata: dict) -> Datasette:
         settings={name: _setting_value(value) for name, value in SETTINGS.items()},
         template_dir=str(TEMPLATES),
         static_mounts=[(STATIC_MOUNT, str(STATIC))],
-        plugins_dir=str(PLUGINS),
         cors=True,
     )
 

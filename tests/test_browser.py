@@ -131,7 +131,7 @@ def first_map_page(total: int) -> int:
     return min(total, MAX_ROWS)
 
 
-# Datasette's row count heading, an <h3> made <h2> (plugins/accessible_markup.py): the first on a table page.
+# Datasette's row count heading, an <h3> made <h2> (leftbehind/site/accessible_markup.py): the first on a table page.
 ROW_COUNT = "main h2.lb-subheading"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-import importlib.util
 import io
 import json
 import re
@@ -29,7 +28,6 @@ import yaml
 from datasette.utils import tilde_encode
 
 from leftbehind.build import ROOT
-from leftbehind.serve import PLUGINS
 from support.live import profile_server
 
 ORIGIN = "https://data.example.org"
@@ -505,9 +503,7 @@ def test_pages_link_to_the_feed_for_autodiscovery(client, path):
 
 def test_the_site_refuses_to_start_beside_another_atom_renderer():
     """An old .venv keeps datasette-atom after pip install -e; it must not serve the feed instead."""
-    spec = importlib.util.spec_from_file_location("atom_feed", PLUGINS / "atom_feed.py")
-    atom_feed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(atom_feed)
+    from leftbehind.site import feeds as atom_feed
 
     class Site:
         renderers = {"atom": (lambda *args: None, lambda columns: True)}

@@ -9,7 +9,6 @@ test client with the profile's plugins.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import re
@@ -28,21 +27,11 @@ import pytest
 
 from conftest import profile_datasette
 from support.live import HOST, free_port, running
-from leftbehind.serve import PLUGINS, inspect_command, serve_command
+from leftbehind.serve import inspect_command, serve_command
+from leftbehind.site import guard, sql_lane, sqlite_limits
 
 EVIL = "evil.example"
 RUNAWAY_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
-
-
-def plugin(name: str):
-    spec = importlib.util.spec_from_file_location(name, PLUGINS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-untrusted_sql = plugin("untrusted_sql")
-public_site = plugin("public_site")
 
 
 @contextmanager
@@ -182,7 +171,7 @@ def test_make_serve_takes_its_origin_from_the_address_it_serves_on(db_path, tmp_
 
 def test_an_origin_with_a_path_is_a_startup_error():
     with pytest.raises(ValueError, match="scheme and host only"):
-        public_site.parse_origin("https://example.org/site")
+        guard.parse_origin("https://example.org/site")
 
 
 # 2. SQLite configured for untrusted SQL ---------------------------------------------------------
@@ -244,9 +233,9 @@ async def test_every_connection_carries_the_limits_and_the_authorizer(datasette)
     db = datasette.get_database("leftbehind")
 
     def limits(conn):
-        return {limit: conn.getlimit(limit) for limit in untrusted_sql.LIMITS}
+        return {limit: conn.getlimit(limit) for limit in sqlite_limits.LIMITS}
 
-    assert await db.execute_fn(limits) == untrusted_sql.LIMITS
+    assert await db.execute_fn(limits) == sqlite_limits.LIMITS
 
     def write_pragma(conn):
         try:
@@ -271,7 +260,7 @@ async def test_the_sites_own_pages_fit_inside_the_limits(datasette):
 
 def test_an_over_long_url_gets_414(site):
     base, _ = site
-    for length in (public_site.MAX_TARGET_BYTES + 10, 100_000):
+    for length in (guard.MAX_TARGET_BYTES + 10, 100_000):
         answer = get(base, "/leftbehind/wards?ward_name=" + "x" * length, host=base.removeprefix("http://"))
         assert status_of(answer) == 414
 
@@ -282,7 +271,7 @@ def test_too_many_parameters_get_400(site):
     answer = get(base, "/leftbehind/wards?" + "&".join("c=1" for _ in range(3000)), host=own)
     assert status_of(answer) == 400
     assert b"Too many query parameters" in answer
-    facets = "&".join("_facet=region_name" for _ in range(public_site.MAX_FACETS + 1))
+    facets = "&".join("_facet=region_name" for _ in range(guard.MAX_FACETS + 1))
     answer = get(base, "/leftbehind/wards?" + facets, host=own)
     assert status_of(answer) == 400
     assert b"Too many facets" in answer
@@ -290,7 +279,7 @@ def test_too_many_parameters_get_400(site):
 
 def test_too_many_headers_get_431(site):
     base, _ = site
-    extra = "".join(f"X-Pad-{i}: {i}\r\n" for i in range(public_site.MAX_HEADERS + 1))
+    extra = "".join(f"X-Pad-{i}: {i}\r\n" for i in range(guard.MAX_HEADERS + 1))
     assert status_of(get(base, "/", host=base.removeprefix("http://"), extra=extra)) == 431
 
 
@@ -320,12 +309,12 @@ def test_a_client_that_sends_its_headers_slowly_is_cut_off(site):
 
 def test_log_lines_are_cut_to_a_sane_length(site):
     base, log = site
-    long_path = "/leftbehind/topics?_pad=" + "p" * (public_site.MAX_TARGET_BYTES - 200)
+    long_path = "/leftbehind/topics?_pad=" + "p" * (guard.MAX_TARGET_BYTES - 200)
     assert httpx.get(base + long_path, timeout=30).status_code == 200
     time.sleep(0.2)  # the access log line is written after the response
     lines = log.read_text(errors="replace").splitlines()
     assert any("_pad=ppp" in line for line in lines)
-    assert max(len(line) for line in lines) < 2 * public_site.LOG_ARGUMENT_CHARS
+    assert max(len(line) for line in lines) < 2 * guard.LOG_ARGUMENT_CHARS
 
 
 # 5. Visitors' SQL cannot take every SQL thread ----------------------------------------------------
@@ -339,7 +328,7 @@ async def test_ordinary_pages_are_answered_while_runaway_queries_run(db_path, me
     dashboard's charts are ``?sql=`` requests too, but the site's own.
     """
     datasette = profile_datasette(db_path, metadata)
-    chart_query = sorted(untrusted_sql.site_queries(datasette))[0]
+    chart_query = sorted(sql_lane.site_queries(datasette))[0]
     finished: list[str] = []
 
     async def runaway(n: int) -> int:
@@ -449,10 +438,10 @@ def test_time_limit_interrupts_only_the_query_it_guards():
     conn = sqlite3.connect(":memory:", check_same_thread=False)
     started = time.perf_counter()
     with pytest.raises(sqlite3.OperationalError, match="interrupted"):
-        with untrusted_sql.interrupt_after(conn, 100):
+        with sqlite_limits.interrupt_after(conn, 100):
             conn.execute(RUNAWAY_SQL).fetchall()
     assert time.perf_counter() - started < 1.0
-    with untrusted_sql.interrupt_after(conn, 100):
+    with sqlite_limits.interrupt_after(conn, 100):
         assert conn.execute("select 1").fetchone() == (1,)
     # The next query on the connection runs past the finished query's limit: its timer must not end it.
     counted = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select count(*) from c"

@@ -1,8 +1,8 @@
 """The markup every page carries (issue 15), through Datasette's own test client and the real build.
 
-- plugins/accessible_markup.py names Datasette's own controls: every rule is checked on
+- leftbehind/site/accessible_markup.py names Datasette's own controls: every rule is checked on
   the pages Datasette renders, so a Datasette upgrade that changes its markup fails here;
-- plugins/page_meta.py and templates/_meta_tags.html: a meta description and the Open
+- leftbehind/site/page_meta.py and templates/_meta_tags.html: a meta description and the Open
   Graph tags on every page type, og:url from the configured public origin whatever Host
   the request named;
 - without the site's plugins (Datasette's defaults) the templates still serve their pages.
@@ -174,13 +174,7 @@ async def test_og_url_comes_from_the_configured_origin_whatever_the_host(db_path
     ],
 )
 def test_meta_summary_keeps_whole_sentences_or_cuts_at_a_word(text, expected):
-    from importlib import util
-
-    from leftbehind.serve import PLUGINS
-
-    spec = util.spec_from_file_location("page_meta_under_test", PLUGINS / "page_meta.py")
-    module = util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from leftbehind.site import page_meta as module
     summary = module.meta_summary(text)
     assert summary == expected
     assert len(summary) <= module.SUMMARY_CHARS

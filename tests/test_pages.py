@@ -24,7 +24,8 @@ from datasette.app import Datasette
 
 from leftbehind.build import content_tables
 from support.live import default_server
-from leftbehind.serve import PLUGINS, STATIC, STATIC_MOUNT, TEMPLATES
+from leftbehind.serve import STATIC, STATIC_MOUNT, TEMPLATES
+from leftbehind.site import register
 
 TRAFFORD_CHECK = ("7.7%", "\u221218.2%", "+20.6%")
 
@@ -551,9 +552,10 @@ def small_database(path: Path) -> Path:
 @pytest.fixture(scope="module")
 async def today_datasette(tmp_path_factory, metadata):
     path = small_database(tmp_path_factory.mktemp("today") / "leftbehind.db")
+    register()
     ds = Datasette(
         [], immutables=[str(path)], metadata={"title": metadata["title"]}, template_dir=str(TEMPLATES),
-        plugins_dir=str(PLUGINS), static_mounts=[(STATIC_MOUNT, str(STATIC))],
+        static_mounts=[(STATIC_MOUNT, str(STATIC))],
     )
     await ds.invoke_startup()
     return ds

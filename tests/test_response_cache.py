@@ -1,11 +1,10 @@
-"""The in-process response cache of the publishing profile (plugins/response_cache.py)."""
+"""The in-process response cache of the publishing profile (leftbehind/site/cache.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import gzip
-import importlib.util
 import sqlite3
 import tracemalloc
 
@@ -13,11 +12,7 @@ import httpx
 import pytest
 
 from conftest import profile_datasette
-from leftbehind.serve import PLUGINS
-
-spec = importlib.util.spec_from_file_location("response_cache", PLUGINS / "response_cache.py")
-response_cache = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(response_cache)
+from leftbehind.site import cache as response_cache
 
 
 class Clock:

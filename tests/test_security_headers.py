@@ -43,7 +43,7 @@ def server(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def versioned_asset(base: str, page: str, name: str) -> str:
-    """The URL ``page`` links ``name`` by: /assets/NAME?v=VERSION (plugins/static_assets.py)."""
+    """The URL ``page`` links ``name`` by: /assets/NAME?v=VERSION (leftbehind/site/assets.py)."""
     html = httpx.get(base + page, timeout=30).text
     return re.search(rf'"(/assets/{re.escape(name)}\?v=[0-9a-f]+)"', html).group(1)
 

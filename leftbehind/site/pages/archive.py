@@ -1,7 +1,6 @@
 """Gives the session row page its speakers and its publications by section.
 
-Loaded with ``--plugins-dir plugins`` by the publishing profile, so published
-copies carry it too. ``templates/row-leftbehind-sessions.html`` calls
+``templates/row-leftbehind-sessions.html`` calls
 ``session_contents(id)``.
 """
 

@@ -5,7 +5,7 @@ The files in ``static/`` are served at ``/assets/``. Pages link to them through
 digits of the file's sha256: a new file is a new URL. A request whose ``v`` is the
 current file's gets ``Cache-Control: public, max-age=31536000, immutable``;
 any other (an old page's URL, no ``v`` at all) gets the site's default, an hour
-(plugins/public_site.py), and the current file. Datasette's own stylesheet, which
+(leftbehind/site/guard.py), and the current file. Datasette's own stylesheet, which
 Datasette links with its hash as the query string (``app.css?0a1b2c``), is treated
 the same way.
 

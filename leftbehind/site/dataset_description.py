@@ -16,7 +16,7 @@ descriptions stay true after a rebuild; the published copy carries only the
 plugins, templates, metadata and database, and this needs nothing more.
 
 Every URL is absolute, built with ``datasette.absolute_url`` from the request that
-plugins/public_site.py has rewritten to the site's configured public origin.
+leftbehind/site/guard.py has rewritten to the site's configured public origin.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ async def build_facts(datasette) -> dict[str, str]:
 
 
 def absolute(datasette, request, path: str) -> str:
-    """``path`` on the site's public origin (plugins/public_site.py has put it in the request)."""
+    """``path`` on the site's public origin (leftbehind/site/guard.py has put it in the request)."""
     return datasette.absolute_url(request, path)
 
 

@@ -1,7 +1,7 @@
 """Compression, and a small in-process cache of whole GET responses, for an immutable database.
 
 Two layers, composed in one ``asgi_wrapper`` so that their order is fixed here and
-not left to the order pluggy loads the plugins folder in: the cache outside, the
+not left to the order pluggy registers the site's modules in: the cache outside, the
 compression inside it, so each compressed variant is made once and then served
 from memory (``compressed`` below, then the cache).
 
@@ -30,8 +30,7 @@ The cache
 
 The database never changes while it is served, so a page rendered once can be
 sent again. Entries live for TTL_SECONDS (a micro-cache: a page whose facet
-timed out under load is not kept for long). Loaded with ``--plugins-dir plugins``
-by the publishing profile.
+timed out under load is not kept for long).
 
 The bound is real: every byte an entry holds is counted (its key, up to 16 KB of
 URL; its headers; its body; and the Python objects around them, measured with

@@ -1,6 +1,6 @@
 """Pages for people: every ward, council and region in words, and "Find my ward".
 
-Loaded with ``--plugins-dir plugins`` by the publishing profile. The row templates
+Registered by ``leftbehind.site.register()``. The row templates
 (``templates/row-leftbehind-wards.html``, ``-local_authorities``, ``-regions`` and
 ``-local_authorities_2024``) call ``ward_page(code)``, ``council_page(code)`` and so on;
 ``templates/pages/find-my-ward.html`` gets ``finder``; ``/find-my-ward.json`` gives the

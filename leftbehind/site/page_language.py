@@ -3,9 +3,8 @@
 Datasette's base template writes a bare ``<html>`` outside any block, so no template
 that extends it can add the attribute (WCAG 3.1.1). This wrapper adds it to the first
 body chunk of each text/html response that Datasette renders (those carry no
-Content-Length, so the length may change). Loaded with ``--plugins-dir plugins`` by
-the publishing profile. Its ``asgi_wrapper`` runs first (``tryfirst``): inside the
-compression of plugins/response_cache.py, which would otherwise hand it gzip.
+Content-Length, so the length may change). Its ``asgi_wrapper`` runs first (``tryfirst``): inside the
+compression of leftbehind/site/cache.py, which would otherwise hand it gzip.
 """
 
 from __future__ import annotations

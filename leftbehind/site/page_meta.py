@@ -1,10 +1,10 @@
 """What a search result or a shared link shows of a page: meta description and Open Graph.
 
-Loaded with ``--plugins-dir plugins`` by the publishing profile. ``templates/_meta_tags.html``
+Registered by ``leftbehind.site.register()``. ``templates/_meta_tags.html``
 (included once, by ``templates/base.html``) writes the tags; this plugin gives it
 
 - ``page_url``: the page's absolute address for ``og:url``, built from the site's
-  configured public origin (the ``origin`` setting of plugins/public_site.py:
+  configured public origin (the ``origin`` setting of leftbehind/site/guard.py:
   ``--plugin-secret leftbehind origin URL`` or ``LEFTBEHIND_ORIGIN``), never from the
   Host a request sent. With no origin configured (a local ``make serve``) it is the
   address the server answers on, which public_site.py has by then put in the request
@@ -54,7 +54,7 @@ def meta_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
 def configured_origin(datasette) -> str | None:
     """The site's public origin as configured (scheme and host, lower case), or None.
 
-    The same setting plugins/public_site.py reads; it refuses to start on a malformed one.
+    The same setting leftbehind/site/guard.py reads; it refuses to start on a malformed one.
     """
     value = (datasette.plugin_config("leftbehind") or {}).get("origin") or os.environ.get("LEFTBEHIND_ORIGIN")
     if not value:

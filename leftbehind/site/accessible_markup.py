@@ -1,6 +1,6 @@
 """Names and structure for the markup Datasette and datasette-dashboards write themselves.
 
-Loaded with ``--plugins-dir plugins`` by the publishing profile. Two things, both
+Registered by ``leftbehind.site.register()``. Two things, both
 used by the templates in ``templates/``:
 
 1. The filter ``accessible_controls``. Datasette 0.65 writes its table filters, the

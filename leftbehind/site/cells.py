@@ -1,6 +1,6 @@
 """Table cells people can read: lists instead of JSON arrays, links instead of bare codes.
 
-Loaded with ``--plugins-dir plugins`` by the publishing profile. Only the HTML pages
+Registered by ``leftbehind.site.register()``. Only the HTML pages
 change: CSV and JSON keep their machine forms (``render_cell`` is not used for them).
 
 - A cell holding a JSON array becomes a list; its items link where we know the page:

@@ -17,7 +17,7 @@ What RFC 4287 asks of a feed, and where it comes from here:
   the query gives them;
 - ``updated`` is the newest entry's (or, for an empty feed, the database's build
   time);
-- every link is absolute, on the configured public origin (plugins/public_site.py
+- every link is absolute, on the configured public origin (leftbehind/site/guard.py
   rewrites each request to it), so no ``xml:base`` is needed; ``rel="self"`` is
   the feed's own address, ``rel="alternate"`` the page it is a feed of;
 - served as ``application/atom+xml``.
@@ -149,7 +149,7 @@ def startup(datasette):
     render = datasette.renderers.get("atom", (None,))[0]
     if render is not render_atom:
         raise RuntimeError(
-            "another plugin serves the .atom format in place of plugins/atom_feed.py; "
+            "another plugin serves the .atom format in place of leftbehind/site/feeds.py; "
             "datasette-atom is no longer a dependency: pip uninstall datasette-atom"
         )
 

@@ -10,7 +10,7 @@ Lists, with absolute URLs on the site's public origin:
   councils (2017 and today's), regions, publications and sessions.
 
 Every URL here is one ``robots.txt`` lets crawlers read. URLs are built with
-``datasette.absolute_url``, from the request that plugins/public_site.py has
+``datasette.absolute_url``, from the request that leftbehind/site/guard.py has
 already rewritten to the configured origin: never from the ``Host`` a client
 sent. The database is immutable while served, so the list of paths is made
 once per Datasette instance. ``robots.txt`` (datasette-block-robots, its rules in
