@@ -5,13 +5,14 @@ README.md marks each count it states, so that no typed number can drift from the
     every English ward of the Community Needs Index (<!-- count:wards -->7,433<!-- /count -->)
 
 The marks are HTML comments, invisible where README is rendered. Each name is one query
-in ``COUNTS``; the value between the marks is what the query gives, written with
-thousands separators.
+in ``COUNTS`` (``leftbehind/counts.py``, shared with the site's own pages); the value
+between the marks is what the query gives, written with thousands separators.
 
     python -m leftbehind.readme            # rewrite README.md from leftbehind.db
     python -m leftbehind.readme --check    # exit 1 if README.md states other counts
 
-The home page and About compute their counts when served (leftbehind/site/site_facts.py).
+The home page and About read the same counts from the served database
+(leftbehind/site/site_facts.py).
 """
 
 from __future__ import annotations
@@ -22,36 +23,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from leftbehind.counts import COUNTS
 from leftbehind.generated import write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DATABASE = ROOT / "leftbehind.db"
-
-# Every count README states, by the name its mark uses: one query each, one value.
-COUNTS: dict[str, str] = {
-    "wards": "select count(*) from wards",
-    "left_behind_2019": "select wards from left_behind_sets where id = '2019'",
-    "left_behind_2020": "select wards from left_behind_sets where id = '2020'",
-    "flagged_wards": "select count(*) from wards where left_behind_2019 = 1 or left_behind_2020 = 1",
-    "outlines": "select count(*) from ward_outlines",
-    "points_inside_outlines": "select sum(point_inside) from ward_outlines",
-    "lsoa_centroid_points": (
-        "select count(*) from wards where location_method = 'population-weighted mean of LSOA centroids'"
-    ),
-    "wards_without_population": "select count(*) from wards where population is null",
-    "imd_share_zero_2020": (
-        "select count(*) from wards where left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0"
-    ),
-    "cni_rank_ties": (
-        "select group_concat(printf('%,d', cni_rank), ', ') from "
-        "(select cni_rank from wards group by cni_rank having count(*) > 1 order by cni_rank)"
-    ),
-    "engaged_community_rank_ties": (
-        "select group_concat(printf('%,d', engaged_community_rank), ', ') from (select engaged_community_rank "
-        "from wards group by engaged_community_rank having count(*) > 1 order by engaged_community_rank)"
-    ),
-}
 
 MARK = re.compile(r"<!-- count:(?P<name>[a-z0-9_]+) -->(?P<value>.*?)<!-- /count -->")
 # A count of wards typed without a mark: a number (not a year) just before "wards" or

@@ -1,0 +1,36 @@
+"""Every count the site's prose states, one query each: README, the home page and About.
+
+README cannot run code, so ``leftbehind.readme`` writes these counts into it from the built
+database; the home page and About read them from the served database when the server starts
+(``leftbehind/site/site_facts.py``). Both take them from here, so a count is defined once.
+Each query gives one value: a number, or text (a list of tied ranks).
+"""
+
+from __future__ import annotations
+
+COUNTS: dict[str, str] = {
+    "wards": "select count(*) from wards",
+    "left_behind_2019": "select wards from left_behind_sets where id = '2019'",
+    "left_behind_2020": "select wards from left_behind_sets where id = '2020'",
+    "flagged_wards": "select count(*) from wards where left_behind_2019 = 1 or left_behind_2020 = 1",
+    "outlines": "select count(*) from ward_outlines",
+    "points_inside_outlines": "select sum(point_inside) from ward_outlines",
+    "lsoa_centroid_points": (
+        "select count(*) from wards where location_method = 'population-weighted mean of LSOA centroids'"
+    ),
+    "low_precision_points": "select count(*) from wards where location_precision like 'rounded%'",
+    "wards_without_population": "select count(*) from wards where population is null",
+    "renamed_councils_2020": "select count(*) from wards where left_behind_2020 = 1 and lad24_name != lad_name",
+    "overlapping_2024_wards_2020": "select count(*) from wards where left_behind_2020 = 1 and wards24_count >= 2",
+    "imd_share_zero_2020": (
+        "select count(*) from wards where left_behind_2020 = 1 and population_share_in_imd_decile_1_lsoas = 0"
+    ),
+    "cni_rank_ties": (
+        "select group_concat(printf('%,d', cni_rank), ', ') from "
+        "(select cni_rank from wards group by cni_rank having count(*) > 1 order by cni_rank)"
+    ),
+    "engaged_community_rank_ties": (
+        "select group_concat(printf('%,d', engaged_community_rank), ', ') from (select engaged_community_rank "
+        "from wards group by engaged_community_rank having count(*) > 1 order by engaged_community_rank)"
+    ),
+}
