@@ -4,17 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8001
 # The Cloud Run service or Fly app to deploy to, and the site's public origin
-# (https://example.org): every absolute link is built from it, and it is the only
-# host the site answers for. On Fly it defaults to https://$(SERVICE).fly.dev;
-# Cloud Run needs it (or LEFTBEHIND_ORIGIN in the environment).
+# (https://example.org): every absolute link is built from it. Without it the site
+# lives at the platform's own address (https://$(SERVICE).fly.dev, or Cloud Run's
+# https://$(SERVICE)-PROJECT_NUMBER.REGION.run.app).
 SERVICE ?= left-behind-neighbourhoods
 ORIGIN ?=
 
-.PHONY: serve build test bench load audit install clean metadata readme publish-cloudrun publish-fly
+.PHONY: serve build test bench load audit install clean metadata readme lock publish-cloudrun publish-fly
 
-$(BIN)/datasette: pyproject.toml
+# The locked versions first (the container installs exactly these), then the project
+# and its test tools; a test checks that what is installed is what is locked.
+$(BIN)/datasette: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(BIN)/datasette
 
@@ -36,8 +38,15 @@ readme: leftbehind.db
 serve: leftbehind.db
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
 
-# Deploy with the publishing profile; without the cloud tool or its login,
-# these print the command they would run and stop.
+# Rewrite requirements.lock (every dependency pinned, with hashes) from pyproject.toml.
+lock: $(BIN)/datasette
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --build-deps-for wheel \
+		--no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
+
+# Deploy the container image (Dockerfile) with the platform's own tool; without the
+# tool or its login, these print the commands they would run and stop.
 publish-cloudrun: leftbehind.db
 	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 

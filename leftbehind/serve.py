@@ -1,14 +1,9 @@
 """The publishing profile: the one definition of how the site is served.
 
-``make serve`` runs ``python -m leftbehind.serve``; ``make publish-cloudrun`` and
-``make publish-fly`` run ``python -m leftbehind.serve publish ...``. All of them
-take their settings, templates and static files from here (and the plugins from
-``leftbehind.site``), so every
-copy of the site behaves alike.
-
-Locally the profile runs under ``leftbehind.server`` (uvicorn with a deadline for
-slow clients); published copies run the same ``datasette serve`` arguments with
-Datasette's own command, behind their platform's proxy.
+``make serve`` runs ``python -m leftbehind.serve``, and so does the container image
+(``Dockerfile``) that ``make publish-cloudrun`` and ``make publish-fly`` deploy
+(``leftbehind/publish.py``). Every copy takes its settings, templates and static files
+from here and its plugins from ``leftbehind.site``, so every copy behaves alike.
 
 The site's public origin (``https://example.org``) is what every absolute URL is
 built from; requests for any other host are refused (leftbehind/site/guard.py).
@@ -21,13 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from leftbehind import publish
+from leftbehind.publish import checked_origin
+
+# The folder holding metadata.yml, templates/, static/ and the databases: the checkout, or
+# where the container image copies them (LEFTBEHIND_HOME=/app, Dockerfile), since an
+# installed package lives elsewhere.
+ROOT = Path(os.environ.get("LEFTBEHIND_HOME") or Path(__file__).resolve().parent.parent).resolve()
 DATABASE = ROOT / "leftbehind.db"
 INSPECT_FILE = ROOT / "inspect-data.json"
 METADATA = ROOT / "metadata.yml"
@@ -48,17 +47,6 @@ SETTINGS: dict[str, str] = {
     "allow_csv_stream": "on",
     "num_sql_threads": "3",
 }
-
-# What a published container installs: the serving part of pyproject.toml's
-# dependencies. Written with ~= because the publish tools put these unquoted
-# into a Dockerfile RUN line, where '<' and '>' would be shell redirections.
-PUBLISH_INSTALL = (
-    "datasette~=0.65.5",
-    "datasette-cluster-map~=0.18.2",
-    "datasette-block-robots~=1.1",
-    "datasette-dashboards~=0.8.0",
-)
-
 
 def inspect_command(database: Path = DATABASE, inspect_file: Path = INSPECT_FILE) -> list[str]:
     """The command that writes the inspect file immutable mode reads at start-up."""
@@ -135,81 +123,6 @@ def profile_instance(database: Path = DATABASE, inspect_file: Path | None = None
     return datasette_from_serve_args(datasette_serve_args(database, inspect_file))[0]
 
 
-def checked_origin(origin: str) -> str:
-    """``origin`` if it is ``http(s)://host[:port]`` and nothing more; ValueError otherwise."""
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"the site's origin must look like https://example.org (scheme and host only), not {origin!r}")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
-def publish_origin(platform: str, name: str, origin: str | None) -> str | None:
-    """The public origin a published copy must be told: given, from the environment, or Fly's default."""
-    origin = origin or os.environ.get("LEFTBEHIND_ORIGIN")
-    if origin:
-        return checked_origin(origin)
-    if platform == "fly":
-        return f"https://{name}.fly.dev"
-    return None  # Cloud Run's URL is known only after the first deploy
-
-
-def publish_command(platform: str, name: str, database: Path = DATABASE, origin: str | None = None) -> list[str]:
-    """``datasette publish cloudrun|fly`` with the profile.
-
-    The publish tools add ``-i`` (immutable), ``--cors`` and the inspect file
-    themselves; the settings go through ``--extra-options``. The public origin
-    goes in as a plugin setting (``--plugin-secret``, Datasette's way to hand a
-    plugin a value through the environment): it is not secret, but that is the
-    one way both publish tools have to set it.
-    """
-    name_option = {"cloudrun": "--service", "fly": "--app"}[platform]
-    command = [
-        _datasette(),
-        "publish",
-        platform,
-        str(database),
-        name_option,
-        name,
-        *site_options(),
-        "--extra-options",
-        " ".join(setting_options()),
-    ]
-    origin = publish_origin(platform, name, origin)
-    if origin:
-        command += ["--plugin-secret", "leftbehind", "origin", origin]
-    for package in PUBLISH_INSTALL:
-        command += ["--install", package]
-    return command
-
-
-def publish_problem(platform: str, origin: str | None = None) -> str | None:
-    """Why publishing to ``platform`` cannot work here, or None when it can."""
-    if origin is None:
-        return "the site's public origin is not set: pass --origin https://your-site (or set LEFTBEHIND_ORIGIN)"
-    if platform == "cloudrun":
-        if shutil.which("gcloud") is None:
-            return "the Google Cloud CLI (gcloud) is not installed: https://cloud.google.com/sdk/docs/install"
-        account = subprocess.run(
-            ["gcloud", "config", "get-value", "account"], capture_output=True, text=True, timeout=60
-        ).stdout.strip()
-        project = subprocess.run(
-            ["gcloud", "config", "get-value", "project"], capture_output=True, text=True, timeout=60
-        ).stdout.strip()
-        if not account or not project or account == "(unset)" or project == "(unset)":
-            return "gcloud has no account or project set: run `gcloud auth login` and `gcloud config set project PROJECT`"
-        return None
-    if shutil.which("flyctl") is None and shutil.which("fly") is None:
-        return "flyctl is not installed: https://fly.io/docs/flyctl/install/"
-    if not os.environ.get("FLY_API_TOKEN"):
-        whoami = subprocess.run(
-            [shutil.which("flyctl") or "fly", "auth", "whoami"], capture_output=True, text=True, timeout=60
-        )
-        if whoami.returncode != 0:
-            return "flyctl is not logged in: run `flyctl auth login` or set FLY_API_TOKEN"
-    return None
-
-
 def _datasette() -> str:
     """The datasette executable beside this Python, so the venv's copy is used."""
     candidate = Path(sys.executable).parent / "datasette"
@@ -243,29 +156,21 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve on this machine (the default)")
     add_serve_options(serve, default=argparse.SUPPRESS)
-    publish = commands.add_parser("publish", help="deploy to Google Cloud Run or Fly")
-    publish.add_argument("platform", choices=["cloudrun", "fly"])
-    publish.add_argument("name", help="the Cloud Run service or Fly app name")
-    publish.add_argument("--origin", help="the site's public origin, e.g. https://example.org "
-                         "(default: LEFTBEHIND_ORIGIN; on Fly, https://NAME.fly.dev)")
+    deploy = commands.add_parser("publish", help="deploy the container image to Google Cloud Run or Fly")
+    deploy.add_argument("platform", choices=["cloudrun", "fly"])
+    deploy.add_argument("name", help="the Cloud Run service or Fly app name")
+    deploy.add_argument("--origin", help="the site's public origin, e.g. https://example.org "
+                         "(default: LEFTBEHIND_ORIGIN; else the platform's own address: https://NAME.fly.dev, "
+                        "or https://NAME-PROJECT_NUMBER.REGION.run.app)")
     args = parser.parse_args(argv)
     database = args.database.resolve()
 
     if args.command == "publish":
         try:
-            origin = publish_origin(args.platform, args.name, args.origin)
+            return publish.publish(args.platform, args.name, args.origin, database, args.print)
         except ValueError as error:
             print(f"Not publishing: {error}.", file=sys.stderr)
             return 2
-        command = publish_command(args.platform, args.name, database, origin)
-        problem = None if args.print else publish_problem(args.platform, origin)
-        if args.print or problem:
-            if problem:
-                print(f"Not publishing: {problem}.", file=sys.stderr)
-                print("With it in place, this is the command that would run:", file=sys.stderr)
-            print(shlex.join(command))
-            return 1 if problem else 0
-        return subprocess.run(command).returncode
 
     host = "127.0.0.1" if args.host is None else args.host
     port = DEFAULT_PORT if args.port is None else args.port

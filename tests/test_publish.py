@@ -1,76 +1,160 @@
-"""Publishing: the generated Fly deployment serves the site, and the deploy workflow is valid."""
+"""Publishing: the container image serves the site as `make serve` does, and the deploy workflow is valid."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
-from importlib.metadata import version
+import tomllib
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from packaging.specifiers import SpecifierSet
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
+from leftbehind import publish
 from leftbehind.build import ROOT
+from leftbehind.serve import main
 from support.live import free_port, running
-from leftbehind.serve import PUBLISH_INSTALL, SETTINGS, main, publish_command
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (INSTRUCTION, arguments), continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [tuple(line.split(None, 1)) for line in lines]
+
+
+def instructions(name: str) -> list[str]:
+    return [arguments for instruction, arguments in dockerfile_instructions() if instruction == name]
+
+
+def image_command() -> list[str]:
+    """The command the image runs, as the shell inside it would split it."""
+    import json
+
+    [cmd] = instructions("CMD")
+    shell, flag, script = json.loads(cmd)
+    assert (shell, flag) == ("sh", "-c")
+    return shlex.split(script.removeprefix("exec "))
+
+
+def image_environment() -> dict[str, str]:
+    env = {}
+    for arguments in instructions("ENV"):
+        env.update(dict(re.findall(r"(\w+)=(\S+)", arguments)))
+    return env
+
+
+def make_serve_command() -> list[str]:
+    """The serve recipe of the Makefile, with its variables as make would leave them."""
+    recipe = re.search(r"^serve:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
+    return shlex.split(recipe.replace("$(BIN)/python", "python"))
+
+
+def test_the_image_runs_what_make_serve_runs():
+    image, local = image_command(), make_serve_command()
+    assert image[:4] == local[:4] == ["python", "-m", "leftbehind.serve", "serve"]
+    # Only the address differs: all interfaces on the platform's port, not 127.0.0.1:8001.
+    assert image[4:] == ["--host", "0.0.0.0", "--port", "$PORT"] and local[4:] == ["--port", "$(PORT)"]
+    assert image_environment()["PORT"] == publish.CLOUD_RUN["port"]
+
+
+def test_the_image_is_a_current_python_on_bookworm():
+    [base] = instructions("FROM")
+    found = re.fullmatch(r"python:(\d+\.\d+\.\d+)-slim-(\w+)", base)
+    assert found, base
+    # 3.11.10 fixed CPython's quadratic cookie parsing (CVE-2024-7592); bookworm's SQLite is 3.40.1.
+    assert Version(found[1]) >= Version("3.11.10") and found[2] == "bookworm"
+
+
+def locked() -> dict[str, tuple[str, int]]:
+    """Each package requirements.lock pins: its version and how many hashes it lists."""
+    text = publish.LOCK_FILE.read_text(encoding="utf-8")
+    pins = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        found = re.match(r"([A-Za-z0-9_.-]+)==(\S+)", block)
+        if found:
+            pins[canonicalize_name(found[1])] = (found[2], block.count("--hash=sha256:"))
+    return pins
+
+
+def test_the_lock_pins_every_dependency_within_pyproject_with_hashes():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pins = locked()
+    requirements = [Requirement(line) for line in project["project"]["dependencies"]]
+    requirements += [Requirement(line) for line in project["build-system"]["requires"]]
+    for requirement in requirements:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not in requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(pins[name][0], prereleases=True), (
+            f"requirements.lock pins {requirement.name} {pins[name][0]}, outside {requirement.specifier}: run `make lock`"
+        )
+    assert all(hashes >= 1 for _, hashes in pins.values())
+    assert "--extra-index-url" not in publish.LOCK_FILE.read_text() and "file://" not in publish.LOCK_FILE.read_text()
+
+
+def test_the_tests_run_on_the_locked_versions():
+    """What the tests exercise is what the image installs: every locked package, at its version."""
+    differ = {}
+    for name, (pinned, _) in locked().items():
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed != pinned and name not in ("pip", "setuptools"):
+            differ[name] = (pinned, installed)
+    assert differ == {}, "installed versions differ from requirements.lock: run `make install` (or `make lock`)"
+
+
+def test_the_image_installs_the_lock_with_hashes_and_the_project_as_a_package():
+    runs = instructions("RUN")
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in runs
+    assert any(run.startswith("pip install --no-deps --no-build-isolation . ") for run in runs)
 
 
 @pytest.fixture(scope="module")
-def fly_dir(db_path, tmp_path_factory) -> Path:
-    """The Fly deployment folder, generated (not deployed) from the built database."""
-    folder = tmp_path_factory.mktemp("fly") / "app"
-    command = publish_command("fly", "left-behind-test", db_path) + ["--generate-dir", str(folder)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return folder
+def image_folder(db_path, tmp_path_factory) -> Path:
+    """The image's /app, made here as the Dockerfile makes it: its COPY lines, the package installed."""
+    app = tmp_path_factory.mktemp("image") / "app"
+    app.mkdir()
+    for arguments in instructions("COPY"):
+        *sources, target = arguments.split()
+        for source in sources:
+            origin = db_path if source == "leftbehind.db" else ROOT / source
+            destination = app / (target if target not in ("./", ".") else origin.name)
+            if origin.is_dir():
+                shutil.copytree(origin, destination, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(origin, destination)
+    site = app.parent / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(app)],
+                   check=True, capture_output=True, timeout=300)
+    # As the image's RUN line: the source goes once the package is installed, so the
+    # server imports the installed package, with the site's files found through LEFTBEHIND_HOME.
+    shutil.rmtree(app / "leftbehind")
+    return app
 
 
-def dockerfile_line(folder: Path, prefix: str) -> str:
-    lines = [line for line in (folder / "Dockerfile").read_text().splitlines() if line.startswith(prefix)]
-    assert lines, f"no {prefix} line in the Dockerfile"
-    return lines[-1][len(prefix):].strip()
-
-
-def test_fly_folder_holds_everything_the_site_needs(fly_dir, db_path):
-    assert (fly_dir / "leftbehind.db").read_bytes() == db_path.read_bytes()
-    assert (fly_dir / "metadata.json").exists()
-    assert sorted(p.name for p in (fly_dir / "plugins").glob("*.py")) == sorted(p.name for p in (ROOT / "plugins").glob("*.py"))
-    assert (fly_dir / "templates" / "pages" / "about.html").exists()
-    assert (fly_dir / "assets" / "site.css").exists()
-    assert "left-behind-test" in (fly_dir / "fly.toml").read_text()
-    install = dockerfile_line(fly_dir, "RUN pip install")
-    for package in PUBLISH_INSTALL:
-        assert package in install.split()
-    assert not re.search(r"[<>]", install), "a version range would be read as a shell redirection"
-    cmd = dockerfile_line(fly_dir, "CMD")
-    assert " -i leftbehind.db " in cmd and "--inspect-file inspect-data.json" in cmd and "--cors" in cmd
-    for name, value in SETTINGS.items():
-        assert f"--setting {name} {value}" in cmd
-
-
-def test_publish_pins_admit_the_tested_versions():
-    for requirement in PUBLISH_INSTALL:
-        name, spec = re.match(r"([a-z-]+)(.*)", requirement).groups()
-        assert version(name) in SpecifierSet(spec), f"{name} {version(name)} is not in {spec}"
-
-
-def test_the_dockerfile_command_serves_the_site(fly_dir):
-    """Run the Dockerfile's own inspect and serve commands here, on 127.0.0.1."""
-    inspect = dockerfile_line(fly_dir, "RUN datasette inspect")
-    subprocess.run([sys.executable, "-m", "datasette", "inspect", *shlex.split(inspect)], cwd=fly_dir, check=True, timeout=120)
+def test_the_image_command_serves_the_site(image_folder):
     port = free_port()
-    cmd = dockerfile_line(fly_dir, "CMD").replace("$PORT", str(port)).replace("0.0.0.0", "127.0.0.1")
-    args = shlex.split(cmd)
-    assert args[:2] == ["datasette", "serve"]
+    env = {**image_environment(), "LEFTBEHIND_HOME": str(image_folder), "PORT": str(port),
+           "PYTHONPATH": str(image_folder.parent / "site-packages")}
+    command = [sys.executable if part == "python" else part for part in image_command()]
+    command = [{"0.0.0.0": "127.0.0.1", "$PORT": str(port)}.get(part, part) for part in command]
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "datasette", *args[1:]]
-    with running(command, base + "/-/versions.json", fly_dir.parent / "server.log", cwd=fly_dir):
+    with running(command, base + "/robots.txt", image_folder.parent / "server.log", cwd=image_folder, env=env):
         for path in ("/", "/leftbehind/left_behind_neighbourhoods", "/about", "/-/dashboards/left-behind", "/robots.txt",
                      "/assets/site.css", "/assets/maps.js", "/find-my-ward?q=durham", "/find-my-ward.json?q=durham",
                      "/sitemap.xml", "/leftbehind/datapackage.json", "/leftbehind/publications_feed.atom"):
@@ -86,16 +170,55 @@ def test_the_dockerfile_command_serves_the_site(fly_dir):
         assert httpx.post(base + "/leftbehind/topics", timeout=30).status_code == 405
         databases = httpx.get(base + "/-/databases.json", timeout=30).json()
         assert [d["is_mutable"] for d in databases if d["name"] == "leftbehind"] == [False]
+    # The installed package is what that environment imports, not the checkout's source.
+    where = subprocess.run([sys.executable, "-c", "import leftbehind.site; print(leftbehind.site.__file__)"],
+                           cwd=image_folder, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    assert where.stdout.strip().startswith(str(image_folder.parent / "site-packages")), where.stdout
 
 
-def test_publish_without_the_cloud_tool_prints_the_command(capsys, monkeypatch):
+def option(command: tuple[str, ...], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_cloud_run_deploys_the_image_with_its_limits_and_its_own_address():
+    deployment = publish.deployment("cloudrun", "lbn", "https://Example.org", number="123")
+    [command] = deployment.commands
+    assert command[:4] == ("gcloud", "run", "deploy", "lbn") and option(command, "--source") == str(ROOT)
+    for name in ("--memory", "--cpu", "--concurrency", "--max-instances"):
+        assert option(command, name) == publish.CLOUD_RUN[name.strip("-").replace("-", "_")]
+    env = option(command, "--set-env-vars")
+    assert env == "^;^LEFTBEHIND_ORIGIN=https://example.org;LEFTBEHIND_ALLOWED_HOSTS=lbn-123.europe-west2.run.app"
+    # Without a domain, the site lives at Cloud Run's own address and builds its links there.
+    bare = publish.deployment("cloudrun", "lbn", None, number="123")
+    assert bare.origin == "https://lbn-123.europe-west2.run.app" and bare.allowed_hosts == ()
+
+
+def test_fly_deploys_the_image_with_its_config():
+    [command] = publish.deployment("fly", "lbn", None).commands
+    assert command[:3] == ("fly", "deploy", str(ROOT)) and option(command, "--app") == "lbn"
+    assert option(command, "--dockerfile") == str(DOCKERFILE) and option(command, "--env") == "LEFTBEHIND_ORIGIN=https://lbn.fly.dev"
+    config = tomllib.loads(publish.FLY_CONFIG.read_text(encoding="utf-8"))
+    service = config["http_service"]
+    assert str(service["internal_port"]) == image_environment()["PORT"]
+    assert service["concurrency"]["hard_limit"] >= service["concurrency"]["soft_limit"] > 0
+    assert config["vm"][0]["memory"] and config["vm"][0]["cpus"]
+
+
+@pytest.mark.parametrize("platform", ["fly", "cloudrun"])
+def test_publish_without_the_cloud_tool_prints_the_commands(capsys, monkeypatch, db_path, platform):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("FLY_API_TOKEN", raising=False)
-    assert main(["publish", "fly", "my-app"]) == 1
+    monkeypatch.delenv("LEFTBEHIND_ORIGIN", raising=False)
+    assert main(["--database", str(db_path), "publish", platform, "my-app"]) == 1
     captured = capsys.readouterr()
-    assert "Not publishing: flyctl is not installed" in captured.err
-    assert captured.out.startswith(shlex.join(publish_command("fly", "my-app")[:3]))
-    assert "--app my-app" in captured.out
+    assert "Not publishing: " in captured.err and "is not installed" in captured.err
+    [command] = publish.deployment(platform, "my-app").commands
+    assert captured.out.strip() == shlex.join(command)
+
+
+def test_publish_refuses_a_bad_origin(capsys):
+    assert main(["publish", "fly", "my-app", "--origin", "https://example.org/path"]) == 2
+    assert "scheme and host only" in capsys.readouterr().err
 
 
 def test_deploy_workflow_is_valid():
