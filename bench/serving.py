@@ -22,7 +22,7 @@ least 5 times default Datasette's throughput on the JSON endpoints, 2 times on
 the faceted page.
 
 The ward page is the site's own page for a ward (templates/row-leftbehind-wards.html
-with leftbehind/site/pages/people.py); default Datasette, which does not load plugins/, serves
+with leftbehind/site/pages/); default Datasette, which does not load the site's plugins, serves
 its own row page at the same URL, so the two stand side by side. Its latency is
 also measured with one connection (wrk -c1), where p50 is the time one request
 takes rather than time spent queueing behind three others: target, uncached p50

@@ -49,7 +49,7 @@ PLUGIN_MODULES = (
     "leftbehind.site.page_language",
     "leftbehind.site.sql_lane",
     "leftbehind.site.sqlite_limits",
-    "leftbehind.site.pages.people",
+    "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",
     "leftbehind.site.cells",

@@ -1,0 +1,131 @@
+"""The ward page: is it left behind, why, where is it today, and what is it near."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from leftbehind.site.pages.reading import (
+    DATABASE,
+    Schema,
+    facts_of,
+    fetch_rows,
+    map_url,
+    outlines_url,
+    schema_of,
+    sources_used,
+    ward_link,
+)
+from leftbehind.site.pages.words import (
+    DOMAINS,
+    answer_sentence,
+    imd_summary,
+    population_summary,
+    rank_summary,
+    status_of,
+)
+
+WARD_AND_COUNCIL_SQL = """
+with council as (
+  select lad_code, count(*) as council_wards from wards
+  where lad_code = (select lad_code from wards where ward_code = :code)
+  group by lad_code
+)
+select wards.*, council.council_wards
+from wards join council on council.lad_code = wards.lad_code
+where wards.left_behind_change is not null or wards.ward_code = :code
+order by wards.left_behind_2020 desc, wards.cni_rank
+"""
+
+
+async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
+    db = datasette.get_database(DATABASE)
+    schema = await schema_of(datasette)
+    facts = await facts_of(datasette)
+    # One query: the ward, the other wards of its council in either set, and how many wards the council has.
+    council = await fetch_rows(db, WARD_AND_COUNCIL_SQL, {"code": ward_code})
+    ward = next((row for row in council if row["ward_code"] == ward_code), None)
+    if ward is None:
+        return None
+    others = [row for row in council if row["ward_code"] != ward_code]
+    council_wards = ward["council_wards"]
+    status = status_of(ward["left_behind_change"])
+    total = facts["total_wards"]
+    link = ward_link(datasette, ward)
+    page: dict[str, Any] = {
+        "ward": ward,
+        "link": link,
+        "status": status,
+        "answer": answer_sentence(ward["ward_name"], status, facts["sets"]),
+        "sets": facts["sets"],
+        "cni": rank_summary(ward["cni_rank"], total),
+        "domains": [
+            {"name": name, "meaning": meaning, "rank": rank_summary(ward[f"{key}_rank"], total)}
+            for key, name, meaning in DOMAINS
+        ],
+        "imd": imd_summary(ward, status),
+        "population": population_summary(ward["population"], facts["unknown_population"]),
+        "other_left_behind": [ward_link(datasette, row) for row in others],
+        "council_wards": council_wards,
+        "today": await _ward_today(datasette, db, schema, ward),
+        "outline": None,
+        "json_url": datasette.urls.row(DATABASE, "wards", ward_code, format="json"),
+        "csv_url": datasette.urls.table(DATABASE, "wards", format="csv") + "?" + urlencode({"ward_code": ward_code}),
+        "table_url": datasette.urls.table(DATABASE, "wards") + "?" + urlencode({"lad_code": ward["lad_code"]}),
+    }
+    outline_source = []
+    if schema.outlines:
+        outline = await fetch_rows(db, "select ward_code, source_id from ward_outlines where ward_code = :code", {"code": ward_code})
+        if outline:
+            page["outline"] = outline[0]
+            outline_source = [outline[0]["source_id"]] if outline[0].get("source_id") else []
+    page["map"] = {
+        "points": map_url(datasette, [("lad_code", ward["lad_code"])]),
+        "outlines": outlines_url(datasette, [ward_code]) if page["outline"] else None,
+        "focus": ward_code,
+    }
+    page["sources"] = sources_used(
+        facts,
+        [
+            ("Membership of the 2020 set and the Community Needs Index ranks", ["cni2020"]),
+            ("Membership of the 2019 set", ["cni2019"]),
+            ("Council and region (December 2017)", ["ward_lad_lookup", "lad_region_lookup"]),
+            ("Population", ["population", "lsoa_ward_lookup"]),
+            ("Deprivation (IMD 2019)", ["imd_lsoa", "lsoa_ward_lookup"]),
+            ("Map point", [ward["location_source"]] if ward.get("location_source") else []),
+            ("Outline", outline_source),
+        ],
+    )
+    return page
+
+
+async def _ward_today(datasette, db, schema: Schema, ward: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the ward's population is today (2024 councils and wards), where the database says."""
+    if not schema.today and not schema.links_2024:
+        return None
+    today: dict[str, Any] = {"council": None, "wards": []}
+    if schema.today and ward.get("lad24_name"):
+        share = ward.get("lad24_population_share")
+        today["council"] = {
+            "code": ward["lad24_code"],
+            "name": ward["lad24_name"],
+            "url": datasette.urls.row(DATABASE, "local_authorities_2024", ward["lad24_code"]) if schema.councils_2024 else None,
+            "differs": ward["lad24_name"] != ward["lad_name"],
+            "share": round(share * 100) if isinstance(share, (int, float)) else None,
+        }
+    if schema.links_2024:
+        links = await fetch_rows(
+            db,
+            """select ward24_code, ward24_name, lad24_code, population, population_share
+            from ward_links_2024 where ward_code = :code order by population_share desc, ward24_name""",
+            {"code": ward["ward_code"]},
+        )
+        today["wards"] = [
+            {**row, "share": round(row["population_share"] * 100) if row["population_share"] is not None else None}
+            for row in links
+        ]
+    if "location_precision" in schema.ward_columns:
+        today["location_precision"] = ward.get("location_precision")
+    return today
+
+
