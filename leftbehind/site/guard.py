@@ -47,6 +47,10 @@ MAX_FACETS = 10  # _facet, _facet_array and _facet_date together; each is a quer
 MAX_HEADERS = 64
 MAX_HEADER_BYTES = 16 * 1024
 LOG_ARGUMENT_CHARS = 512  # each argument of a log line (the path above all)
+# A body is handed to the server in pieces of at most this size, so that a client
+# that reads slowly or not at all holds at most one piece in the server's write
+# buffer (beyond its high-water mark), never a second copy of a whole large answer.
+BODY_PIECE_BYTES = 64 * 1024
 
 # Debug pages and pages that reveal the server's paths, threads or user.
 HIDDEN_PAGES = re.compile(
@@ -290,6 +294,16 @@ async def send_refusal(send, refusal: Refusal, extra_headers: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_in_pieces(send, message: dict) -> None:
+    """Send one body message as several of at most ``BODY_PIECE_BYTES``, waiting for each."""
+    body = memoryview(message["body"])
+    more = message.get("more_body", False)
+    for start in range(0, len(body), BODY_PIECE_BYTES):
+        end = start + BODY_PIECE_BYTES
+        await send({"type": "http.response.body", "body": bytes(body[start:end]),
+                    "more_body": more or end < len(body)})
+
+
 def guarded(app, datasette):
     """The outermost ASGI layer: limits, host, hidden pages, methods, headers."""
     configured = configured_origin(datasette)
@@ -311,6 +325,9 @@ def guarded(app, datasette):
             if message["type"] == "http.response.start":
                 headers = with_site_headers(list(message.get("headers", [])), message["status"], site_headers, max_age)
                 message = dict(message, headers=headers)
+            elif message["type"] == "http.response.body" and len(message.get("body", b"")) > BODY_PIECE_BYTES:
+                await send_in_pieces(send, message)
+                return
             await send(message)
 
         refusal = refusal_for(scope, hosts)
