@@ -44,7 +44,7 @@ from _attacks import Tally
 from _common import database as benchmark_database
 from _common import print_machine
 
-from support.live import HOST, free_port, running
+from support.live import HOST, PROBE_PATH, free_port, running
 from leftbehind.serve import SETTINGS, inspect_command, serve_command
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
@@ -202,7 +202,7 @@ def profile_process(database: Path) -> Iterator[Server]:
         base = f"http://{HOST}:{port}"
         log = folder / "server.log"
         command = serve_command(database, inspect_file, HOST, port)
-        with running(command, f"{base}/-/versions.json", log, env={"LEFTBEHIND_ORIGIN": base}) as process:
+        with running(command, base + PROBE_PATH, log, env={"LEFTBEHIND_ORIGIN": base}) as process:
             yield Server(base, process.pid, log)
 
 

@@ -17,7 +17,8 @@ them with gunicorn, the established process manager:
   ``MAX_REQUESTS_JITTER`` (random, so the workers are not replaced together);
 - a deadline of ``HEADER_TIMEOUT_SECONDS`` to receive each request's line and
   headers, after which the connection is answered 408 and closed, and a deadline of
-  ``WRITE_TIMEOUT_SECONDS`` for a client to take any of a response it is sent;
+  ``WRITE_TIMEOUT_SECONDS`` (``LEFTBEHIND_WRITE_TIMEOUT``) for a client to take any of
+  a response it is sent;
 - forwarded headers trusted only from the addresses in
   ``LEFTBEHIND_FORWARDED_ALLOW_IPS`` (none by default).
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from typing import Any
 
@@ -53,6 +55,11 @@ HEADER_TIMEOUT_SECONDS = 10.0
 # mark, 64 KiB, plus one piece of a body: leftbehind/site/guard.py sends bodies in
 # pieces of BODY_PIECE_BYTES).
 WRITE_TIMEOUT_SECONDS = 15.0
+# The kernel's send buffer of each connection, fixed rather than grown by Linux up to
+# tcp_wmem's 4 MiB: what one reader that never reads can hold in the kernel (Linux
+# doubles the figure for its own bookkeeping). At 100 ms from the server that is
+# still 5 MB/s per connection; behind a platform's proxy the distance is far less.
+SEND_BUFFER_BYTES = 256 * 1024
 KEEP_ALIVE_SECONDS = 5
 # A request line and headers that arrive in pieces may not grow past this
 # before they are complete (h11 answers 400); the ASGI layer in
@@ -85,11 +92,14 @@ class HeaderDeadlineProtocol(H11Protocol):
     """
 
     header_timeout = HEADER_TIMEOUT_SECONDS
-    write_timeout = WRITE_TIMEOUT_SECONDS
+    write_timeout = float(os.environ.get("LEFTBEHIND_WRITE_TIMEOUT") or WRITE_TIMEOUT_SECONDS)
     _write_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -123,6 +133,8 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _write_deadline_passed(self) -> None:
         self._write_deadline = None
+        self.logger.warning("Closed the connection from %s: it took none of its answer for %.0f s",
+                            self.client[0] if self.client else "?", self.write_timeout)
         self.transport.abort()  # drops what is buffered; the response's sends then return at once
 
     def _arm_header_deadline(self) -> None:

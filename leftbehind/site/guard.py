@@ -12,9 +12,17 @@ sees a request, this layer:
 3. accepts only the site's own host (400 otherwise) and rewrites the request so
    Datasette builds every absolute URL from the configured public origin, never
    from the request's ``Host`` or forwarded headers;
-4. hides the debug pages and anything that reveals paths or the server's user
-   (404), and serves ``/-/databases.json`` without file paths;
+4. hides the debug pages and anything that reveals paths, the server's user or
+   the exact versions of its software (404), and serves ``/-/databases.json``
+   without file paths;
 5. refuses every method but GET, HEAD and OPTIONS (405);
+6. refuses ``_trace`` (Datasette's debug trace writes SQLite's error text into a
+   page unescaped) and drops every ``Cookie`` header: the site has no logins, so
+   no cookie means anything to it, and Python's cookie parser (quadratic in
+   CPython before 3.11.10, CVE-2024-7592) is never reached.
+
+Parameters are judged by name as Datasette will read them, after decoding
+(``?_tr%61ce=1`` is ``_trace``), never by their raw bytes.
 
 and on the way out it adds the security headers and a ``Cache-Control`` to every
 response. Its ``asgi_wrapper`` runs last (``trylast``), so it wraps the page cache
@@ -53,9 +61,14 @@ LOG_ARGUMENT_CHARS = 512  # each argument of a log line (the path above all)
 BODY_PIECE_BYTES = 64 * 1024
 
 # Debug pages and pages that reveal the server's paths, threads or user.
+# The versions and plugins pages name the exact version of every component, which
+# makes any known flaw of one easy to aim at.
 HIDDEN_PAGES = re.compile(
-    r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout)(\.json)?$"
+    r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout|versions|plugins)(\.json)?$"
 )
+# Request headers no page of this site reads; dropped before Datasette sees the request.
+DROPPED_HEADERS = {b"cookie"}
+BOOLEAN_VALUES = {"on", "off", "true", "false", "1", "0"}  # what Datasette's value_as_boolean accepts
 DATABASES_PAGE = re.compile(r"^/-/databases(\.json)?$")
 # Headers a proxy may add to say what the client asked for. They are never used
 # to build URLs: the origin is configured.
@@ -206,6 +219,10 @@ def parameter_refusal(query_string: bytes) -> Refusal | None:
     if sum(1 for name, _ in params if name in ("_facet", "_facet_array", "_facet_date")) > MAX_FACETS:
         return Refusal(400, f"Too many facets: at most {MAX_FACETS} _facet, _facet_array and _facet_date parameters.")
     for name, value in params:
+        if name == "_trace":
+            return Refusal(400, "_trace is not available on this site.")
+        if name == "_json_infinity" and value.lower() not in BOOLEAN_VALUES:
+            return Refusal(400, "_json_infinity must be on or off (also true/false, 1/0).")
         if name == "_timelimit" and not value.isdigit():
             return Refusal(400, "_timelimit must be a whole number of milliseconds.")
         if name.startswith("_facet") and value.startswith("{") and not valid_facet_config(value):
@@ -249,8 +266,10 @@ def host_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
 
 
 def for_origin(scope, origin: Origin) -> dict:
-    """``scope`` as if the client had asked the origin itself: its scheme and Host, no forwarded headers."""
-    headers = [(name, value) for name, value in scope["headers"] if name != b"host" and name not in FORWARDED_HEADERS]
+    """``scope`` as if the client had asked the origin itself: its scheme and Host, no forwarded
+    headers, and no cookies."""
+    headers = [(name, value) for name, value in scope["headers"]
+               if name != b"host" and name not in FORWARDED_HEADERS and name not in DROPPED_HEADERS]
     headers.append((b"host", origin.netloc.encode("latin-1")))
     return dict(scope, scheme=origin.scheme, headers=headers)
 
@@ -427,6 +446,14 @@ async def databases_view(datasette, request):
         if not name.startswith("_")
     ]
     return Response.json(databases, headers={"cache-control": "no-cache"})
+
+
+@hookimpl
+def extra_js_urls(datasette):
+    """static/safe-links.js on every page: no link, whoever drew it, runs script when clicked."""
+    from leftbehind.site.assets import asset_url
+
+    return [asset_url(datasette, "safe-links.js")]
 
 
 @hookimpl
