@@ -38,7 +38,7 @@ import logging
 import os
 import re
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -66,6 +66,22 @@ BODY_PIECE_BYTES = 64 * 1024
 HIDDEN_PAGES = re.compile(
     r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout|versions|plugins)(\.json)?$"
 )
+# What one page may ask for, so that no page costs the server's event loop much more
+# than the site's own pages do (measured with the fuzzer's loop-CPU check,
+# tests/test_request_fuzz.py). A table's HTML page renders every cell and every facet
+# value with links: 1,000 rows and ten facets of 1,000 values took 2.4 s. So HTML pages
+# show at most MAX_HTML_PAGE_SIZE rows and MAX_HTML_FACETS facets asked for in the
+# URL, each listing at most MAX_HTML_FACET_SIZE values (Datasette's default), and a facet
+# lists at most MAX_FACET_SIZE values in any format (ten facets of 1,000
+# values took 1.3 s as JSON). JSON and CSV keep Datasette's max_returned_rows.
+# A larger _size or _facet_size (or "max") is read as the cap, since Datasette's own
+# "more values" link asks for _facet_size=max; too many facets is refused.
+MAX_HTML_PAGE_SIZE = 100
+MAX_HTML_FACETS = 5
+MAX_FACET_SIZE = 50
+MAX_HTML_FACET_SIZE = 30
+DATA_FORMATS = (".json", ".csv", ".atom")
+FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
 # Request headers no page of this site reads; dropped before Datasette sees the request.
 DROPPED_HEADERS = {b"cookie"}
 BOOLEAN_VALUES = {"on", "off", "true", "false", "1", "0"}  # what Datasette's value_as_boolean accepts
@@ -216,7 +232,7 @@ def target_refusal(raw_path: bytes, query_string: bytes) -> Refusal | None:
 def parameter_refusal(query_string: bytes) -> Refusal | None:
     """Parameters Datasette 0.65 would fail on with a 500; the query string is already bounded."""
     params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    if sum(1 for name, _ in params if name in ("_facet", "_facet_array", "_facet_date")) > MAX_FACETS:
+    if sum(1 for name, _ in params if name in FACET_PARAMETERS) > MAX_FACETS:
         return Refusal(400, f"Too many facets: at most {MAX_FACETS} _facet, _facet_array and _facet_date parameters.")
     for name, value in params:
         if name == "_trace":
@@ -232,6 +248,38 @@ def parameter_refusal(query_string: bytes) -> Refusal | None:
             return Refusal(400, '_through must be a JSON object like {"table": "...", "column": "...", "value": "..."} '
                                 "with text for table and column.")
     return None
+
+
+def is_html_page(path: str, params: list[tuple[str, str]]) -> bool:
+    """Whether Datasette will answer with an HTML page: no data extension on the path, and no
+    ``_format``. When in doubt, HTML (its caps are the tighter)."""
+    return not path.endswith(DATA_FORMATS) and not any(name == "_format" for name, _ in params)
+
+
+def capped(value: str, cap: int) -> str:
+    """A ``_size`` or ``_facet_size`` value no larger than ``cap`` ("max" is the cap)."""
+    if value == "max" or (value.isdigit() and int(value) > cap):
+        return str(cap)
+    return value
+
+
+def page_cost_caps(path: str, query_string: bytes) -> Refusal | bytes | None:
+    """The query string with ``_size`` and ``_facet_size`` capped (None if nothing changes),
+    or why the page is refused (too many facets on an HTML page)."""
+    if b"size" not in query_string and b"_facet" not in query_string and b"%" not in query_string:
+        return None
+    params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    html = is_html_page(path, params)
+    if html and sum(1 for name, _ in params if name in FACET_PARAMETERS) > MAX_HTML_FACETS:
+        return Refusal(400, f"Too many facets for one HTML page: at most {MAX_HTML_FACETS} _facet, _facet_array "
+                            "and _facet_date parameters (the .json and .csv exports take more).")
+    caps = {"_facet_size": MAX_HTML_FACET_SIZE if html else MAX_FACET_SIZE}
+    if html:
+        caps["_size"] = MAX_HTML_PAGE_SIZE
+    changed = [(name, capped(value, caps[name]) if name in caps else value) for name, value in params]
+    if changed == params:
+        return None
+    return urlencode(changed).encode("latin-1")
 
 
 def valid_facet_config(value: str) -> bool:
@@ -350,6 +398,12 @@ def guarded(app, datasette):
             await send(message)
 
         refusal = refusal_for(scope, hosts)
+        if refusal is None:
+            caps = page_cost_caps(scope["path"], scope.get("query_string", b""))
+            if isinstance(caps, Refusal):
+                refusal = caps
+            elif caps is not None:
+                scope = dict(scope, query_string=caps)
         if refusal is not None:
             extra = [(b"allow", b"GET, HEAD, OPTIONS")] if refusal.status == 405 else []
             await send_refusal(send_with_headers, refusal, extra)
