@@ -51,7 +51,7 @@ READ_ONLY_MESSAGE = "This is a read-only site: only GET, HEAD and OPTIONS reques
 # the number of parameters: 3,000 took about 14 s, 100 take a few milliseconds.
 MAX_TARGET_BYTES = 16 * 1024  # path and query string; room for a long ?sql= query
 MAX_PARAMETERS = 100
-MAX_FACETS = 10  # _facet, _facet_array and _facet_date together; each is a query
+MAX_FACETS = 5  # _facet, _facet_array and _facet_date together; each is a query (and a list to render)
 MAX_HEADERS = 64
 MAX_HEADER_BYTES = 16 * 1024
 LOG_ARGUMENT_CHARS = 512  # each argument of a log line (the path above all)
@@ -70,14 +70,13 @@ HIDDEN_PAGES = re.compile(
 # than the site's own pages do (measured with the fuzzer's loop-CPU check,
 # tests/test_request_fuzz.py). A table's HTML page renders every cell and every facet
 # value with links: 1,000 rows and ten facets of 1,000 values took 2.4 s. So HTML pages
-# show at most MAX_HTML_PAGE_SIZE rows and MAX_HTML_FACETS facets asked for in the
-# URL, each listing at most MAX_HTML_FACET_SIZE values (Datasette's default), and a facet
-# lists at most MAX_FACET_SIZE values in any format (ten facets of 1,000
-# values took 1.3 s as JSON). JSON and CSV keep Datasette's max_returned_rows.
-# A larger _size or _facet_size (or "max") is read as the cap, since Datasette's own
-# "more values" link asks for _facet_size=max; too many facets is refused.
+# show at most MAX_HTML_PAGE_SIZE rows, each facet listing at most MAX_HTML_FACET_SIZE
+# values (Datasette's default); in any format a facet lists at most MAX_FACET_SIZE
+# values (ten facets of 1,000 values took 1.3 s as JSON) and a request asks for at most
+# MAX_FACETS facets. JSON and CSV keep Datasette's max_returned_rows. A larger _size
+# or _facet_size (or "max") is read as the cap, since Datasette's own "more values"
+# link asks for _facet_size=max.
 MAX_HTML_PAGE_SIZE = 100
-MAX_HTML_FACETS = 5
 MAX_FACET_SIZE = 50
 MAX_HTML_FACET_SIZE = 30
 DATA_FORMATS = (".json", ".csv", ".atom")
@@ -263,16 +262,12 @@ def capped(value: str, cap: int) -> str:
     return value
 
 
-def page_cost_caps(path: str, query_string: bytes) -> Refusal | bytes | None:
-    """The query string with ``_size`` and ``_facet_size`` capped (None if nothing changes),
-    or why the page is refused (too many facets on an HTML page)."""
+def page_cost_caps(path: str, query_string: bytes) -> bytes | None:
+    """The query string with ``_size`` and ``_facet_size`` capped; None if nothing changes."""
     if b"size" not in query_string and b"_facet" not in query_string and b"%" not in query_string:
         return None
     params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     html = is_html_page(path, params)
-    if html and sum(1 for name, _ in params if name in FACET_PARAMETERS) > MAX_HTML_FACETS:
-        return Refusal(400, f"Too many facets for one HTML page: at most {MAX_HTML_FACETS} _facet, _facet_array "
-                            "and _facet_date parameters (the .json and .csv exports take more).")
     caps = {"_facet_size": MAX_HTML_FACET_SIZE if html else MAX_FACET_SIZE}
     if html:
         caps["_size"] = MAX_HTML_PAGE_SIZE
@@ -400,9 +395,7 @@ def guarded(app, datasette):
         refusal = refusal_for(scope, hosts)
         if refusal is None:
             caps = page_cost_caps(scope["path"], scope.get("query_string", b""))
-            if isinstance(caps, Refusal):
-                refusal = caps
-            elif caps is not None:
+            if caps is not None:
                 scope = dict(scope, query_string=caps)
         if refusal is not None:
             extra = [(b"allow", b"GET, HEAD, OPTIONS")] if refusal.status == 405 else []

@@ -20,8 +20,9 @@ Datasette's views use, sees the SQL and its parameters) first takes one of
 look-ups for the same page run as usual.
 A streamed CSV that its client never reads waits in its send, holding nothing.
 Queries that find the places taken wait in turn *by client*: each time a place
-comes free it goes to the client that has waited longest since its own last turn,
-so one client sending query after query cannot starve the others. A query that
+comes free it goes to the waiting client whose last turn is oldest (a client never
+served first), so one client sending query after query cannot starve the others:
+anyone else waits for at most the queries already running. A query that
 cannot start within ``USER_SQL_WAIT_SECONDS``, or whose client already has
 ``MAX_WAITING_PER_CLIENT`` queries waiting, is answered 429. Each server process
 (leftbehind/server.py) has its own lane.
@@ -133,9 +134,12 @@ class FairLane:
     """``slots`` places for visitors' queries; those waiting are served one client at a time, in turn.
 
     ``queues`` holds, for each client with queries waiting, its waiting queries in
-    order; the dictionary's own order is the clients' turn order. A client served
-    goes to the back of it.
+    order. ``last_turn`` numbers each client's latest turn (the ``REMEMBERED_TURNS``
+    latest clients); a place that comes free goes to the waiting client whose last
+    turn is oldest, one never served first, ties in order of arrival.
     """
+
+    REMEMBERED_TURNS = 4096
 
     def __init__(self, slots: int = USER_SQL_SLOTS, wait: float = USER_SQL_WAIT_SECONDS,
                  per_client: int = MAX_WAITING_PER_CLIENT) -> None:
@@ -144,11 +148,21 @@ class FairLane:
         self.per_client = per_client
         self.running = 0
         self.queues: OrderedDict[str, deque[asyncio.Future]] = OrderedDict()
+        self.turns = 0
+        self.last_turn: OrderedDict[str, int] = OrderedDict()
+
+    def _take_turn(self, client: str) -> None:
+        self.turns += 1
+        self.last_turn.pop(client, None)
+        self.last_turn[client] = self.turns
+        if len(self.last_turn) > self.REMEMBERED_TURNS:
+            self.last_turn.popitem(last=False)
 
     async def acquire(self, client: str) -> bool:
         """Take a place (True), or give up after ``wait`` seconds or at once when the client has too many waiting."""
         if self.running < self.slots and not self.queues:
             self.running += 1
+            self._take_turn(client)
             return True
         queue = self.queues.get(client)
         if queue is not None and len(queue) >= self.per_client:
@@ -167,12 +181,13 @@ class FairLane:
     def release(self) -> None:
         """Give a place back: to the next client in turn, if any is waiting."""
         while self.queues:
-            client, queue = next(iter(self.queues.items()))
+            client = min(self.queues, key=lambda name: self.last_turn.get(name, 0))
+            queue = self.queues[client]
             future = queue.popleft()
-            del self.queues[client]
-            if queue:
-                self.queues[client] = queue  # to the back of the turn order
+            if not queue:
+                del self.queues[client]
             if not future.done():
+                self._take_turn(client)
                 future.set_result(True)
                 return
         self.running -= 1
