@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +22,7 @@ import sqlite_utils
 
 from leftbehind.catalogue import Catalogue, load_catalogue
 from leftbehind.errors import BuildError
-from leftbehind.readers import SourceTable, read_source
+from leftbehind.readers import SourceColumns, SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
 from leftbehind.tables import TABLES
@@ -34,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 DEFAULT_CACHE_DIR = ROOT / ".cache" / "sources"
 DEFAULT_DATABASE = ROOT / "leftbehind.db"
+# The sources only the postcode database reads: the main build leaves them unread.
+POSTCODE_ONLY_SOURCES = ("postcodes",)
 
 
 @dataclass
@@ -83,19 +86,48 @@ class Inputs:
         return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
 
     @property
+    def main_sources(self) -> dict[str, Source]:
+        """The sources the main database is made from (all but the postcode directory)."""
+        return {key: source for key, source in self.sources.items() if key not in POSTCODE_ONLY_SOURCES}
+
+    @property
     def rows_read(self) -> dict[str, int]:
-        return {source_id: len(table.rows) for source_id, table in self.tables.items()}
+        return {source_id: self.tables[source_id].row_count for source_id in self.sources if source_id in self.tables.read}
 
     @property
     def build_info(self) -> list[dict[str, Any]]:
         return build_info_rows(self.commit, self.built_at, self.counts)
 
 
-def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], dict[str, SourceTable]]:
-    """Locate, verify and read every source file the manifest lists."""
+class SourceTables(Mapping):
+    """The parsed source tables, keyed by source id: read at once, except those only the
+    postcode database needs (``POSTCODE_ONLY_SOURCES``), read the first time they are asked
+    for. Every file has been located and its sha256 checked before any is read."""
+
+    def __init__(self, sources: dict[str, Source], paths: dict[str, Path], deferred: tuple[str, ...]) -> None:
+        self.sources, self.paths = sources, paths
+        self.read: dict[str, SourceTable | SourceColumns] = {
+            source_id: read_source(source, paths[source_id])
+            for source_id, source in sources.items() if source_id not in deferred
+        }
+
+    def __getitem__(self, source_id: str) -> SourceTable | SourceColumns:
+        if source_id not in self.read:
+            self.read[source_id] = read_source(self.sources[source_id], self.paths[source_id])
+        return self.read[source_id]
+
+    def __iter__(self):
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], SourceTables]:
+    """Locate and verify every source file the manifest lists; read those the main database needs."""
     sources = load_manifest(data_dir / "sources.yml")
     paths = locate_sources(sources, sources_dir, cache_dir)
-    return sources, {source_id: read_source(source, paths[source_id]) for source_id, source in sources.items()}
+    return sources, SourceTables(sources, paths, POSTCODE_ONLY_SOURCES)
 
 
 def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:

@@ -457,18 +457,35 @@ SOURCES = Table(
         "Every public source file the build read: where it lives (repository, commit, path, URL), "
         "its sha256, how many rows were read, its licence and the attribution it requires."
     ),
-    rows=lambda inputs: source_rows(inputs.sources, inputs.rows_read),
+    rows=lambda inputs: source_rows(inputs.main_sources, inputs.rows_read),
     primary_key=("id",),
     label_column="title",
     columns=(
         Column("id", str, "Short identifier used by other tables.", nullable=False),
         Column("title", str, "What the file holds.", nullable=False),
-        Column("file", str, "The file's local name.", nullable=False),
+        Column(
+            "file", str,
+            "The file's local name; for a source that is a folder of files (one per council, say), "
+            "the folder's name.",
+            nullable=False,
+        ),
+        Column("files", int, "How many files the source is: 1, or the number of files in its folder.", nullable=False),
         Column("repository", str, "The GitHub repository it is taken from.", nullable=False),
         Column("commit", str, "The commit it is pinned to.", nullable=False),
-        Column("path", str, "Its path in the repository.", nullable=False),
-        Column("url", str, "Where the build downloads it from.", nullable=False),
-        Column("sha256", str, "The SHA-256 the file must have; the build refuses any other.", nullable=False),
+        Column("path", str, "Its path in the repository (a folder's path for a folder).", nullable=False),
+        Column(
+            "url", str,
+            "Where the build downloads it from; for a folder, the folder's address, to which each "
+            "file's name is added.",
+            nullable=False,
+        ),
+        Column(
+            "sha256", str,
+            "The SHA-256 the file must have; the build refuses any other. For a folder, the SHA-256 of "
+            "its list of files as sha256sum prints it (one 'sha256  name' line each, sorted by name), "
+            "which pins every file: data/sources.yml gives each file's own.",
+            nullable=False,
+        ),
         Column("rows_read", int, "Data rows the build read from it.", nullable=False),
         Column(
             "licence", str,

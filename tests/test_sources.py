@@ -117,7 +117,7 @@ def broken_sources(sources_dir, tmp_path) -> Path:
     folder = tmp_path / "sources"
     folder.mkdir()
     for source in MANIFEST.values():
-        (folder / source.file).symlink_to(locate_source(source, sources_dir, DEFAULT_CACHE_DIR))
+        (folder / source.local_name).symlink_to(locate_source(source, sources_dir, DEFAULT_CACHE_DIR))
     return folder
 
 
