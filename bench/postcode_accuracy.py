@@ -49,7 +49,7 @@ def agreement(placed, reference_codes: np.ndarray, codes: list[str], subset: np.
     names = np.array(codes)
     first = names[placed.ward[subset]] == reference_codes
     listed = np.array([
-        right or reference in set(names[placed.also_possible[i]].tolist())
+        right or reference in set(names[placed.others(i)].tolist())
         for i, right, reference in zip(subset.tolist(), first.tolist(), reference_codes.tolist())
     ])
     return share(first), share(listed)
@@ -73,7 +73,7 @@ def main() -> int:
     total = len(england.east)
     print("answers by method:", {key: f"{value:,} ({value / total:.1%})" for key, value in methods.items()})
     exact_answer = placed.method == "exact"
-    with_others = np.array([bool(others) for others in placed.also_possible])
+    with_others = placed.has_others()
     print(f"exact answers with another ward within {NEAR_M:.0f} m: {share(with_others[exact_answer]):.1%}")
 
     # (2a) The approximate route where the exact answer is known.

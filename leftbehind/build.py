@@ -30,6 +30,7 @@ from leftbehind.tables import POSTCODE_TABLES, TABLES
 from leftbehind.ward_tables import check_set_publications
 from leftbehind.geography import Today, today_geography
 from leftbehind.outlines import check_outline_coverage, every_ward_outline_rows, outline_rows, ward_outline_sources
+from leftbehind.place_names import neighbourhood_links
 from leftbehind.postcodes import (
     POSTCODE_DATABASE_SOURCES,
     Placed,
@@ -132,6 +133,12 @@ class Inputs:
             for code, shape, method, source_id, basis in zip(outlines.codes, shapes, outlines.methods, outlines.source_ids, outlines.bases)
         }
         return every_ward_outline_rows(self.ward_basics, made)
+
+    @cached_property
+    def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
+        names = self.tables["msoa_names"]
+        return neighbourhood_links(names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label)
 
     # --- The postcode database (postcodes.db) ---------------------------------------------
 

@@ -2,8 +2,9 @@
 
 metadata.yml stays the one file Datasette reads and people read. Its site-wide parts
 (title, home page text, plugins, canned queries) are written by hand; the part between
-the two marker lines is generated from ``leftbehind/tables.py``, so every table and
-column is described exactly as it is declared.
+each database's two marker lines is generated from ``leftbehind/tables.py``, so every
+table and column is described exactly as it is declared. Two databases are described:
+``leftbehind`` (``TABLES``) and ``postcodes`` (``POSTCODE_TABLES``, postcodes.db).
 
     python -m leftbehind.metadata           # rewrite metadata.yml in place
     python -m leftbehind.metadata --check   # exit 1 if metadata.yml is out of date
@@ -19,11 +20,19 @@ import yaml
 
 from leftbehind.generated import write_or_check
 from leftbehind.registry import table_metadata
-from leftbehind.tables import TABLES
+from leftbehind.registry import Table
+from leftbehind.tables import POSTCODE_TABLES, TABLES
 
 METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
 BEGIN = "    # Generated from leftbehind/tables.py by `python -m leftbehind.metadata`: edit there, not here.\n"
 END = "    # End of the generated tables.\n"
+POSTCODE_BEGIN = (
+    "    # Generated from leftbehind/tables.py (POSTCODE_TABLES) by `python -m leftbehind.metadata`: "
+    "edit there, not here.\n"
+)
+POSTCODE_END = "    # End of the generated postcode tables.\n"
+# Each database's generated part: its markers and its tables.
+GENERATED = ((BEGIN, END, TABLES), (POSTCODE_BEGIN, POSTCODE_END, POSTCODE_TABLES))
 INDENT = "    "
 
 
@@ -40,9 +49,9 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_text)
 
 
-def tables_yaml() -> str:
-    """The generated ``tables:`` block, indented to sit under ``databases: leftbehind:``."""
-    tables = {table.name: table_metadata(table) for table in TABLES}
+def tables_yaml(declared: tuple[Table, ...] = TABLES) -> str:
+    """The generated ``tables:`` block, indented to sit under ``databases: NAME:``."""
+    tables = {table.name: table_metadata(table) for table in declared}
     text = yaml.dump(
         {"tables": tables}, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
     )
@@ -50,12 +59,14 @@ def tables_yaml() -> str:
 
 
 def with_generated_tables(text: str) -> str:
-    """``text`` (metadata.yml) with the part between the markers regenerated."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise ValueError("metadata.yml must hold each marker line exactly once, in order:\n" + BEGIN + END)
-    head, rest = text.split(BEGIN)
-    _, tail = rest.split(END)
-    return head + BEGIN + tables_yaml() + END + tail
+    """``text`` (metadata.yml) with the part between each database's markers regenerated."""
+    for begin, end, declared in GENERATED:
+        if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+            raise ValueError("metadata.yml must hold each marker line exactly once, in order:\n" + begin + end)
+        head, rest = text.split(begin)
+        _, tail = rest.split(end)
+        text = head + begin + tables_yaml(declared) + end + tail
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

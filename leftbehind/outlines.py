@@ -329,7 +329,6 @@ def every_ward_outline_rows(
             "method": method,
             "basis": basis,
             "source_id": source_id,
-            "points": sum(len(ring) for polygon in geometry for ring in polygon),
             "point_inside": inside,
             "distance_m": distance,
             "west": west,

@@ -23,7 +23,6 @@ N) are licensed separately: they are dropped as soon as the file is read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,7 +61,19 @@ class Placed:
     ward: np.ndarray  # int, index into WardOutlines.codes
     method: np.ndarray  # str: 'exact', 'approximate', 'nearest'
     distance_m: np.ndarray  # 0 inside the chosen outline, else metres to it
-    also_possible: list[list[int]]  # for each point, indexes of other wards near, nearest first
+    # The other wards near each point, nearest first: pairs (point, ward index), sorted by point.
+    near_point: np.ndarray
+    near_ward: np.ndarray
+
+    def others(self, point: int) -> np.ndarray:
+        """The indexes of the other wards near one point, nearest first."""
+        start, end = np.searchsorted(self.near_point, [point, point + 1])
+        return self.near_ward[start:end]
+
+    def has_others(self) -> np.ndarray:
+        found = np.zeros(len(self.ward), dtype=bool)
+        found[self.near_point] = True
+        return found
 
 
 @dataclass(frozen=True)
@@ -181,10 +192,10 @@ def place_points(
     # The other wards near the point, within the radius its answer calls for.
     limit = np.where(method[point_at] == "exact", near_m, near_approximate_m)
     other = (ward_at != ward[point_at]) & (distance <= limit)
-    also: list[list[int]] = [[] for _ in range(count)]
-    for point, candidate in zip(point_at[other].tolist(), ward_at[other].tolist()):
-        also[point].append(candidate)
-    return Placed(ward=ward, method=method.astype(str), distance_m=chosen_distance, also_possible=also)
+    near_point, near_ward, near_distance = point_at[other], ward_at[other], distance[other]
+    nearest_first = np.lexsort((near_distance, near_point))
+    return Placed(ward=ward, method=method.astype(str), distance_m=chosen_distance,
+                  near_point=near_point[nearest_first], near_ward=near_ward[nearest_first])
 
 
 @dataclass(frozen=True)
@@ -237,8 +248,9 @@ def postcode_rows(england: PostcodeColumns, outlines: WardOutlines, placed: Plac
              f"(limit {MAX_OUTSIDE_M:.0f} m)" for i in far[:20]],
         )
     longitude, latitude = to_wgs84(england.east, england.north)
-    also = [json.dumps(codes[others].tolist(), separators=(",", ":")) if others else "[]" for others in placed.also_possible]
-    return list(zip(
+    also = also_possible_texts(len(england.postcode), placed, outlines.codes)
+    order = np.argsort(england.postcode, kind="stable")  # inserted in key order: SQLite appends
+    rows = list(zip(
         england.postcode.tolist(),
         codes[placed.ward].tolist(),
         also,
@@ -248,6 +260,24 @@ def postcode_rows(england: PostcodeColumns, outlines: WardOutlines, placed: Plac
         np.round(latitude, 5).tolist(),
         np.round(longitude, 5).tolist(),
     ))
+    return [rows[i] for i in order.tolist()]
+
+
+def also_possible_texts(count: int, placed: Placed, codes: list[str]) -> list[str]:
+    """Each point's other wards as JSON text ('["E05000001","E05000002"]'), '[]' for most.
+
+    Ward codes are plain letters and digits, so the JSON is joined as text: json.dumps
+    for 650,000 short lists took longer than placing every postcode.
+    """
+    texts = ["[]"] * count
+    if not len(placed.near_point):
+        return texts
+    starts = np.flatnonzero(np.r_[True, placed.near_point[1:] != placed.near_point[:-1]])
+    names = [codes[ward] for ward in placed.near_ward.tolist()]
+    ends = [*starts[1:].tolist(), len(names)]
+    for point, start, end in zip(placed.near_point[starts].tolist(), starts.tolist(), ends):
+        texts[point] = '["' + '","'.join(names[start:end]) + '"]'
+    return texts
 
 
 def outward_code_rows(countries: Mapping[str, PostcodeColumns]) -> list[dict[str, Any]]:

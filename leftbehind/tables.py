@@ -34,7 +34,8 @@ from leftbehind.ward_tables import (
     local_authority_rows_today,
     source_rows,
 )
-from leftbehind.wards import region_rows
+from leftbehind.place_names import place_search_rows
+from leftbehind.wards import local_authority_rows, region_rows
 from leftbehind.ward_geometry import BASES as OUTLINE_BASES
 
 APPG_ARCHIVE = (
@@ -929,7 +930,7 @@ WARD_SHAPES = Table(
     ),
     source=("ONS boundaries via drkane/geo-lookups and britishredcrosssociety/left-behind-areas", "https://github.com/drkane/geo-lookups"),
     facets=("method", "basis", "source_id"),
-    indexes=(("south", "north", "west", "east"),),
+    indexes=(("south", "north"),),
     columns=(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
         Column(
@@ -955,7 +956,6 @@ WARD_SHAPES = Table(
             "source_id", str, "The outline file it comes from (sources.id).",
             nullable=False, references="sources.id", index=True, facet_title="Outline source",
         ),
-        Column("points", int, "How many points the stored outline has.", nullable=False),
         Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False),
         Column(
             "distance_m", float,
@@ -967,6 +967,107 @@ WARD_SHAPES = Table(
         Column("south", float, "The outline's smallest latitude (WGS84).", nullable=False),
         Column("east", float, "The outline's largest longitude (WGS84).", nullable=False),
         Column("north", float, "The outline's largest latitude (WGS84).", nullable=False),
+    ),
+)
+
+NEIGHBOURHOODS = Table(
+    name="neighbourhoods",
+    description=(
+        "Neighbourhoods by the names people use for them: every MSOA (2011) in England with the name the "
+        "House of Commons Library gives it ('Clacton East', 'Grimsby West Marsh', 'Skegness North'), and "
+        "the December 2017 wards that count its people: its LSOAs (an LSOA's ONS name is its MSOA's plus a "
+        "letter) through the ONS best-fit lookup. A neighbourhood and a ward seldom match: "
+        "neighbourhood_wards says how its people are shared among wards."
+    ),
+    rows=lambda inputs: inputs.neighbourhoods[0],
+    primary_key=("msoa_code",),
+    licence=(
+        "Open Parliament Licence v3.0 (the House of Commons Library's names); OGL v3.0 (ONS codes and lookups)",
+        "https://www.parliament.uk/site-information/copyright-parliament/open-parliament-licence/",
+    ),
+    source=("House of Commons Library MSOA names, via drkane/geo-lookups", "https://visual.parliament.uk/msoanames"),
+    label_column="name",
+    facets=("lad20_name",),
+    columns=(
+        Column("msoa_code", str, "ONS code of the MSOA (2011).", nullable=False),
+        Column("name", str, "The House of Commons Library's name for the neighbourhood.", nullable=False, index=True),
+        Column("ons_name", str, "ONS's name for the MSOA (its council and a number: 'Tendring 014').", nullable=False),
+        Column("lad20_code", str, "The council it lies in (LAD code, 2020).", nullable=False),
+        Column("lad20_name", str, "That council's name (2020).", nullable=False, facet_title="Council (2020)"),
+        Column("lsoa_count", int, "How many LSOAs (2011) it holds.", nullable=False),
+        Column(
+            "main_ward_code", str,
+            "The December 2017 ward that counts most of its mid-2017 people (the others are in "
+            "neighbourhood_wards).",
+        ),
+    ),
+)
+
+NEIGHBOURHOOD_WARDS = Table(
+    name="neighbourhood_wards",
+    description=(
+        "How each neighbourhood's people are shared among the December 2017 wards: its LSOAs through the ONS "
+        "best-fit lookup, with their mid-2017 populations."
+    ),
+    rows=lambda inputs: inputs.neighbourhoods[1],
+    primary_key=("msoa_code", "ward_code"),
+    without_rowid=True,
+    licence=OGL,
+    source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
+    columns=(
+        Column("msoa_code", str, "The neighbourhood (neighbourhoods.msoa_code).", nullable=False, references="neighbourhoods.msoa_code"),
+        Column("ward_code", str,
+               "A December 2017 ward that counts some of its people: wards.ward_code, except for the City of "
+               "London's and the Isles of Scilly's wards, which the index leaves out.",
+               nullable=False),
+        Column("lsoas", int, "How many of the neighbourhood's LSOAs are best fit to the ward.", nullable=False),
+        Column("population", int, "Their mid-2017 people (ONS estimates, rounded).", nullable=False),
+        Column("population_share", float, "The same as a share (0 to 1) of the neighbourhood's people."),
+    ),
+)
+
+PLACE_SEARCH = Table(
+    name="place_search",
+    description=(
+        "Every name a search for a place should find: the wards (with their councils in 2017 and today), "
+        "the councils of 2017 and of May 2024, and the neighbourhoods, each with what it leads to. "
+        "name_key and context_key are the names written one way for searching (lower case, letters and "
+        "digits, '&' as 'and', 'Saint' and 'St.' as 'st', other marks as spaces: leftbehind/search_keys.py); "
+        "name_key is indexed by SQLite's trigram full-text search, which finds a name from any three "
+        "letters of it and so tolerates typing errors when the matches are ranked by how many of the "
+        "typed trigrams they share. A ward leads to itself, a council to its wards (wards.lad_code or "
+        "wards.lad24_code), a neighbourhood to its wards (neighbourhood_wards)."
+    ),
+    rows=lambda inputs: place_search_rows(
+        inputs.wards,
+        local_authority_rows(inputs.wards),
+        local_authority_2024_rows(inputs.ward_basics, inputs.today.geographies, inputs.today.councils, inputs.today.fallback),
+        inputs.neighbourhoods[0],
+    ),
+    licence=(
+        "OGL v3.0 (ONS names and codes); Open Parliament Licence v3.0 (the House of Commons Library's "
+        "neighbourhood names)",
+        OGL[1],
+    ),
+    label_column="label",
+    facets=("kind",),
+    indexes=(("code",),),
+    full_text=("name_key",),
+    full_text_tokenizer="trigram",
+    columns=(
+        Column(
+            "kind", str, "'ward', 'council 2017', 'council 2024' or 'neighbourhood'.",
+            nullable=False, facet_title="Kind of place",
+        ),
+        Column("code", str, "Its code: wards.ward_code, local_authorities.lad_code, local_authorities_2024.lad24_code or neighbourhoods.msoa_code.", nullable=False),
+        Column("label", str, "The name as shown: a ward with its council ('Moss Bay, Allerdale'), a neighbourhood with its council.", nullable=False),
+        Column("name_key", str, "The name as a search key ('st helens').", nullable=False),
+        Column(
+            "context_key", str,
+            "The councils it lies in, as search keys (empty for a council): a ward's in 2017 and today, a "
+            "neighbourhood's; not in the full-text index (council names are entries of their own).",
+            nullable=False,
+        ),
     ),
 )
 
@@ -1010,7 +1111,7 @@ WARD_TABLES: tuple[Table, ...] = (
     LEFT_BEHIND_NEIGHBOURHOODS,
 )
 # Issue 22's tables of the main database (their own tuple, to keep merges simple).
-PLACE_TABLES: tuple[Table, ...] = (WARD_SHAPES,)
+PLACE_TABLES: tuple[Table, ...] = (WARD_SHAPES, NEIGHBOURHOODS, NEIGHBOURHOOD_WARDS, PLACE_SEARCH)
 TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, *PLACE_TABLES, BUILD_INFO)
 
 # --- Issue 22: the postcode database (postcodes.db, beside leftbehind.db) -------------------------------
