@@ -112,7 +112,14 @@ class Inputs:
 
     @cached_property
     def outlines_bng(self) -> WardOutlines:
-        """Every 2017 ward's outline in metres, exact or approximate (leftbehind.ward_geometry)."""
+        """Every 2017 ward's outline in metres, exact or approximate (leftbehind.ward_geometry).
+        Made from the sources alone, so kept with them (``SourceTables.derived``)."""
+        derived = getattr(self.tables, "derived", {})
+        if "outlines_bng" not in derived:
+            derived["outlines_bng"] = self.derive_outlines()
+        return derived["outlines_bng"]
+
+    def derive_outlines(self) -> WardOutlines:
         wards_2019, lba_2020, lba_2019 = (self.tables[key] for key in ("ward_outlines_2019", "lba_outlines_2020", "lba_outlines_2019"))
         check_transformation(wards_2019.rows, wards_2019.source.label)
         flagged = ward_outline_sources(lba_2020.rows, lba_2019.rows, (lba_2020.source.label, lba_2019.source.label))
@@ -198,6 +205,9 @@ class SourceTables(Mapping):
 
     def __init__(self, sources: dict[str, Source], paths: dict[str, Path], deferred: tuple[str, ...]) -> None:
         self.sources, self.paths = sources, paths
+        # What is derived from these sources alone, kept for a second build from the same reading
+        # (the test session builds several databases from one reading of the sources).
+        self.derived: dict[str, Any] = {}
         self.read: dict[str, SourceTable | SourceColumns] = {
             source_id: read_source(source, paths[source_id])
             for source_id, source in sources.items() if source_id not in deferred

@@ -61,7 +61,8 @@ BASIS_LSOAS = "best-fit LSOAs"
 BASIS_LABEL_LSOA = "LSOA holding its label point"
 BASES = {
     BASIS_2019: "the December 2019 outline of the same ward code (its boundary unchanged since 2017)",
-    BASIS_OWN: "the ward's own December 2017 outline, published with the left-behind areas",
+    BASIS_OWN: "the ward's own December 2017 outline, published with the left-behind areas, much simplified "
+               "(where both exist, these lie a median 178 m and at most 407 m from the 2019 outlines)",
     BASIS_LSOAS: "the union of the LSOAs (2011) the ONS best-fit lookup gives the ward, less the land of "
                  "the wards with exact outlines, plus any land of the wards changed before 2019 that no "
                  "outline covers, given to the ward whose LSOAs cover most of the December 2019 ward it is in",
