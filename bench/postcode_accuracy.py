@@ -64,7 +64,8 @@ def main() -> int:
     universe = {row["WD17CD"] for row in tables["ward_lad_lookup"].rows if row["WD17CD"].startswith("E")}
     lsoa_wards = {row["LSOA11CD"]: row["WD17CD"] for row in tables["lsoa_ward_lookup"].rows}
     flagged = ward_outline_sources(tables["lba_outlines_2020"].rows, tables["lba_outlines_2019"].rows)
-    outlines = ward_outlines(universe, tables["ward_outlines_2019"], tables["lsoa_outlines"], lsoa_wards, flagged)
+    in_degrees = ward_outlines(universe, tables["ward_outlines_2019"], tables["lsoa_outlines"], lsoa_wards, flagged)
+    outlines = in_degrees.in_bng()
     england = postcodes_by_country(tables["postcodes"])["E"]
     started = time.perf_counter()
     placed = place_points(england.east, england.north, outlines)
@@ -84,8 +85,8 @@ def main() -> int:
     simulated = WardOutlines(
         codes=sorted(all_approximate), geometries=np.array([all_approximate[c] for c in sorted(all_approximate)]),
         methods=[APPROXIMATE] * len(all_approximate), source_ids=["lsoa_outlines"] * len(all_approximate),
-        changed_land=np.array([shapely.box(0, 0, 700_000, 1_300_000)]),
-    )
+        changed_land=np.array([shapely.box(-7.0, 49.0, 2.0, 56.0)]),
+    ).in_bng()
     sample = np.random.default_rng(22).choice(reference, size=min(300_000, len(reference)), replace=False)
     sample.sort()
     again = place_points(england.east[sample], england.north[sample], simulated)
@@ -98,12 +99,12 @@ def main() -> int:
     own_positions = {codes.index(code) for code in own}
     inside_own = np.flatnonzero(np.isin(placed.ward, list(own_positions)) & (placed.method == "exact"))
     instead = lsoa_unions(tables["lsoa_outlines"], lsoa_wards, set(own))
-    geometries = outlines.geometries.copy()
+    geometries = in_degrees.geometries.copy()
     swapped_methods = list(outlines.methods)
     for code, shape in instead.items():
         geometries[codes.index(code)] = shape
         swapped_methods[codes.index(code)] = APPROXIMATE
-    swapped = WardOutlines(codes, geometries, swapped_methods, outlines.source_ids, outlines.changed_land)
+    swapped = WardOutlines(codes, geometries, swapped_methods, outlines.source_ids, in_degrees.changed_land).in_bng()
     again_b = place_points(england.east[inside_own], england.north[inside_own], swapped)
     first_b, listed_b = agreement(again_b, np.array(codes)[placed.ward[inside_own]], codes, np.arange(len(inside_own)))
     print(f"\n(2b) {len(own)} flagged wards changed before 2019, {len(inside_own):,} postcodes inside their own outlines,")
@@ -116,7 +117,7 @@ def main() -> int:
     overall_first = exact_share * EXACT_RIGHT + approximate_share * first_approximate * EXACT_RIGHT
     overall_listed = exact_share * EXACT_WITHIN_100_M + approximate_share * listed_approximate * EXACT_WITHIN_100_M
     print(f"\n(3) estimate over all {total:,} English postcodes (the approximate rates taken at the lower of 2a and 2b,")
-    print(f"    times the exact route's own rates, since the simulations' reference is itself the exact route):")
+    print("    times the exact route's own rates, since the simulations' reference is itself the exact route):")
     print(f"    right first ~{overall_first:.1%}; right or in also_possible ~{overall_listed:.1%}")
     print(f"    exact route alone (SOURCES.md's check): {EXACT_RIGHT:.1%} / {EXACT_WITHIN_100_M:.1%}; "
           f"approximate route alone ~{first_approximate * EXACT_RIGHT:.1%} / ~{listed_approximate * EXACT_WITHIN_100_M:.1%}")

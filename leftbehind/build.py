@@ -29,7 +29,7 @@ from leftbehind.sources import Source, load_manifest, locate_sources
 from leftbehind.tables import POSTCODE_TABLES, TABLES
 from leftbehind.ward_tables import check_set_publications
 from leftbehind.geography import Today, today_geography
-from leftbehind.outlines import check_outline_coverage, every_ward_outline_rows, outline_rows, ward_outline_sources
+from leftbehind.outlines import check_outline_coverage, outline_rows, ward_outline_sources
 from leftbehind.place_names import neighbourhood_links
 from leftbehind.postcodes import (
     POSTCODE_DATABASE_SOURCES,
@@ -43,7 +43,7 @@ from leftbehind.postcodes import (
     postcode_ward_rows,
     postcodes_by_country,
 )
-from leftbehind.ward_geometry import OUTLINE_TOLERANCE_M, WardOutlines, check_transformation, stored_outlines, ward_outlines
+from leftbehind.ward_geometry import WardOutlines, check_transformation, ward_outlines, ward_shape_rows
 from leftbehind.wards import lsoas_by_ward, population_by_lsoa, ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,17 +111,23 @@ class Inputs:
         return {lsoa: ward for ward, lsoas in self.ward_lsoas.items() for lsoa in lsoas}
 
     @cached_property
-    def outlines_bng(self) -> WardOutlines:
-        """Every 2017 ward's outline in metres, exact or approximate (leftbehind.ward_geometry).
-        Made from the sources alone, so kept with them (``SourceTables.derived``)."""
+    def outlines(self) -> WardOutlines:
+        """Every 2017 ward's outline, exact or approximate (leftbehind.ward_geometry). Made from
+        the sources alone, so kept with them (``SourceTables.derived``) for another build."""
         derived = getattr(self.tables, "derived", {})
-        if "outlines_bng" not in derived:
-            derived["outlines_bng"] = self.derive_outlines()
-        return derived["outlines_bng"]
+        if "outlines" not in derived:
+            derived["outlines"] = self.derive_outlines()
+        return derived["outlines"]
+
+    @cached_property
+    def outlines_bng(self) -> WardOutlines:
+        """The same in British National Grid metres, to place the postcodes."""
+        wards_2019 = self.tables["ward_outlines_2019"]
+        check_transformation(wards_2019.rows, wards_2019.source.label)
+        return self.outlines.in_bng()
 
     def derive_outlines(self) -> WardOutlines:
         wards_2019, lba_2020, lba_2019 = (self.tables[key] for key in ("ward_outlines_2019", "lba_outlines_2020", "lba_outlines_2019"))
-        check_transformation(wards_2019.rows, wards_2019.source.label)
         flagged = ward_outline_sources(lba_2020.rows, lba_2019.rows, (lba_2020.source.label, lba_2019.source.label))
         check_outline_coverage(flagged, (w["ward_code"] for w in self.ward_basics if w["left_behind_2020"] or w["left_behind_2019"]))
         points = {ward["ward_code"]: (ward["longitude"], ward["latitude"]) for ward in self.ward_basics}
@@ -133,13 +139,7 @@ class Inputs:
 
     @cached_property
     def ward_shapes(self) -> list[dict[str, Any]]:
-        outlines = self.outlines_bng
-        shapes = stored_outlines(outlines, OUTLINE_TOLERANCE_M)
-        made = {
-            code: (shape, method, source_id, basis)
-            for code, shape, method, source_id, basis in zip(outlines.codes, shapes, outlines.methods, outlines.source_ids, outlines.bases)
-        }
-        return every_ward_outline_rows(self.ward_basics, made)
+        return ward_shape_rows(self.outlines, self.ward_basics)
 
     @cached_property
     def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -28,7 +28,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from leftbehind.errors import BuildError
-from leftbehind.polyline import encode_outline
 
 DECIMALS = 5
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)
@@ -287,55 +286,3 @@ def outline_rows(
     points = {code: (ward["longitude"], ward["latitude"]) for code, ward in flagged.items()}
     return ward_outline_rows(outlines, points)
 
-
-def bounding_box(geometry: MultiPolygon) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of the outline's exterior rings."""
-    longitudes = [lon for polygon in geometry for lon, _ in polygon[0]]
-    latitudes = [lat for polygon in geometry for _, lat in polygon[0]]
-    return min(longitudes), min(latitudes), max(longitudes), max(latitudes)
-
-
-def every_ward_outline_rows(
-    wards: Iterable[Mapping[str, Any]],
-    outlines: Mapping[str, tuple[MultiPolygon, str, str, str]],
-    max_distance_m: float = MAX_DISTANCE_M,
-) -> list[dict[str, Any]]:
-    """Rows of ``ward_shapes`` for every ward: ``outlines`` maps a ward code to its outline
-    (longitude and latitude, rounded as stored), its method ('exact' or 'approximate'),
-    source and basis.
-
-    Each ward's map point is checked against its outline; a point more than
-    ``max_distance_m`` outside an exact outline fails the build (an approximate outline may
-    well miss its ward's point: its distance is recorded). A ward without an outline fails
-    the build too: every ward is promised one.
-    """
-    rows, problems = [], []
-    for ward in sorted(wards, key=lambda ward: ward["ward_code"]):
-        code = ward["ward_code"]
-        geometry, method, source_id, basis = outlines.get(code, ([], None, None, None))
-        if not geometry:
-            problems.append(f"ward {code} ({ward['ward_name']}): no outline could be made for it")
-            continue
-        inside, distance = point_check(geometry, (ward["longitude"], ward["latitude"]))
-        if method == "exact" and distance > max_distance_m:
-            problems.append(
-                f"outline {code} ({source_id}): the ward's map point is {distance:.0f} m outside it "
-                f"(limit {max_distance_m:.0f} m)"
-            )
-        west, south, east, north = bounding_box(geometry)
-        rows.append({
-            "ward_code": code,
-            "outline": encode_outline(geometry),
-            "method": method,
-            "basis": basis,
-            "source_id": source_id,
-            "point_inside": inside,
-            "distance_m": distance,
-            "west": west,
-            "south": south,
-            "east": east,
-            "north": north,
-        })
-    if problems:
-        raise BuildError("ward outlines are missing or disagree with the map points", problems[:20])
-    return rows

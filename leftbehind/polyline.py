@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 PRECISION = 5
 _SCALE = 10**PRECISION
 
@@ -81,3 +83,34 @@ def encode_outline(polygons: Sequence[Sequence[Sequence[Position]]]) -> str:
 def decode_outline(text: str) -> list[list[list[Position]]]:
     """Stored outline text as a GeoJSON MultiPolygon's coordinates."""
     return [[decode_ring(ring) for ring in polygon] for polygon in json.loads(text)]
+
+
+def _chunk_counts(values: np.ndarray) -> np.ndarray:
+    """How many 5-bit chunks each (zigzagged, non-negative) number takes: at least one."""
+    counts = np.ones(len(values), dtype=np.int64)
+    for bits in range(5, 64, 5):
+        counts += values >= (1 << bits)
+    return counts
+
+
+def encode_rings(positions: np.ndarray, ring_of: np.ndarray) -> list[str]:
+    """Many rings at once, as ``encode_ring`` writes each: ``positions`` is an (n, 2) array
+    of (longitude, latitude), ``ring_of`` the ring each belongs to (rings numbered 0, 1, ...
+    in order, each ring's positions together). Done in numpy: 600,000 points in a fraction
+    of a second, where a Python loop took seconds."""
+    if not len(positions):
+        return []
+    units = np.round(positions[:, ::-1] * _SCALE).astype(np.int64)  # (latitude, longitude)
+    first = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    deltas = units.copy()
+    deltas[~first] -= units[np.flatnonzero(~first) - 1]
+    values = deltas.ravel()
+    values = np.where(values < 0, ~(values << 1), values << 1)
+    counts = _chunk_counts(values)
+    k = np.arange(int(counts.max()))
+    chunks = (values[:, None] >> (5 * k)) & 0x1F
+    chunks |= (k[None, :] < counts[:, None] - 1) * 0x20
+    text = (chunks[k[None, :] < counts[:, None]] + 63).astype(np.uint8).tobytes().decode("ascii")
+    lengths = np.bincount(np.repeat(ring_of, 2), weights=counts, minlength=int(ring_of[-1]) + 1).astype(np.int64)
+    ends = np.cumsum(lengths)
+    return [text[end - length:end] for end, length in zip(ends.tolist(), lengths.tolist())]

@@ -5,8 +5,8 @@ is the one whose outline (``leftbehind.ward_geometry``) holds that point:
 
 * an exact outline first (if generalisation makes two exact outlines overlap there, the
   one the point lies deeper inside);
-* else an approximate one (the ward's best-fit LSOAs, clipped to the land of the wards
-  that changed before 2019);
+* else an approximate one (the land of the ward's best-fit LSOAs, see
+  ``leftbehind.ward_geometry``);
 * else, for a point in no outline (a gap between generalised outlines, or the shore), the
   nearest outline: only the approximate ones when the point lies on changed land.
 
