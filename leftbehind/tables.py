@@ -929,7 +929,7 @@ WARD_SHAPES = Table(
         OGL[1],
     ),
     source=("ONS boundaries via drkane/geo-lookups and britishredcrosssociety/left-behind-areas", "https://github.com/drkane/geo-lookups"),
-    facets=("method", "basis", "source_id"),
+    facets=("method", "source_id"),
     indexes=(("south", "north"),),
     columns=(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
@@ -950,7 +950,7 @@ WARD_SHAPES = Table(
         Column(
             "basis", str,
             "What the outline is: " + "; ".join(f"'{key}', {meaning}" for key, meaning in OUTLINE_BASES.items()) + ".",
-            nullable=False, facet_title="What the outline is",
+            nullable=False,
         ),
         Column(
             "source_id", str, "The outline file it comes from (sources.id).",
