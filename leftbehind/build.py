@@ -191,7 +191,8 @@ class Inputs:
 
     @property
     def rows_read(self) -> dict[str, int]:
-        return {source_id: self.tables[source_id].row_count for source_id in self.sources if source_id in self.tables.read}
+        read = getattr(self.tables, "read", self.tables)  # a plain dict of tables in some tests
+        return {source_id: read[source_id].row_count for source_id in self.sources if source_id in read}
 
     @property
     def build_info(self) -> list[dict[str, Any]]:

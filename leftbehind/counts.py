@@ -15,11 +15,6 @@ COUNTS: dict[str, str] = {
     "flagged_wards": "select count(*) from wards where left_behind_2019 = 1 or left_behind_2020 = 1",
     "outlines": "select count(*) from ward_outlines",
     "points_inside_outlines": "select sum(point_inside) from ward_outlines",
-    "outlines_2019": "select count(*) from ward_shapes where basis = '2019 outline, same code'",
-    "own_outlines": "select count(*) from ward_shapes where basis = 'own 2017 outline'",
-    "approximate_outlines": "select count(*) from ward_shapes where method = 'approximate'",
-    "label_lsoa_outlines": "select count(*) from ward_shapes where basis = 'LSOA holding its label point'",
-    "neighbourhoods": "select count(*) from neighbourhoods",
     "lsoa_centroid_points": (
         "select count(*) from wards where location_method = 'population-weighted mean of LSOA centroids'"
     ),

@@ -120,7 +120,8 @@ def place_search_rows(
     for place in neighbourhoods:
         rows.append(_entry("neighbourhood", place["msoa_code"], f"{place['name']} ({place['lad20_name']})", place["name"],
                            [place["lad20_name"]]))
-    return sorted(rows, key=lambda row: (row["kind"], row["code"]))
+    rows.sort(key=lambda row: (row["kind"], row["code"]))
+    return [{"id": number, **row} for number, row in enumerate(rows, start=1)]
 
 
 def _entry(kind: str, code: str, label: str, name: str, councils: list[str]) -> dict[str, Any]:

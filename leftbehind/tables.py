@@ -987,13 +987,12 @@ NEIGHBOURHOODS = Table(
     ),
     source=("House of Commons Library MSOA names, via drkane/geo-lookups", "https://visual.parliament.uk/msoanames"),
     label_column="name",
-    facets=("lad20_name",),
     columns=(
         Column("msoa_code", str, "ONS code of the MSOA (2011).", nullable=False),
         Column("name", str, "The House of Commons Library's name for the neighbourhood.", nullable=False, index=True),
         Column("ons_name", str, "ONS's name for the MSOA (its council and a number: 'Tendring 014').", nullable=False),
         Column("lad20_code", str, "The council it lies in (LAD code, 2020).", nullable=False),
-        Column("lad20_name", str, "That council's name (2020).", nullable=False, facet_title="Council (2020)"),
+        Column("lad20_name", str, "That council's name (2020).", nullable=False),
         Column("lsoa_count", int, "How many LSOAs (2011) it holds.", nullable=False),
         Column(
             "main_ward_code", str,
@@ -1050,14 +1049,15 @@ PLACE_SEARCH = Table(
         OGL[1],
     ),
     label_column="label",
-    facets=("kind",),
+    primary_key=("id",),
     indexes=(("code",),),
     full_text=("name_key",),
     full_text_tokenizer="trigram",
     columns=(
+        Column("id", int, "A number for the entry (its rowid), in the order of kind and code.", nullable=False),
         Column(
             "kind", str, "'ward', 'council 2017', 'council 2024' or 'neighbourhood'.",
-            nullable=False, facet_title="Kind of place",
+            nullable=False,
         ),
         Column("code", str, "Its code: wards.ward_code, local_authorities.lad_code, local_authorities_2024.lad24_code or neighbourhoods.msoa_code.", nullable=False),
         Column("label", str, "The name as shown: a ward with its council ('Moss Bay, Allerdale'), a neighbourhood with its council.", nullable=False),
