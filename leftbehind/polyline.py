@@ -8,14 +8,15 @@ is an established format (map services return routes in it) with small decoders 
 language; ``decode_outline`` turns a stored outline back into a GeoJSON MultiPolygon's
 coordinates, and the site does exactly that.
 
-A stored outline is JSON text: a list of polygons, each a list of rings (the exterior
-first, then holes), each ring one encoded polyline of (latitude, longitude) points, as
-the algorithm orders them.
+A stored outline is text: its polygons separated by ';', each polygon's rings (the exterior
+first, then holes) separated by ',', each ring one encoded polyline of (latitude, longitude)
+points, as the algorithm orders them. Polyline characters run from '?' to '~', so neither
+separator can occur inside a ring (and the text is not JSON, which pages would show as a
+list).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -77,12 +78,17 @@ def decode_ring(text: str) -> list[Position]:
 
 def encode_outline(polygons: Sequence[Sequence[Sequence[Position]]]) -> str:
     """A MultiPolygon's coordinates (polygon -> ring -> position) as stored outline text."""
-    return json.dumps([[encode_ring(ring) for ring in polygon] for polygon in polygons], separators=(",", ":"))
+    return joined_outline([[encode_ring(ring) for ring in polygon] for polygon in polygons])
+
+
+def joined_outline(polygons: Sequence[Sequence[str]]) -> str:
+    """Encoded rings, polygon by polygon, as stored outline text."""
+    return ";".join(",".join(polygon) for polygon in polygons)
 
 
 def decode_outline(text: str) -> list[list[list[Position]]]:
     """Stored outline text as a GeoJSON MultiPolygon's coordinates."""
-    return [[decode_ring(ring) for ring in polygon] for polygon in json.loads(text)]
+    return [[decode_ring(ring) for ring in polygon.split(",")] for polygon in text.split(";")]
 
 
 def _chunk_counts(values: np.ndarray) -> np.ndarray:

@@ -138,13 +138,11 @@ class Source:
     id: str
     title: str
     file: str | None
-    folder: str | None
     repository: str
     commit: str
     path: str
     url: str
     sha256: str | None
-    files: tuple[tuple[str, str], ...]  # a folder's (name, sha256) pairs, sorted by name
     rows: int
     format: str
     encoding: str | None
@@ -153,6 +151,9 @@ class Source:
     licence: str
     licence_url: str | None
     attribution: str
+    # A folder source: the folder's name, and its files' (name, sha256) pairs sorted by name.
+    folder: str | None = None
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def local_name(self) -> str:

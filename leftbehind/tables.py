@@ -935,11 +935,11 @@ WARD_SHAPES = Table(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
         Column(
             "outline", str,
-            "The outline as JSON text: a list of polygons, each a list of rings (the exterior first, then "
-            "any holes), each ring an encoded polyline (Google's polyline algorithm, precision 5: "
-            "latitude and longitude in units of 0.00001 degree, each the difference from the previous "
-            "point). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors anticlockwise); "
-            "leftbehind/polyline.py decodes it.",
+            "The outline as text: its polygons separated by ';', each polygon's rings (the exterior first, "
+            "then any holes) separated by ',', each ring an encoded polyline (Google's polyline algorithm, "
+            "precision 5: latitude and longitude in units of 0.00001 degree, each the difference from the "
+            "previous point). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
+            "anticlockwise); leftbehind/polyline.py decodes it.",
             nullable=False,
         ),
         Column(

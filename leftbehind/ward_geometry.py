@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ import shapely
 
 from leftbehind.errors import BuildError
 from leftbehind.outlines import MAX_DISTANCE_M, MultiPolygon, distance_to_edge_m
-from leftbehind.polyline import decode_outline, encode_rings
+from leftbehind.polyline import decode_outline, encode_rings, joined_outline
 
 WGS84 = "EPSG:4326"
 BNG = "EPSG:27700"
@@ -382,7 +381,7 @@ def ward_shape_rows(outlines: WardOutlines, wards: list[dict[str, Any]], toleran
         if not polygons[position]:
             problems.append(f"ward {code}: its outline vanishes when simplified and rounded")
             continue
-        outline = json.dumps(polygons[position], separators=(",", ":"))
+        outline = joined_outline(polygons[position])
         distance = 0.0 if inside[position] else round(distance_to_edge_m(decode_outline(outline), points[code]), 1)
         if method == EXACT and distance > MAX_DISTANCE_M:
             problems.append(f"outline {code} ({outlines.source_ids[positions[position]]}): the ward's map point is "
