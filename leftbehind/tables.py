@@ -1010,7 +1010,6 @@ NEIGHBOURHOOD_WARDS = Table(
     ),
     rows=lambda inputs: inputs.neighbourhoods[1],
     primary_key=("msoa_code", "ward_code"),
-    without_rowid=True,
     licence=OGL,
     source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
     columns=(
