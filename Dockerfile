@@ -24,11 +24,12 @@ COPY pyproject.toml README.md build_db.py ./
 COPY leftbehind ./leftbehind
 RUN pip install --no-deps --no-build-isolation . && rm -rf build leftbehind build_db.py *.egg-info
 
-# What the server reads: metadata, templates, static files and the built database.
+# What the server reads: metadata, templates, static files and the two built databases
+# (postcodes.db, about 170 MB, answers Find my ward's postcodes).
 COPY metadata.yml ./
 COPY templates ./templates
 COPY static ./static
-COPY leftbehind.db ./
+COPY leftbehind.db postcodes.db ./
 
 RUN useradd --system --home-dir /app site && chown -R site /app
 USER site

@@ -3,8 +3,8 @@
 metadata.yml stays the one file Datasette reads and people read. Its site-wide parts
 (title, home page text, plugins, canned queries) are written by hand; the part between
 each database's two marker lines is generated from ``leftbehind/tables.py``, so every
-table and column is described exactly as it is declared. postcodes.db (``POSTCODE_TABLES``)
-is described the same way in postcodes-metadata.yml, kept apart until the site serves it.
+table and column is described exactly as it is declared: ``leftbehind``'s from ``TABLES``,
+``postcodes``'s (postcodes.db, the site's second database) from ``POSTCODE_TABLES``.
 
     python -m leftbehind.metadata           # rewrite metadata.yml in place
     python -m leftbehind.metadata --check   # exit 1 if metadata.yml is out of date
@@ -24,7 +24,6 @@ from leftbehind.registry import Table
 from leftbehind.tables import POSTCODE_TABLES, TABLES
 
 METADATA = Path(__file__).resolve().parent.parent / "metadata.yml"
-POSTCODE_METADATA = METADATA.with_name("postcodes-metadata.yml")
 BEGIN = "    # Generated from leftbehind/tables.py by `python -m leftbehind.metadata`: edit there, not here.\n"
 END = "    # End of the generated tables.\n"
 POSTCODE_BEGIN = (
@@ -32,8 +31,8 @@ POSTCODE_BEGIN = (
     "edit there, not here.\n"
 )
 POSTCODE_END = "    # End of the generated postcode tables.\n"
-# Each file's generated part: its markers and its tables.
-GENERATED = {METADATA: (BEGIN, END, TABLES), POSTCODE_METADATA: (POSTCODE_BEGIN, POSTCODE_END, POSTCODE_TABLES)}
+# The generated parts of metadata.yml, one for each database: its markers and its tables.
+GENERATED = ((BEGIN, END, TABLES), (POSTCODE_BEGIN, POSTCODE_END, POSTCODE_TABLES))
 INDENT = "    "
 
 
@@ -59,27 +58,23 @@ def tables_yaml(declared: tuple[Table, ...] = TABLES) -> str:
     return "".join(INDENT + line if line.strip() else line for line in text.splitlines(keepends=True))
 
 
-def with_generated_tables(text: str, path: Path = METADATA) -> str:
-    """``text`` (metadata.yml, or postcodes-metadata.yml) with the part between the markers regenerated."""
-    begin, end, declared = GENERATED[path]
-    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
-        raise ValueError(f"{path.name} must hold each marker line exactly once, in order:\n" + begin + end)
-    head, rest = text.split(begin)
-    _, tail = rest.split(end)
-    return head + begin + tables_yaml(declared) + end + tail
+def with_generated_tables(text: str) -> str:
+    """``text`` (metadata.yml) with each database's part between its markers regenerated."""
+    for begin, end, declared in GENERATED:
+        if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+            raise ValueError("metadata.yml must hold each marker line exactly once, in order:\n" + begin + end)
+        head, rest = text.split(begin)
+        _, tail = rest.split(end)
+        text = head + begin + tables_yaml(declared) + end + tail
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate the tables part of metadata.yml.")
     parser.add_argument("--check", action="store_true", help="only check that metadata.yml is up to date")
     args = parser.parse_args(argv)
-    status = 0
-    for path in GENERATED:
-        current = path.read_text(encoding="utf-8")
-        status |= write_or_check(
-            path, current, with_generated_tables(current, path), args.check, "run python -m leftbehind.metadata"
-        )
-    return status
+    current = METADATA.read_text(encoding="utf-8")
+    return write_or_check(METADATA, current, with_generated_tables(current), args.check, "run python -m leftbehind.metadata")
 
 if __name__ == "__main__":
     sys.exit(main())

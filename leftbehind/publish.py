@@ -144,8 +144,9 @@ def deployment(platform: str, name: str, origin: str | None = None, number: str 
 
 def problem(platform: str, number: str | None, database: Path) -> str | None:
     """Why deploying to ``platform`` cannot work from here, or None when it can."""
-    if not database.exists():
-        return f"{database.name} is not built: run `make build` first"
+    for path in (database, database.with_name("postcodes.db")):
+        if not path.exists():
+            return f"{path.name} is not built: run `make build` first"
     if platform == "cloudrun":
         if shutil.which("gcloud") is None:
             return "the Google Cloud CLI (gcloud) is not installed: https://cloud.google.com/sdk/docs/install"

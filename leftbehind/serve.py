@@ -28,6 +28,10 @@ from leftbehind.publish import checked_origin
 # installed package lives elsewhere.
 ROOT = Path(os.environ.get("LEFTBEHIND_HOME") or Path(__file__).resolve().parent.parent).resolve()
 DATABASE = ROOT / "leftbehind.db"
+# The postcodes (issue 22) are a second database, built beside the first by build_db.py and
+# served beside it when it is there. Without it the site still serves everything else and
+# says that postcode search is unavailable (leftbehind/site/pages/postcodes.py).
+POSTCODES_NAME = "postcodes.db"
 INSPECT_FILE = ROOT / "inspect-data.json"
 METADATA = ROOT / "metadata.yml"
 TEMPLATES = ROOT / "templates"
@@ -48,9 +52,22 @@ SETTINGS: dict[str, str] = {
     "num_sql_threads": "3",
 }
 
+def postcodes_beside(database: Path) -> Path | None:
+    """postcodes.db in the folder of ``database``, when it has been built; else None."""
+    candidate = database.with_name(POSTCODES_NAME)
+    return candidate if candidate != database and candidate.is_file() else None
+
+
+def served_databases(database: Path) -> list[Path]:
+    """The files the site serves: ``database``, and postcodes.db beside it when it is there."""
+    postcodes = postcodes_beside(database)
+    return [database] + ([postcodes] if postcodes else [])
+
+
 def inspect_command(database: Path = DATABASE, inspect_file: Path = INSPECT_FILE) -> list[str]:
-    """The command that writes the inspect file immutable mode reads at start-up."""
-    return [_datasette(), "inspect", str(database), "--inspect-file", str(inspect_file)]
+    """The command that writes the inspect file immutable mode reads at start-up (of every
+    database served: the row counts of postcodes.db's 2.26 million postcodes are counted once here)."""
+    return [_datasette(), "inspect", *map(str, served_databases(database)), "--inspect-file", str(inspect_file)]
 
 
 def setting_options() -> list[str]:
@@ -84,9 +101,9 @@ def datasette_serve_args(
 ) -> list[str]:
     """The arguments of ``datasette serve`` for the publishing profile."""
     inspect = ["--inspect-file", str(inspect_file)] if inspect_file is not None else []
+    immutables = [part for path in served_databases(database) for part in ("--immutable", str(path))]
     return [
-        "--immutable",
-        str(database),
+        *immutables,
         *inspect,
         *site_options(),
         "--cors",
