@@ -9,6 +9,8 @@ Tests that only read the database share the one build; the build time is pinned
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -51,17 +53,33 @@ def db_path(tmp_path_factory: pytest.TempPathFactory, source_data) -> Path:
 
 
 @pytest.fixture(scope="session")
-def both_databases(tmp_path_factory: pytest.TempPathFactory, source_data) -> tuple[Path, Path]:
+def both_databases(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[Path, Path]:
     """leftbehind.db and postcodes.db from one build, as build_db.py makes them.
 
-    The postcode database takes most of a minute to build, so only the tests that need it
-    ask for it, all in tests/test_postcodes.py: one xdist worker builds it, once.
+    postcodes.db is about 170 MB and takes most of a minute to build, so it is built once
+    per test run and shared by every xdist worker: in the run's own temporary folder (the
+    parent of each worker's), under a file lock (``fcntl.flock``, the standard library's
+    lock on the file itself, released by the kernel if the builder dies). The first worker
+    to take the lock builds; the others wait for it and find the finished build.
     """
-    folder = tmp_path_factory.mktemp("both")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
-        patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
-        build(folder / "leftbehind.db", DATA_DIR, postcodes=folder / "postcodes.db")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, shared by its workers (pytest-xdist's own advice)
+    folder = shared / "both-databases"
+    folder.mkdir(exist_ok=True)
+    done = folder / "built"
+    with (shared / "both-databases.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                source_data = request.getfixturevalue("source_data")
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
+                    patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
+                    build(folder / "leftbehind.db", DATA_DIR, postcodes=folder / "postcodes.db")
+                done.write_text("both databases are whole\n", encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return folder / "leftbehind.db", folder / "postcodes.db"
 
 
@@ -78,18 +96,32 @@ def catalogue_yaml() -> dict[str, list[dict]]:
     }
 
 
-def profile_datasette(database: Path, metadata: dict) -> Datasette:
-    """Datasette configured as the publishing profile serves ``database``."""
+def profile_datasette(database: Path, metadata: dict, postcodes: Path | None = None) -> Datasette:
+    """Datasette configured as the publishing profile serves ``database`` (and ``postcodes``,
+    postcodes.db, as its second database, when given)."""
     register()
     return Datasette(
         [],
-        immutables=[str(database)],
+        immutables=[str(database)] + ([str(postcodes)] if postcodes else []),
         metadata=metadata,
         settings={name: _setting_value(value) for name, value in SETTINGS.items()},
         template_dir=str(TEMPLATES),
         static_mounts=[(STATIC_MOUNT, str(STATIC))],
         cors=True,
     )
+
+
+@pytest.fixture(scope="session")
+def postcode_datasette(both_databases: tuple[Path, Path], metadata: dict) -> Datasette:
+    """The publishing profile serving both databases of one build, as ``make serve`` does."""
+    return profile_datasette(both_databases[0], metadata, postcodes=both_databases[1])
+
+
+@pytest.fixture(scope="session")
+def live_postcode_site(both_databases: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of the real server serving both databases (postcodes.db beside leftbehind.db)."""
+    with profile_server(both_databases[0], tmp_path_factory.mktemp("live-postcodes")) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

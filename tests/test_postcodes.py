@@ -18,7 +18,6 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-import yaml
 
 import build_db
 from leftbehind.build import ROOT
@@ -227,8 +226,7 @@ def test_grimsby_leads_to_the_wards_of_its_neighbourhoods(main_db, source_data):
     assert found == expected
 
 
-def test_the_postcode_database_is_described(both_databases):
-    metadata = yaml.safe_load((ROOT / "postcodes-metadata.yml").read_text(encoding="utf-8"))
+def test_the_postcode_database_is_described(both_databases, metadata):
     described = metadata["databases"]["postcodes"]["tables"]
     connection = sqlite3.connect(f"file:{both_databases[1]}?mode=ro", uri=True)
     try:

@@ -124,14 +124,16 @@ def test_the_image_installs_the_lock_with_hashes_and_the_project_as_a_package():
 
 
 @pytest.fixture(scope="module")
-def image_folder(db_path, tmp_path_factory) -> Path:
-    """The image's /app, made here as the Dockerfile makes it: its COPY lines, the package installed."""
+def image_folder(both_databases, tmp_path_factory) -> Path:
+    """The image's /app, made here as the Dockerfile makes it: its COPY lines (the two databases
+    from one build), the package installed."""
+    built = {path.name: path for path in both_databases}
     app = tmp_path_factory.mktemp("image") / "app"
     app.mkdir()
     for arguments in instructions("COPY"):
         *sources, target = arguments.split()
         for source in sources:
-            origin = db_path if source == "leftbehind.db" else ROOT / source
+            origin = built.get(source, ROOT / source)
             destination = app / (target if target not in ("./", ".") else origin.name)
             if origin.is_dir():
                 shutil.copytree(origin, destination, ignore=shutil.ignore_patterns("__pycache__"))
@@ -167,6 +169,8 @@ def test_the_image_command_serves_the_site(image_folder):
         for script in scripts:
             assert httpx.get(base + script, timeout=30).status_code == 200, script
         assert "lb-answer" in httpx.get(base + "/leftbehind/wards/E05001595", timeout=30).text
+        # postcodes.db is served beside it: a postcode has its answer.
+        assert "CA14 3XX is in Moss Bay" in httpx.get(base + "/find-my-ward?q=ca143xx", timeout=30).text
         assert httpx.post(base + "/leftbehind/topics", timeout=30).status_code == 405
         databases = httpx.get(base + "/-/databases.json", timeout=30).json()
         assert [d["is_mutable"] for d in databases if d["name"] == "leftbehind"] == [False]
@@ -205,15 +209,23 @@ def test_fly_deploys_the_image_with_its_config():
 
 
 @pytest.mark.parametrize("platform", ["fly", "cloudrun"])
-def test_publish_without_the_cloud_tool_prints_the_commands(capsys, monkeypatch, db_path, platform):
+def test_publish_without_the_cloud_tool_prints_the_commands(capsys, monkeypatch, both_databases, platform):
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("FLY_API_TOKEN", raising=False)
     monkeypatch.delenv("LEFTBEHIND_ORIGIN", raising=False)
-    assert main(["--database", str(db_path), "publish", platform, "my-app"]) == 1
+    assert main(["--database", str(both_databases[0]), "publish", platform, "my-app"]) == 1
     captured = capsys.readouterr()
     assert "Not publishing: " in captured.err and "is not installed" in captured.err
     [command] = publish.deployment(platform, "my-app").commands
     assert captured.out.strip() == shlex.join(command)
+
+
+def test_publish_needs_postcodes_db_beside_the_database(capsys, monkeypatch, db_path):
+    """The image copies both databases, so a deploy without postcodes.db is refused first."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("LEFTBEHIND_ORIGIN", raising=False)
+    assert main(["--database", str(db_path), "publish", "fly", "my-app"]) == 1
+    assert "postcodes.db is not built: run `make build` first" in capsys.readouterr().err
 
 
 def test_publish_refuses_a_bad_origin(capsys):
