@@ -16,9 +16,12 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 import pytest_asyncio
+import shapely
 from playwright.async_api import Browser, Page
 
 from support.browser import PHONE, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
+
+from leftbehind.polyline import decode_outline
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -55,15 +58,14 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def ward_found_at_its_own_point(data: sqlite3.Connection) -> sqlite3.Row:
-    """A left-behind ward that is still the nearest ward point to its own point rounded to
-    3 decimals (what "use my location" sends)."""
-    points = data.execute("select ward_code, latitude, longitude from wards").fetchall()
-    for ward in data.execute("select * from wards where left_behind_2020 = 1 order by cni_rank"):
-        lat, lon = round(ward["latitude"], 3), round(ward["longitude"], 3)
-        nearest = min(points, key=lambda p: haversine_km(lat, lon, p["latitude"], p["longitude"]))
-        if nearest["ward_code"] == ward["ward_code"]:
+    """A left-behind ward whose outline (ward_shapes, read here with shapely) holds its own map
+    point rounded to 3 decimals (what "use my location" sends), about 200 m from its edge."""
+    for ward in data.execute("select w.*, s.outline from wards w join ward_shapes s using (ward_code)"
+                             " where w.left_behind_2020 = 1 order by w.cni_rank"):
+        shape = shapely.MultiPolygon([shapely.Polygon(p[0], p[1:]) for p in decode_outline(ward["outline"])])
+        if shapely.buffer(shape, -0.003).contains(shapely.Point(round(ward["longitude"], 3), round(ward["latitude"], 3))):
             return ward
-    raise AssertionError("no left-behind ward is nearest to its own rounded point")
+    raise AssertionError("no left-behind ward's outline holds its own rounded point")
 
 
 async def wait_for_area_map(page: Page, expected: int) -> None:
@@ -209,9 +211,9 @@ async def test_use_my_location_lists_that_ward_first(chromium, site, data, viewp
         await opened.open("/find-my-ward")
         await opened.page.get_by_role("button", name="Use my location").click()
         await opened.page.wait_for_url(lambda url: "lat" in parse_qs(urlsplit(url).query))
-        first = opened.page.locator("section[aria-labelledby=near] ol.lb-results > li").first
+        first = opened.page.locator("section[aria-labelledby=near] .lb-answer")
         assert await first.locator("a").first.get_attribute("href") == f"/leftbehind/wards/{ward['ward_code']}"
-        assert "measured to each ward's map point" in await opened.page.locator("section[aria-labelledby=near]").inner_text()
+        assert "Your location is inside its outline" in await first.inner_text()
         await opened.shoot("find-my-ward-near")
         assert await opened.page_width() <= opened.width
         opened.assert_no_problems()
@@ -329,14 +331,17 @@ def point_in_an_outline_nearer_another_ward(data: sqlite3.Connection) -> tuple[s
     """A flagged ward and a point inside its outline whose nearest ward map point is another
     ward's: only the outline can tell that the point is in this ward."""
     points = data.execute("select ward_code, latitude, longitude from wards").fetchall()
-    rows = data.execute("select w.*, o.geojson from wards w join ward_outlines o using (ward_code) order by w.cni_rank")
+    rows = data.execute("select w.*, s.outline from wards w join ward_shapes s using (ward_code)"
+                        " where s.method = 'exact' and w.left_behind_change is not null order by w.cni_rank")
     for ward in rows:
-        ring = json.loads(ward["geojson"])["coordinates"][0][0]
+        coordinates = decode_outline(ward["outline"])
+        geojson = json.dumps({"type": "MultiPolygon", "coordinates": coordinates})
+        ring = coordinates[0][0]
         for vertex in ring[:-1]:
             # a point a fifth of the way from an outline vertex towards the ward's own point
             lon = round(vertex[0] + (ward["longitude"] - vertex[0]) / 5, 3)
             lat = round(vertex[1] + (ward["latitude"] - vertex[1]) / 5, 3)
-            if not inside_outline((lon, lat), ward["geojson"]):
+            if not inside_outline((lon, lat), geojson):
                 continue
             nearest = min(points, key=lambda p: haversine_km(lat, lon, p["latitude"], p["longitude"]))
             if nearest["ward_code"] != ward["ward_code"]:
@@ -353,7 +358,7 @@ async def test_use_my_location_inside_an_outline_lists_that_ward_first(chromium,
         await opened.open("/find-my-ward")
         await opened.page.get_by_role("button", name="Use my location").click()
         await opened.page.wait_for_url(lambda url: "lat" in parse_qs(urlsplit(url).query))
-        first = opened.page.locator("section[aria-labelledby=near] ol.lb-results > li").first
+        first = opened.page.locator("section[aria-labelledby=near] .lb-answer")
         assert await first.locator("a").first.get_attribute("href") == f"/leftbehind/wards/{ward['ward_code']}"
         opened.assert_no_problems()
     finally:

@@ -96,6 +96,30 @@ def page_types(data: sqlite3.Connection, db_path: Path) -> list[PageType]:
     return pages
 
 
+def postcode_page_types(postcodes_db: Path) -> list[PageType]:
+    """The page states that need postcodes.db served too (issue 22): a postcode's answer, a
+    postcode outside England, one malformed, a place name, a location, and many at once."""
+    data = sqlite3.connect(f"file:{postcodes_db}?mode=ro", uri=True)
+    try:
+        near = data.execute("select postcode from postcodes where also_possible != '[]' order by postcode limit 1").fetchone()[0]
+        some = [row[0] for row in data.execute("select postcode from postcodes order by postcode limit 5")]
+        point = data.execute("select latitude, longitude from postcodes where postcode = ?", (near,)).fetchone()
+    finally:
+        data.close()
+    return [
+        PageType("find my ward, a postcode near a boundary", "/find-my-ward?" + urlencode({"q": near})),
+        PageType("find my ward, a postcode outside England", "/find-my-ward?q=CF10+1AA"),
+        PageType("find my ward, not a postcode", "/find-my-ward?q=CA14+3X"),
+        PageType("find my ward, a place name", "/find-my-ward?q=Grimsby"),
+        PageType("find my ward, a misspelt name", "/find-my-ward?q=Moss+Bey"),
+        PageType("find my ward, a location's ward", "/find-my-ward?" + urlencode({"lat": point[0], "lon": point[1]})),
+        PageType("find my ward, a search too long (400)", "/find-my-ward?" + urlencode({"q": "x" * 101}), 400),
+        PageType("many postcodes", "/many-postcodes"),
+        PageType("many postcodes, answered", "/many-postcodes?" + urlencode({"postcodes": "\n".join(some + ["CF10 1AA", "XX"])})),
+        PageType("many postcodes, too many (400)", "/many-postcodes?" + urlencode({"postcodes": ",".join(["CA14 3XX"] * 1001)}), 400),
+    ]
+
+
 # The cells of a page (table cells and record values) whose text is a raw JSON array.
 JSON_ARRAY_CELLS = """
 () => [...document.querySelectorAll("td, dd")].map((cell) => cell.innerText.trim()).filter((text) => {

@@ -6,6 +6,7 @@ import json
 import math
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from leftbehind.site.pages.areas import WARD_LIST_SQL, set_counts
 from leftbehind.site.pages.geometry import (
@@ -16,6 +17,10 @@ from leftbehind.site.pages.geometry import (
     parse_coordinate,
     polygons_of,
 )
+from leftbehind.site.pages.locate import located
+from leftbehind.site.pages.places import neighbourhood_wards, place_matches
+from leftbehind.site.pages.postcodes import available as postcodes_available
+from leftbehind.site.pages.postcodes import looks_like_postcode, postcode_answer
 from leftbehind.site.pages.reading import (
     DATABASE,
     facts_of,
@@ -29,12 +34,22 @@ MAX_QUERY_CHARS = 100
 MAX_WARD_RESULTS = 50
 MAX_COUNCILS_LISTED_WITH_WARDS = 3
 MAX_SUGGESTIONS = 8
+MAX_NEIGHBOURHOODS = 10
 NEAREST_COUNT = 10
+REGION_SQL = {
+    2017: "select region_name from local_authorities join regions using (region_code) where lad_code = :code",
+    2024: "select region_name from local_authorities_2024 where lad24_code = :code",
+}
 CODE_PATTERN = re.compile(r"^E\d{8}$", re.IGNORECASE)
 
 
 def normalise_query(text: str | None) -> str:
     return " ".join((text or "").split())[:MAX_QUERY_CHARS]
+
+
+def too_long(text: str | None) -> bool:
+    """Whether a search is longer than the page takes (spaces aside): it is refused, not cut."""
+    return len(" ".join((text or "").split())) > MAX_QUERY_CHARS
 
 
 def like_pattern(text: str, prefix_only: bool = False) -> str:
@@ -47,7 +62,9 @@ def like_pattern(text: str, prefix_only: bool = False) -> str:
 async def search(datasette, text: str | None) -> dict[str, Any]:
     """Councils, regions and wards matching a name (or a code), each ward with its answer."""
     query = normalise_query(text)
-    result: dict[str, Any] = {"query": query, "councils": [], "regions": [], "wards": [], "more_wards": False}
+    result: dict[str, Any] = {
+        "query": query, "councils": [], "regions": [], "wards": [], "more_wards": False, "neighbourhoods": [], "typo": False,
+    }
     if not query:
         return result
     db = datasette.get_database(DATABASE)
@@ -83,12 +100,7 @@ async def search(datasette, text: str | None) -> dict[str, Any]:
         council["url"] = datasette.urls.row(DATABASE, table, council["code"])
         council["wards"] = None
     for council in councils[:MAX_COUNCILS_LISTED_WITH_WARDS]:
-        column = "lad_code" if council["year"] == 2017 else "lad24_code"
-        wards = await fetch_rows(db, WARD_LIST_SQL.format(where=f"{column} = :code"), {"code": council["code"]})
-        council["counts"] = set_counts(wards)
-        council["wards"] = [ward_link(datasette, w) for w in wards]
-        council["flagged"] = [w for w in council["wards"] if w["status"] != "none"]
-        council["others"] = sorted((w for w in council["wards"] if w["status"] == "none"), key=lambda w: w["name"])
+        await _list_wards(datasette, db, council)
     result["councils"] = councils
 
     region_where = "region_code = :q" if is_code else "region_name like :pattern escape '\\'"
@@ -117,7 +129,68 @@ async def search(datasette, text: str | None) -> dict[str, Any]:
     )
     result["more_wards"] = len(wards) > MAX_WARD_RESULTS
     result["wards"] = [_search_result(datasette, row) for row in wards[:MAX_WARD_RESULTS]]
+    if not is_code and "place_search" in schema.tables:
+        await _add_places(datasette, db, query, result)
     return result
+
+
+async def _list_wards(datasette, db, council: dict[str, Any]) -> None:
+    """A council's wards (2017's, or those now in a council of 2024), counted by set, the
+    left-behind ones apart from the others."""
+    column = "lad_code" if council["year"] == 2017 else "lad24_code"
+    wards = await fetch_rows(db, WARD_LIST_SQL.format(where=f"{column} = :code"), {"code": council["code"]})
+    council["counts"] = set_counts(wards)
+    council["wards"] = [ward_link(datasette, w) for w in wards]
+    council["flagged"] = [w for w in council["wards"] if w["status"] != "none"]
+    council["others"] = sorted((w for w in council["wards"] if w["status"] == "none"), key=lambda w: w["name"])
+
+
+async def _add_places(datasette, db, query: str, result: dict[str, Any]) -> None:
+    """What ``place_search`` adds to a search by name: councils written otherwise ('St
+    Helens' for 'St. Helens'), neighbourhoods with their wards, wards named with their
+    council ('Moss Bay, Allerdale'), and close names when a name is mistyped."""
+    places = await place_matches(datasette, query)
+    result["typo"] = places["typo"]
+    result["shortened"] = places.get("shortened")
+    kinds: dict[str, list[dict[str, Any]]] = {}
+    for place in places["places"]:
+        kinds.setdefault(place["kind"], []).append(place)
+    listed = {(c["year"], c["code"]) for c in result["councils"]}
+    added = []
+    for kind, year, table in (("council 2017", 2017, "local_authorities"), ("council 2024", 2024, "local_authorities_2024")):
+        for place in kinds.get(kind, []):
+            names = {c["name"].lower() for c in result["councils"] + added}
+            if (year, place["code"]) in listed or (year == 2024 and place["label"].lower() in names):
+                continue
+            region = await fetch_rows(db, REGION_SQL[year], {"code": place["code"]})
+            added.append({"code": place["code"], "name": place["label"], "year": year,
+                          "region_name": region[0]["region_name"] if region else None,
+                          "url": datasette.urls.row(DATABASE, table, place["code"]), "wards": None})
+    if added:
+        result["councils"] += added
+        for council in result["councils"][:MAX_COUNCILS_LISTED_WITH_WARDS]:
+            if council["wards"] is None:
+                await _list_wards(datasette, db, council)
+    ward_codes = [place["code"] for place in kinds.get("ward", []) if place["code"] not in {w["code"] for w in result["wards"]}]
+    if ward_codes:
+        rows = await fetch_rows(
+            db,
+            "select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change, cni_rank"
+            " from wards where ward_code in (select value from json_each(:codes))",
+            {"codes": json.dumps(ward_codes)},
+        )
+        by_code = {row["ward_code"]: row for row in rows}
+        result["wards"] = [_search_result(datasette, by_code[c]) for c in ward_codes if c in by_code] + result["wards"]
+    neighbourhoods = kinds.get("neighbourhood", [])[:MAX_NEIGHBOURHOODS]
+    wards_of = await neighbourhood_wards(db, [n["code"] for n in neighbourhoods])
+    result["neighbourhoods"] = [
+        {
+            "code": n["code"],
+            "label": n["label"],
+            "wards": [{**ward_link(datasette, row), "share": row["population_share"]} for row in wards_of.get(n["code"], [])],
+        }
+        for n in neighbourhoods
+    ]
 
 
 def _search_result(datasette, row: dict[str, Any]) -> dict[str, Any]:
@@ -204,33 +277,125 @@ async def examples(datasette) -> dict[str, Any]:
 
 
 async def finder(datasette, request) -> dict[str, Any]:
-    """Everything the Find my ward page shows for this request."""
+    """Everything the Find my ward page (and ``/find-my-ward.json``) shows for this request.
+
+    ``status`` is 400 for a search longer than the page takes (named by its parameter)."""
     facts = await facts_of(datasette)
-    page: dict[str, Any] = {"sets": facts["sets"], "total_wards": facts["total_wards"], "near": None, "problem": None}
+    schema = await schema_of(datasette)
+    page: dict[str, Any] = {
+        "sets": facts["sets"], "total_wards": facts["total_wards"], "near": None, "problem": None, "status": 200,
+        "postcode": None, "postcodes_available": postcodes_available(datasette),
+    }
     args = request.args
+    text = args.get("q")
+    if too_long(text):
+        page["status"] = 400
+        page["problem"] = (
+            f"The search (the parameter q) is {len(' '.join(text.split())):,} characters long: "
+            f"give at most {MAX_QUERY_CHARS}, a postcode or a name."
+        )
+        text = None
     if "lat" in args or "lon" in args:
         latitude = parse_coordinate(args.get("lat"), 90)
         longitude = parse_coordinate(args.get("lon"), 180)
         if latitude is None or longitude is None:
             page["problem"] = "That location could not be read: give a latitude and a longitude in decimal degrees."
+        elif "ward_shapes" in schema.tables:
+            page["near"] = await located(datasette, latitude, longitude)
         else:
             page["near"] = await nearest(datasette, latitude, longitude)
-    page["search"] = await search(datasette, args.get("q"))
+    if text and looks_like_postcode(text):
+        page["postcode"] = await postcode_answer(datasette, text)
+    if page["postcode"] and page["postcode"]["found"] in ("england", "outside"):
+        page["search"] = await search(datasette, None)
+    else:
+        page["search"] = await search(datasette, text)
     page["examples"] = await examples(datasette)
     return page
 
 
-async def suggestions(datasette, text: str | None) -> dict[str, Any]:
-    """Up to MAX_SUGGESTIONS councils and wards for the search box, as links."""
-    found = await search(datasette, text)
-    items = [
+def wards_in_page_order(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every ward the page lists, once, in the order it first lists it: the postcode's ward
+    and those it may also be in, the location's, each council's (its left-behind wards, then
+    the others), each neighbourhood's, then the wards found by name."""
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    postcode = page.get("postcode") or {}
+    if postcode.get("found") == "england":
+        groups += [("postcode", [postcode["ward"]]), ("postcode also possible", postcode["also_possible"])]
+    near = page.get("near") or {}
+    if near.get("located"):
+        groups += [("location", [near["ward"]] if near["ward"] else []), ("location also possible", near["also_possible"])]
+    elif near:
+        groups.append(("near", near["wards"]))
+    search_ = page["search"]
+    for council in search_["councils"]:
+        groups.append((f"council {council['code']}", (council.get("flagged") or []) + (council.get("others") or [])))
+    for neighbourhood in search_.get("neighbourhoods", []):
+        groups.append((f"neighbourhood {neighbourhood['code']}", neighbourhood["wards"]))
+    groups.append(("named", search_["wards"]))
+    seen: set[str] = set()
+    ordered = []
+    for found_as, wards in groups:
+        for ward in wards:
+            if ward["code"] not in seen:
+                seen.add(ward["code"])
+                ordered.append({
+                    "ward_code": ward["code"], "ward_name": ward["name"], "found_as": found_as,
+                    "council": ward.get("council"), "council_code": ward.get("council_code"),
+                    "answer": ward["answer"], "status": ward["status"], "url": ward.get("url"),
+                })
+    return ordered
+
+
+def answer_json(page: dict[str, Any], suggestions_: list[dict[str, Any]]) -> dict[str, Any]:
+    """What ``/find-my-ward.json`` returns: the page's answer as data, wards in page order."""
+    search_ = page["search"]
+    councils = [
+        {"code": c["code"], "name": c["name"], "year": c["year"], "region": c.get("region_name"), "url": c["url"],
+         "ward_codes": [w["code"] for w in (c.get("flagged") or []) + (c.get("others") or [])] if c.get("wards") else None}
+        for c in search_["councils"]
+    ]
+    near = page.get("near")
+    return {
+        "q": search_["query"] or (page["postcode"] or {}).get("asked") or None,
+        "problem": page["problem"],
+        "postcodes_available": page["postcodes_available"],
+        "postcode": page["postcode"],
+        "location": near,
+        "councils": councils,
+        "regions": [{"code": r["region_code"], "name": r["region_name"], "url": r["url"]} for r in search_["regions"]],
+        "neighbourhoods": [
+            {"code": n["code"], "name": n["label"], "ward_codes": [w["code"] for w in n["wards"]]}
+            for n in search_.get("neighbourhoods", [])
+        ],
+        "typo": search_.get("typo", False),
+        "wards": wards_in_page_order(page),
+        "more_wards": search_["more_wards"],
+        "suggestions": suggestions_,
+    }
+
+
+def suggestions(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """Up to MAX_SUGGESTIONS links for the search box: a postcode's ward, councils,
+    neighbourhoods (to their search), wards."""
+    found = page["search"]
+    items = []
+    postcode = page.get("postcode") or {}
+    if postcode.get("found") == "england" and postcode["ward"]["url"]:
+        ward = postcode["ward"]
+        items.append({"label": f"{postcode['postcode']}: {ward['name']}, {ward['council']}", "url": ward["url"],
+                      "kind": "postcode", "answer": ward["answer"]})
+    items += [
         {"label": f"{c['name']} (council{', today' if c['year'] == 2024 else ''})", "url": c["url"], "kind": "council"}
         for c in found["councils"]
+    ]
+    items += [
+        {"label": f"{n['label']} (neighbourhood)", "url": "/find-my-ward?" + urlencode({"q": n["label"].split(" (")[0]}),
+         "kind": "neighbourhood"}
+        for n in found.get("neighbourhoods", [])
     ]
     items += [
         {"label": f"{w['name']}, {w['council']}", "url": w["url"], "kind": "ward", "answer": w["answer"]}
         for w in found["wards"]
     ]
-    return {"query": found["query"], "suggestions": items[:MAX_SUGGESTIONS]}
-
-
+    return items[:MAX_SUGGESTIONS]

@@ -17,9 +17,10 @@ from leftbehind.site.pages.areas import (
     neighbourhoods_map,
     region_page,
 )
-from leftbehind.site.pages.find import finder, suggestions
+from leftbehind.site.pages.find import answer_json, finder, suggestions
+from leftbehind.site.pages.postcodes import many_postcodes_page
 from leftbehind.site.pages.reading import DATABASE
-from leftbehind.site.pages.wards import ward_page
+from leftbehind.site.pages.wards import ward_outline, ward_page
 
 ROW_PAGES = {
     "wards": ("ward_page", ward_page),
@@ -52,13 +53,32 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             return {"finder": await finder(datasette, request)}
 
         return inner
+    if template == "pages/many-postcodes.html" and request is not None:
+
+        async def many():
+            return {"many": await many_postcodes_page(datasette, request)}
+
+        return many
     return {}
 
 
-async def suggestions_view(datasette, request):
-    return Response.json(await suggestions(datasette, request.args.get("q")))
+async def answer_view(datasette, request):
+    """``/find-my-ward.json``: what the page shows for the same parameters, as data (and the
+    search box's suggestions)."""
+    page = await finder(datasette, request)
+    return Response.json(answer_json(page, suggestions(page)), status=page["status"])
+
+
+async def outline_view(datasette, request):
+    """``/ward-outline/{code}.json``: a ward's outline as GeoJSON, for its page's map."""
+    if DATABASE not in datasette.databases:
+        return Response.text("Not found", status=404)
+    outline = await ward_outline(datasette, request.url_vars["code"])
+    if outline is None:
+        return Response.json({"error": "No ward has that code"}, status=404)
+    return Response.json(outline, headers={"Cache-Control": f"max-age={datasette.setting('default_cache_ttl')}"})
 
 
 @hookimpl
 def register_routes():
-    return [(r"^/find-my-ward\.json$", suggestions_view)]
+    return [(r"^/find-my-ward\.json$", answer_view), (r"^/ward-outline/(?P<code>E\d{8})\.json$", outline_view)]

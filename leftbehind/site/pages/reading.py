@@ -103,6 +103,7 @@ def ward_link(datasette, row: dict[str, Any]) -> dict[str, Any]:
         "answer": STATUS_SHORT[status],
         "cni_rank": row.get("cni_rank"),
         "council": row.get("lad_name"),
+        "council_code": row.get("lad_code"),
         "council_url": datasette.urls.row(DATABASE, "local_authorities", row["lad_code"]) if row.get("lad_code") else None,
         "region": row.get("region_name"),
         "region_url": datasette.urls.row(DATABASE, "regions", row["region_code"]) if row.get("region_code") else None,

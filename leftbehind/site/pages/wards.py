@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from leftbehind.polyline import decode_outline
 from leftbehind.site.pages.reading import (
     DATABASE,
     Schema,
@@ -74,14 +75,22 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "table_url": datasette.urls.table(DATABASE, "wards") + "?" + urlencode({"lad_code": ward["lad_code"]}),
     }
     outline_source = []
-    if schema.outlines:
+    outline_url = None
+    if "ward_shapes" in schema.tables:  # every ward's outline, exact or approximate (issue 22)
+        outline = await fetch_rows(db, "select ward_code, method, basis, source_id from ward_shapes where ward_code = :code", {"code": ward_code})
+        if outline:
+            page["outline"] = outline[0]
+            outline_source = [outline[0]["source_id"]]
+            outline_url = datasette.urls.path(f"/ward-outline/{ward_code}.json")
+    elif schema.outlines:
         outline = await fetch_rows(db, "select ward_code, source_id from ward_outlines where ward_code = :code", {"code": ward_code})
         if outline:
             page["outline"] = outline[0]
             outline_source = [outline[0]["source_id"]] if outline[0].get("source_id") else []
+            outline_url = outlines_url(datasette, [ward_code])
     page["map"] = {
         "points": map_url(datasette, [("lad_code", ward["lad_code"])]),
-        "outlines": outlines_url(datasette, [ward_code]) if page["outline"] else None,
+        "outlines": outline_url,
         "focus": ward_code,
     }
     page["sources"] = sources_used(
@@ -97,6 +106,18 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         ],
     )
     return page
+
+
+async def ward_outline(datasette, ward_code: str) -> dict[str, Any] | None:
+    """A ward's outline from ``ward_shapes`` as the maps read outlines (rows with GeoJSON),
+    decoded from its encoded polylines; None for a ward without one."""
+    db = datasette.get_database(DATABASE)
+    rows = await fetch_rows(db, "select ward_code, outline, method, basis from ward_shapes where ward_code = :code", {"code": ward_code})
+    if not rows:
+        return None
+    row = rows[0]
+    geometry = {"type": "MultiPolygon", "coordinates": decode_outline(row["outline"])}
+    return {"rows": [{"ward_code": row["ward_code"], "method": row["method"], "basis": row["basis"], "geojson": geometry}]}
 
 
 async def _ward_today(datasette, db, schema: Schema, ward: dict[str, Any]) -> dict[str, Any] | None:
