@@ -61,7 +61,10 @@ metadata: $(BIN)/datasette
 readme: leftbehind.db
 	$(BIN)/python -m leftbehind.readme
 
+# A leftbehind.db newer than its inputs but not a complete build (empty, cut short, damaged:
+# leftbehind/database_check.py says which) is built again before serving.
 serve: leftbehind.db
+	@$(BIN)/python -m leftbehind.database_check leftbehind.db || $(BIN)/python build_db.py leftbehind.db
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
 
 # Rewrite requirements.lock (every dependency pinned, with hashes) from pyproject.toml.

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from leftbehind import publish
+from leftbehind.database_check import IncompleteBuild, check_complete_build
 from leftbehind.publish import checked_origin
 
 # The folder holding metadata.yml, templates/, static/ and the databases: the checkout, or
@@ -164,6 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                         "or https://NAME-PROJECT_NUMBER.REGION.run.app)")
     args = parser.parse_args(argv)
     database = args.database.resolve()
+    if not args.print:
+        try:
+            check_complete_build(args.database)
+        except IncompleteBuild as error:
+            print(error, file=sys.stderr)
+            return 1
 
     if args.command == "publish":
         try:

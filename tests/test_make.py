@@ -112,3 +112,36 @@ def test_make_clean_removes_the_venv_and_what_was_built_but_not_the_downloads(pr
     assert result.returncode == 0, result.stderr
     assert [name for name in made if (project / name.split("/")[0]).exists()] == []
     assert (project / ".cache/sources/cni2020.csv").exists()
+
+
+# The venv's Python for `make serve`: the version check and the database check run for real,
+# anything else (the build, the server) is only written down, in order.
+RECORDING_PYTHON = """#!/bin/sh
+if [ "$1" = "-c" ] || [ "$1 $2" = "-m leftbehind.database_check" ]; then exec {python} "$@"; fi
+echo "$@" >> ran.log
+"""
+
+
+@pytest.mark.parametrize("state", ["complete", "truncated", "empty"])
+def test_make_serve_builds_again_a_database_that_is_not_a_complete_build(project, db_path, state):
+    """Even when leftbehind.db is newer than everything it is made from, as a copy cut short is."""
+    for name in ("build_db.py", "leftbehind/build.py", "data/sessions.yml"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("")
+    python = project / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(RECORDING_PYTHON.format(python=sys.executable))
+    python.chmod(0o755)
+    (project / ".venv" / "bin" / "datasette").touch()
+    whole = db_path.read_bytes()
+    database = {"complete": whole, "truncated": whole[: len(whole) // 3], "empty": b""}[state]
+    (project / "leftbehind.db").write_bytes(database)  # the newest file of all
+    result = make(project, "serve", "PORT=8123")
+    assert result.returncode == 0, result.stderr
+    ran = (project / "ran.log").read_text().splitlines()
+    serving = "-m leftbehind.serve serve --port 8123"
+    if state == "complete":
+        assert ran == [serving] and result.stderr == ""
+    else:
+        assert ran == ["build_db.py leftbehind.db", serving]
+        assert result.stderr.startswith("leftbehind.db is not a complete build: it is ")
