@@ -10,7 +10,7 @@ PORT ?= 8001
 SERVICE ?= left-behind-neighbourhoods
 ORIGIN ?=
 
-.PHONY: serve build test bench load audit install venv clean metadata readme lock publish-cloudrun publish-fly
+.PHONY: serve complete-build build test bench load audit install venv clean metadata readme lock publish-cloudrun publish-fly
 
 # The Python the project needs (pyproject.toml's requires-python): a command exits 0 with it.
 NEEDS_PYTHON := 3.11
@@ -62,9 +62,11 @@ readme: leftbehind.db
 	$(BIN)/python -m leftbehind.readme
 
 # A leftbehind.db newer than its inputs but not a complete build (empty, cut short, damaged:
-# leftbehind/database_check.py says which) is built again before serving.
-serve: leftbehind.db
+# leftbehind/database_check.py says which) is built again before it is served or published.
+complete-build: leftbehind.db
 	@$(BIN)/python -m leftbehind.database_check leftbehind.db || $(BIN)/python build_db.py leftbehind.db
+
+serve: complete-build
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
 
 # Rewrite requirements.lock (every dependency pinned, with hashes) from pyproject.toml.
@@ -76,10 +78,10 @@ lock: $(BIN)/datasette
 
 # Deploy the container image (Dockerfile) with the platform's own tool; without the
 # tool or its login, these print the commands they would run and stop.
-publish-cloudrun: leftbehind.db
+publish-cloudrun: complete-build
 	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
-publish-fly: leftbehind.db
+publish-fly: complete-build
 	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
 # One worker per core (pytest-xdist); each test file runs whole on one worker, so the
