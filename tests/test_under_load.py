@@ -24,6 +24,7 @@ from datasette import hookimpl
 from datasette.plugins import pm
 
 from conftest import profile_datasette
+from support.live import PROBE_PATH
 
 TIME_LIMIT_MS = 100
 STALL_SECONDS = 0.15  # longer than the time limit
@@ -77,7 +78,7 @@ async def stalling(db_path, metadata):
     pm.register(plugin, "stalling-connections")
     try:
         datasette = profile_datasette(db_path, metadata)
-        assert (await datasette.client.get("/-/versions.json")).status_code == 200  # start-up
+        assert (await datasette.client.get(PROBE_PATH)).status_code == 200  # start-up
         datasette._settings["sql_time_limit_ms"] = datasette.sql_time_limit_ms = TIME_LIMIT_MS
         plugin.active = True
         yield datasette, plugin

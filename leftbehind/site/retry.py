@@ -5,7 +5,7 @@ it waits for a core (the limit is kept by a timer, ``sqlite_limits.interrupt_aft
 the page failed: Datasette's 'SQL Interrupted' page, or a 500 from a hook. So a query
 interrupted while serving an ordinary request runs once more, and a warning names it.
 
-Not tried again: visitors' own SQL (``sql_lane.VISITOR_SQL``), whose limit is the point,
+Not tried again: a query carrying a visitor's own SQL (``sql_lane.REQUEST``), whose limit is the point,
 and queries given a shorter limit of their own (facets, counts, suggested facets), which
 Datasette already leaves out of the page when they take too long. A query interrupted
 twice is answered 503 by ``client_errors``, never 500.
@@ -22,16 +22,32 @@ from typing import Any
 from datasette import database as datasette_database
 from datasette.database import QueryInterrupted
 
-from leftbehind.site.sql_lane import VISITOR_SQL
+from leftbehind.site import sql_lane
 
 logger = logging.getLogger(__name__)
 
 
+def carries_visitor_sql(sql: str, params) -> bool:
+    """Whether this query runs SQL a visitor wrote into the request being answered."""
+    request = sql_lane.REQUEST.get()
+    return request is not None and request[2].runs_in(sql, params)
+
+
+_installed = False
+
+
 def use_retry_on_interrupt() -> None:
-    """Make Datasette's ``Database.execute`` try an ordinary interrupted query once more (once)."""
-    original = datasette_database.Database.execute
-    if getattr(original, "tries_twice", False):
+    """Make Datasette's ``Database.execute`` try an ordinary interrupted query once more.
+
+    Once per process, and first (``register()`` runs before any instance is built): the
+    SQL lane (``sql_lane.use_lane_for_execute``) then wraps this, so a retry never takes a
+    second place on the lane, and a second wrapping never hides the lane's own.
+    """
+    global _installed
+    if _installed:
         return
+    _installed = True
+    original = datasette_database.Database.execute
 
     async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
                       log_sql_errors=True):
@@ -39,7 +55,7 @@ def use_retry_on_interrupt() -> None:
         try:
             return await original(self, *arguments)
         except QueryInterrupted:
-            if custom_time_limit is not None or VISITOR_SQL.get():
+            if custom_time_limit is not None or carries_visitor_sql(sql, params):
                 raise
             logger.warning(
                 "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
@@ -47,7 +63,9 @@ def use_retry_on_interrupt() -> None:
             )
             return await original(self, *arguments)
 
-    execute.tries_twice = True
+    # Should the lane's wrapping already be in place (an instance built before register()),
+    # say so, or the lane would wrap again and a visitor's query wait on itself for a place.
+    execute._leftbehind_lane = getattr(original, "_leftbehind_lane", False)
     datasette_database.Database.execute = execute
 
 
