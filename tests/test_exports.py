@@ -58,3 +58,15 @@ async def test_a_querys_exports_state_their_cap(datasette, path):
     assert f"A query's CSV and JSON hold at most {cap:,} rows" in note
     if "sql=" in path:  # all 7,433 wards asked for: the CSV stops at the cap it states
         assert len(csv_rows((await datasette.client.get(links["CSV"])).text)) == cap
+
+
+def test_the_database_download_says_its_size(live_site, db_path):
+    """Through the real server: a Content-Length, not a chunked stream of unknown length."""
+    import httpx
+
+    with httpx.stream("GET", live_site + "/leftbehind.db", timeout=60) as response:
+        body = response.read()
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(db_path.stat().st_size)
+    assert "transfer-encoding" not in response.headers
+    assert body == db_path.read_bytes()

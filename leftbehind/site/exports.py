@@ -11,11 +11,15 @@ query's CSV stops at the same 1,000 rows even with ``_stream=on``. Here
   pages, and a query page states the cap of its exports and how to get more
   (``templates/_lb_macros.html``: ``table_export_note``, ``query_export_note``; placed by
   the filter ``after_export_links``).
+- the database download (``/leftbehind.db``) says its size (``Content-Length``), so a
+  browser shows how far it has got and a client knows it has the whole file: Datasette
+  streams the file without one.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from datasette import hookimpl
@@ -48,3 +52,37 @@ def extra_template_vars(view_name, database, table, request, datasette):
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["after_export_links"] = after_export_links
+
+
+def download_size(datasette, scope) -> int | None:
+    """The size of the database file a request downloads (``/NAME.db``), or None."""
+    if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not scope["path"].endswith(".db"):
+        return None
+    database = datasette.databases.get(scope["path"][1:-3])
+    if database is None or database.is_memory or not database.path:
+        return None
+    return Path(database.path).stat().st_size
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def with_length(scope, receive, send):
+            size = download_size(datasette, scope)
+            if size is None:
+                await app(scope, receive, send)
+                return
+
+            async def sending(message):
+                if message["type"] == "http.response.start" and message["status"] == 200:
+                    # Datasette's download says Transfer-Encoding: chunked, which would win over a length.
+                    headers = [(name, value) for name, value in message.get("headers", [])
+                               if name.lower() not in (b"content-length", b"transfer-encoding")]
+                    message = {**message, "headers": [*headers, (b"content-length", str(size).encode())]}
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        return with_length
+
+    return wrap
