@@ -349,8 +349,12 @@ async def test_ordinary_pages_are_answered_while_runaway_queries_run(db_path, me
         finished.append("runaway")
         return response.status_code
 
+    lane = sql_lane.lane_for(datasette)
+
     async def ordinary(path: str, params: dict) -> int:
-        await asyncio.sleep(0.2)  # the runaway queries are running by now
+        async with asyncio.timeout(60):  # a deadline, not a wait
+            while lane.running == 0:  # until a runaway query holds the lane (an event, not a guess of 0.2 s)
+                await asyncio.sleep(0.01)
         response = await datasette.client.get(path, params=params)
         finished.append("ordinary")
         return response.status_code
