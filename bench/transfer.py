@@ -105,7 +105,7 @@ class Traffic:
 async def settle(page: Any, path: str) -> None:
     """Wait until the page has drawn what it is for, then for the network to be idle."""
     if path == PAGES["map page"]:
-        await wait_for_markers(page, MAP_MARKERS)
+        await wait_for_markers(page, MAP_MARKERS, polling="raf")
     elif path == PAGES["dashboard"]:
         await page.wait_for_function(
             "() => [...document.querySelectorAll('.dashboard-card-chart')].every("

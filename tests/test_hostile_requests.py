@@ -54,6 +54,15 @@ def site(db_path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
         yield served
 
 
+@pytest.fixture(scope="module")
+def patient(db_path, metadata):
+    """The publishing profile with a long time limit, for the tests of SQLite's limits: what
+    stops these queries must be the limit under test, never the clock of a busy machine."""
+    datasette = profile_datasette(db_path, metadata)
+    datasette._settings["sql_time_limit_ms"] = datasette.sql_time_limit_ms = 60_000
+    return datasette
+
+
 def raw_exchange(base: str, request: bytes, timeout: float = 30) -> bytes:
     """Send ``request`` as it is and read the whole answer until the server closes."""
     host, port = base.removeprefix("http://").split(":")
@@ -185,14 +194,14 @@ def test_an_origin_with_a_path_is_a_startup_error():
         "select length(replace(hex(zeroblob(3000000)), '00', 'xxx'))",
     ],
 )
-async def test_one_function_call_cannot_build_a_huge_value(datasette, sql):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+async def test_one_function_call_cannot_build_a_huge_value(patient, sql):
+    response = await patient.client.get("/leftbehind.json", params={"sql": sql})
     assert response.status_code == 400
     assert "string or blob too big" in response.json()["error"]
 
 
-async def test_printf_past_the_length_limit_gives_null(datasette):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": "select printf('%.*c', 20000000, 'x')"})
+async def test_printf_past_the_length_limit_gives_null(patient):
+    response = await patient.client.get("/leftbehind.json", params={"sql": "select printf('%.*c', 20000000, 'x')"})
     assert response.status_code == 200
     assert response.json()["rows"] == [[None]]
 
@@ -206,8 +215,8 @@ async def test_printf_past_the_length_limit_gives_null(datasette):
         " select v from s, wards where n = 20 limit 150",
     ],
 )
-async def test_a_result_too_large_for_json_is_refused_before_it_is_built(datasette, sql):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+async def test_a_result_too_large_for_json_is_refused_before_it_is_built(patient, sql):
+    response = await patient.client.get("/leftbehind.json", params={"sql": sql})
     assert response.status_code == 400
     assert "Query result too large" in response.json()["error"]
 
@@ -311,9 +320,13 @@ def test_log_lines_are_cut_to_a_sane_length(site):
     base, log = site
     long_path = "/leftbehind/topics?_pad=" + "p" * (guard.MAX_TARGET_BYTES - 200)
     assert httpx.get(base + long_path, timeout=30).status_code == 200
-    time.sleep(0.2)  # the access log line is written after the response
-    lines = log.read_text(errors="replace").splitlines()
-    assert any("_pad=ppp" in line for line in lines)
+    deadline = time.monotonic() + 60  # the access log line is written after the response: wait for it
+    while True:
+        lines = log.read_text(errors="replace").splitlines()
+        if any("_pad=ppp" in line for line in lines):
+            break
+        assert time.monotonic() < deadline, "the request was never logged"
+        time.sleep(0.05)
     assert max(len(line) for line in lines) < 2 * guard.LOG_ARGUMENT_CHARS
 
 
@@ -336,8 +349,12 @@ async def test_ordinary_pages_are_answered_while_runaway_queries_run(db_path, me
         finished.append("runaway")
         return response.status_code
 
+    lane = sql_lane.lane_for(datasette)
+
     async def ordinary(path: str, params: dict) -> int:
-        await asyncio.sleep(0.2)  # the runaway queries are running by now
+        async with asyncio.timeout(60):  # a deadline, not a wait
+            while lane.running == 0:  # until a runaway query holds the lane (an event, not a guess of 0.2 s)
+                await asyncio.sleep(0.01)
         response = await datasette.client.get(path, params=params)
         finished.append("ordinary")
         return response.status_code

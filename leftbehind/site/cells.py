@@ -11,7 +11,9 @@ change: CSV and JSON keep their machine forms (``render_cell`` is not used for t
 - In views and query results, which have no foreign keys, a ward's code and name
   link to its page, and council and region names to theirs.
 
-Names are looked up once per Datasette instance: the database is immutable.
+Names, and every table's foreign keys, are read once per Datasette instance, at
+start-up (the database is immutable), without the visitors' time limit: read on a
+visitor's first request under a busy machine, they failed that page with a 500.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
+
+from leftbehind.site.retry import read_rows
 
 DATABASE = "leftbehind"
 URL_PREFIXES = ("http://", "https://")
@@ -42,20 +46,21 @@ async def lookups(datasette) -> dict[str, Any]:
     if cached is not None:
         return cached
     db = datasette.get_database(DATABASE)
-    tables = set(await db.table_names())
+    tables = {row["name"] for row in await read_rows(db, "select name from sqlite_master where type = 'table'")}
 
     async def pairs(sql: str, needs: str) -> dict:
         if needs not in tables:
             return {}
-        return {row[0]: row[1] for row in (await db.execute(sql)).rows}
+        return {row[0]: row[1] for row in (tuple(row.values()) for row in await read_rows(db, sql))}
 
     roles: dict[tuple[str, str], list[str]] = {}
     if {"publication_organisations", "organisations"} <= tables:
-        for row in (await db.execute(
+        for row in await read_rows(
+            db,
             "select publication_id, organisations.name, role from publication_organisations"
-            " join organisations on organisations.id = organisation_id order by role"
-        )).rows:
-            roles.setdefault((row[0], row[1]), []).append(row[2])
+            " join organisations on organisations.id = organisation_id order by role",
+        ):
+            roles.setdefault((row["publication_id"], row["name"]), []).append(row["role"])
     result = {
         "topics": await pairs("select id, label from topics", "topics"),
         "organisations": await pairs("select name, id from organisations", "organisations"),
@@ -166,6 +171,21 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
 def may_change(value, table: str | None) -> bool:
     """Only text (lists, codes, names) and expanded foreign keys are ever rendered differently."""
     return isinstance(value, str) or (isinstance(value, dict) and table is not None)
+
+
+@hookimpl
+def startup(datasette):
+    """Read the lookups and every table's foreign keys before the first visitor comes."""
+    if DATABASE not in datasette.databases:
+        return None
+
+    async def inner():
+        known = await lookups(datasette)
+        db = datasette.get_database(DATABASE)
+        for row in await read_rows(db, "select name from sqlite_master where type = 'table'"):
+            await foreign_keys_of(datasette, known, row["name"])
+
+    return inner
 
 
 @hookimpl

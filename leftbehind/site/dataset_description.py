@@ -32,6 +32,8 @@ from markupsafe import Markup
 DATABASE = "leftbehind"
 CONFIG = "leftbehind-dataset"
 PACKAGE_PATH = f"/{DATABASE}/datapackage.json"
+# Where About says which licence covers which part (templates/pages/about.html).
+LICENCES_PATH = "/about#licences"
 # Pages that carry the JSON-LD: the home page and About.
 JSONLD_TEMPLATES = ("index.html", "pages/about.html")
 SQLITE_MEDIA_TYPE = "application/vnd.sqlite3"
@@ -244,6 +246,14 @@ async def dataset_jsonld(datasette, request) -> dict:
         "url": absolute(datasette, request, "/"),
         "isAccessibleForFree": True,
         "conditionsOfAccess": datasette.metadata("license"),
+        # One licence does not cover the whole (the CNI has none stated): the whole's licence is
+        # the page that says which covers each part, named by what it says; each part's is below.
+        "license": {
+            "@type": "CreativeWork",
+            "name": datasette.metadata("license"),
+            "url": absolute(datasette, request, LICENCES_PATH),
+        },
+        "keywords": list(settings.get("keywords", [])),
         "creator": {"@type": "Organization", "url": absolute(datasette, request, "/"), **settings.get("creator", {})},
         "temporalCoverage": settings.get("temporal_coverage"),
         "spatialCoverage": {"@type": "Place", "name": settings.get("spatial_coverage")},

@@ -17,8 +17,8 @@ from leftbehind.site.pages.areas import (
     neighbourhoods_map,
     region_page,
 )
-from leftbehind.site.pages.find import finder, suggestions
-from leftbehind.site.pages.reading import DATABASE
+from leftbehind.site.pages.find import _outline_index, examples, finder, suggestions
+from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
 from leftbehind.site.pages.wards import ward_page
 
 ROW_PAGES = {
@@ -27,6 +27,24 @@ ROW_PAGES = {
     "local_authorities_2024": ("council_2024_page", council_2024_page),
     "regions": ("region_page", region_page),
 }
+
+
+@hookimpl
+def startup(datasette):
+    """Read what every page needs once (schema, facts, the outlines' index, the examples, the
+    neighbourhoods' legend) before the first visitor comes, without the visitors' time limit."""
+    if DATABASE not in datasette.databases:
+        return None
+
+    async def inner():
+        schema = await schema_of(datasette)
+        await facts_of(datasette)
+        await examples(datasette)
+        await neighbourhoods_map(datasette)
+        if schema.outlines:
+            await _outline_index(datasette)
+
+    return inner
 
 
 @hookimpl
