@@ -10,6 +10,8 @@ A request meets these layers from the outside in:
 ``sql_lane``                  visitors' own SQL on a lane of its own; SQLite's limits,
                               authorizer and time limit on every connection
 ``client_errors``             bad requests answered 4xx, not 500
+``permissions``               Datasette's permission checks, without a query and a deep
+                              copy of the metadata for each
 ============================  ==========================================================
 
 Then Datasette renders the page, with what these give its templates:
@@ -49,6 +51,7 @@ PLUGIN_MODULES = (
     "leftbehind.site.page_language",
     "leftbehind.site.sql_lane",
     "leftbehind.site.sqlite_limits",
+    "leftbehind.site.permissions",
     "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",
