@@ -11,7 +11,8 @@ change: CSV and JSON keep their machine forms (``render_cell`` is not used for t
 - In views and query results, which have no foreign keys, a ward's code and name
   link to its page, and council and region names to theirs.
 
-Names are looked up once per Datasette instance: the database is immutable.
+Names, and which columns of each table may change, are looked up once per Datasette
+instance, at start-up: the database is immutable.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from sessions
 
 
 async def lookups(datasette) -> dict[str, Any]:
-    """Names and ids the cells link by, read once per instance (the database is immutable)."""
+    """Names and ids the cells link by, and which columns of each table and view they may
+    change, read once per instance (the database is immutable): at start-up."""
     cached = getattr(datasette, "_leftbehind_cell_lookups", None)
     if cached is not None:
         return cached
@@ -63,10 +65,35 @@ async def lookups(datasette) -> dict[str, Any]:
         "regions": await pairs("select region_name, region_code from regions", "regions"),
         "roles": roles,
         "foreign_keys": {},
+        "columns": {},
     }
     if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+        for table in [*tables, *await db.view_names()]:
+            await foreign_keys_of(datasette, result, table)
+            result["columns"][table] = await columns_rendered(db, table, result["foreign_keys"][table])
         datasette._leftbehind_cell_lookups = result
     return result
+
+
+async def columns_rendered(db, table: str, foreign: dict[str, str]) -> frozenset[str]:
+    """The columns of ``table`` whose cells ``cell_html`` may change: its foreign keys, the
+    columns with a value that looks like a JSON array, and the names it links (outside
+    ``wards``, and each outside its own table). Every other cell is Datasette's at once."""
+    columns = await db.table_columns(table)
+    arrays: set[str] = set()
+    if columns:
+        escaped = [column.replace("]", "]]") for column in columns]
+        sql = "select " + ", ".join(
+            f"exists(select 1 from [{table.replace(']', ']]')}] where [{c}] like '[%' and [{c}] like '%]')"
+            for c in escaped
+        )
+        found = await db.execute_fn(lambda conn: conn.execute(sql).fetchone())
+        arrays = {column for column, holds in zip(columns, found) if holds}
+    links = set()
+    if table != "wards":
+        links = {"ward_code", "ward_name"} | ({"lad_name"} if table != "local_authorities" else set())
+        links |= {"region_name"} if table != "regions" else set()
+    return frozenset(foreign) | frozenset(arrays) | (frozenset(columns) & links)
 
 
 def json_list(value: Any) -> list | None:
@@ -164,12 +191,14 @@ def may_change(value, table: str | None) -> bool:
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    """Synchronous once the lookups are read (a table of 100 rows calls this thousands of
-    times, and a coroutine per cell costs more than the work)."""
+    """Synchronous and at once for the cells it does not change (a table of 100 rows calls this
+    thousands of times, and a coroutine per cell costs more than the work)."""
     if database != DATABASE or not may_change(value, table):
         return None
     known = getattr(datasette, "_leftbehind_cell_lookups", None)
     if known is not None and (table is None or table in known["foreign_keys"]):
+        if table is not None and column not in known["columns"].get(table, (column,)):
+            return None
         return cell_html(row, value, column, table, datasette, known)
 
     async def inner():
@@ -177,5 +206,14 @@ def render_cell(row, value, column, table, database, datasette):
         if table is not None:
             await foreign_keys_of(datasette, ready, table)
         return cell_html(row, value, column, table, datasette, ready)
+
+    return inner
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        if DATABASE in datasette.databases:
+            await lookups(datasette)
 
     return inner
