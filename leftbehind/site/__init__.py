@@ -12,6 +12,7 @@ A request meets these layers from the outside in:
 ``client_errors``             bad requests answered 4xx, not 500
 ``permissions``               Datasette's permission checks, without a query and a deep
                               copy of the metadata for each
+``schema``                    an immutable database's schema read once, not on every page
 ============================  ==========================================================
 
 Then Datasette renders the page, with what these give its templates:
@@ -52,6 +53,7 @@ PLUGIN_MODULES = (
     "leftbehind.site.sql_lane",
     "leftbehind.site.sqlite_limits",
     "leftbehind.site.permissions",
+    "leftbehind.site.schema",
     "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",
