@@ -42,6 +42,8 @@ from xml.etree import ElementTree
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 
+from leftbehind.site.site_facts import site_facts
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_TYPE = "application/atom+xml; charset=utf-8"
 REQUIRED_COLUMNS = {"atom_id", "atom_title", "atom_updated"}
@@ -96,10 +98,7 @@ async def build_time(datasette, database: str) -> str | None:
     """When the site's database was built (its build_info table); None for another database."""
     if database != DATABASE:
         return None
-    row = (await datasette.get_database(database).execute(
-        "select value from build_info where item = 'built_at'"
-    )).first()
-    return row["value"] if row else None
+    return (await site_facts(datasette))["build"].get("built_at")
 
 
 async def render_atom(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):

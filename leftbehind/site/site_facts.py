@@ -3,7 +3,7 @@
 Read from the database's own ``build_info`` and ``sources`` tables, so what the
 site says about itself is always what was built; the counts the prose states are
 ``leftbehind.counts.COUNTS``, as README's. The database is immutable while served, so
-the facts are read once per Datasette instance, not on every page.
+the facts are read once per Datasette instance, at start-up, not on every page.
 """
 
 from __future__ import annotations
@@ -31,14 +31,27 @@ async def site_info(datasette) -> dict:
     return {"build": build, "counts": counts, "ward_facts": ward_facts, "data_sources": sources, "left_behind_sets": sets}
 
 
+async def site_facts(datasette) -> dict:
+    """``site_info``, read once per Datasette instance when its databases are immutable."""
+    cached = getattr(datasette, "_leftbehind_site_info", None)
+    if cached is None:
+        cached = await site_info(datasette)
+        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+            datasette._leftbehind_site_info = cached
+    return cached
+
+
 @hookimpl
 def extra_template_vars(datasette):
     async def inner():
-        cached = getattr(datasette, "_leftbehind_site_info", None)
-        if cached is None:
-            cached = await site_info(datasette)
-            if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
-                datasette._leftbehind_site_info = cached
-        return cached
+        return await site_facts(datasette)
+
+    return inner
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        await site_facts(datasette)
 
     return inner

@@ -26,6 +26,8 @@ from datasette import hookimpl
 from datasette.utils import derive_named_parameters, path_from_row_pks
 from datasette.utils.asgi import Response
 
+from leftbehind.site.site_facts import site_facts
+
 DATABASE = "leftbehind"
 SITEMAP_PATH = "/sitemap.xml"
 SITEMAPS_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -60,10 +62,8 @@ async def sitemap_paths(datasette) -> list[str]:
 
 async def built_on(datasette) -> str | None:
     """The day the database was built (``build_info``), as the sitemap's lastmod."""
-    row = (await datasette.get_database(DATABASE).execute(
-        "select value from build_info where item = 'built_at'"
-    )).first()
-    return row["value"][:10] if row and row["value"] else None
+    built_at = (await site_facts(datasette))["build"].get("built_at")
+    return built_at[:10] if built_at else None
 
 
 def sitemap_xml(urls: list[str], lastmod: str | None) -> str:

@@ -10,6 +10,7 @@ from leftbehind.site.pages.reading import (
     facts_of,
     fetch_rows,
     map_url,
+    once,
     outlines_url,
     schema_of,
     ward_link,
@@ -167,23 +168,25 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
 
 async def neighbourhoods_map(datasette) -> dict[str, Any]:
     """What the neighbourhoods page says beside its map: the set sizes and the wards that left."""
-    db = datasette.get_database(DATABASE)
-    facts = await facts_of(datasette)
-    left = await fetch_rows(
-        db,
-        "select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change, cni_rank "
-        "from wards where left_behind_change = 'left in 2020' order by ward_name",
-    )
-    counts = {
-        row["left_behind_change"]: row["n"]
-        for row in await fetch_rows(db, "select left_behind_change, count(*) as n from wards group by left_behind_change")
-    }
-    return {
-        "sets": facts["sets"],
-        "both": counts.get("in both sets", 0),
-        "joined": counts.get("joined in 2020", 0),
-        "left": [ward_link(datasette, row) for row in left],
-        "ward_url_prefix": datasette.urls.table(DATABASE, "wards") + "/",
-    }
 
+    async def compute() -> dict[str, Any]:
+        db = datasette.get_database(DATABASE)
+        facts = await facts_of(datasette)
+        left = await fetch_rows(
+            db,
+            "select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change, cni_rank "
+            "from wards where left_behind_change = 'left in 2020' order by ward_name",
+        )
+        counts = {
+            row["left_behind_change"]: row["n"]
+            for row in await fetch_rows(db, "select left_behind_change, count(*) as n from wards group by left_behind_change")
+        }
+        return {
+            "sets": facts["sets"],
+            "both": counts.get("in both sets", 0),
+            "joined": counts.get("joined in 2020", 0),
+            "left": [ward_link(datasette, row) for row in left],
+            "ward_url_prefix": datasette.urls.table(DATABASE, "wards") + "/",
+        }
 
+    return await once(datasette, "neighbourhoods_map", compute)

@@ -17,8 +17,8 @@ from leftbehind.site.pages.areas import (
     neighbourhoods_map,
     region_page,
 )
-from leftbehind.site.pages.find import finder, suggestions
-from leftbehind.site.pages.reading import DATABASE
+from leftbehind.site.pages.find import examples, finder, outline_index, suggestions
+from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
 from leftbehind.site.pages.wards import ward_page
 
 ROW_PAGES = {
@@ -57,6 +57,25 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 async def suggestions_view(datasette, request):
     return Response.json(await suggestions(datasette, request.args.get("q")))
+
+
+async def read_once(datasette) -> None:
+    """What the pages read once per instance, read at start-up rather than by a first visitor."""
+    schema = await schema_of(datasette)
+    await facts_of(datasette)
+    await examples(datasette)
+    await neighbourhoods_map(datasette)
+    if schema.outlines:
+        await outline_index(datasette)
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        if DATABASE in datasette.databases:
+            await read_once(datasette)
+
+    return inner
 
 
 @hookimpl
