@@ -7,9 +7,11 @@ arguments as the server) answers each page of ``bench/_pages.py`` through its wh
 stack (guard, cache turned off, compression, SQL lane) with Datasette's own test client,
 in this process. For each page type it prints:
 
-- **ms**: the median time of one request, without a profiler, over ``--rounds`` rounds
-  that interleave the page types (so load from others on this shared machine hits all
-  alike), ``--requests`` requests each;
+- **ms** and **cpu ms**: the median wall time and CPU time (all the process's threads:
+  the event loop and the SQL threads) of one request, without a profiler, over
+  ``--rounds`` rounds that interleave the page types (so load from others on this shared
+  machine hits all alike), ``--requests`` requests each. On a busy machine the CPU time
+  is the steadier figure;
 - **top costs**: under cProfile, the cumulative time per request inside the functions
   that mark each kind of work (permission checks, metadata deep copies, templates,
   ``render_cell`` hooks, facets, the people's pages' data, gzip) and the time the event
@@ -52,23 +54,27 @@ MARKERS = {
 }
 
 
-async def request(datasette, path: str) -> float:
-    started = time.perf_counter()
+async def request(datasette, path: str) -> tuple[float, float]:
+    """Wall and CPU seconds (of every thread of this process) of one request."""
+    started, cpu = time.perf_counter(), time.process_time()
     response = await datasette.client.get(path)
-    elapsed = time.perf_counter() - started
+    elapsed, used = time.perf_counter() - started, time.process_time() - cpu
     if response.status_code != 200:
         raise SystemExit(f"{path} answered {response.status_code}: {response.text[:300]}")
-    return elapsed
+    return elapsed, used
 
 
-async def timings(datasette, paths: dict[str, str], requests: int, rounds: int) -> dict[str, float]:
-    """name -> median milliseconds of one request, rounds interleaving the pages."""
-    samples: dict[str, list[float]] = {name: [] for name in paths}
+async def timings(datasette, paths: dict[str, str], requests: int, rounds: int) -> dict[str, tuple[float, float]]:
+    """name -> median wall and CPU milliseconds of one request, rounds interleaving the pages."""
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
     for _ in range(rounds):
         for name, path in paths.items():
             for _ in range(requests):
                 samples[name].append(await request(datasette, path))
-    return {name: statistics.median(values) * 1000 for name, values in samples.items()}
+    return {
+        name: (statistics.median(v[0] for v in values) * 1000, statistics.median(v[1] for v in values) * 1000)
+        for name, values in samples.items()
+    }
 
 
 async def profile(datasette, path: str, requests: int) -> tuple[dict[str, float], list[tuple[str, float]]]:
@@ -93,28 +99,29 @@ async def run(db: Path, inspect_file: Path, requests: int, rounds: int, only: li
     datasette = profile_instance(db, inspect_file)
     await datasette.invoke_startup()
     paths = {name: page.path for name, page in pages(db).items() if not only or name in only}
-    paths["floor: /-/versions.json"] = FLOOR.path
+    paths["floor: /-/settings.json"] = FLOOR.path
     for path in paths.values():  # first requests read the once-per-instance facts
         await request(datasette, path)
     medians = await timings(datasette, paths, requests, rounds)
     result = {}
     for name, path in paths.items():
         costs, top = await profile(datasette, path, max(5, requests // 2))
-        result[name] = {"path": path, "ms": medians[name], "costs_ms": costs, "top_own_ms": top}
+        wall, cpu = medians[name]
+        result[name] = {"path": path, "ms": wall, "cpu_ms": cpu, "costs_ms": costs, "top_own_ms": top}
     return result
 
 
 def report(result: dict) -> None:
     names = list(MARKERS) + ["all (under the profiler)"]
-    print("\nms per request, in process, uncached (median); then ms per request under cProfile inside each kind of work")
+    print("\nms per request, in process, uncached (median wall time, and CPU time of all the process's threads); then ms per request under cProfile inside each kind of work")
     short = {"permission checks": "perms", "metadata deep copies": "deepcopy", "templates": "templ",
              "render_cell hooks": "cells", "facets": "facets", "people's page data": "pages", "gzip": "gzip",
              "waiting for SQL threads": "sql wait", "all (under the profiler)": "profiled"}
-    header = f"{'page':28} {'ms':>7} " + " ".join(f"{short[n]:>9}" for n in names)
+    header = f"{'page':28} {'ms':>7} {'cpu ms':>7} " + " ".join(f"{short[n]:>9}" for n in names)
     print(header)
     print("-" * len(header))
     for page, figures in result.items():
-        print(f"{page:28} {figures['ms']:7.1f} " + " ".join(f"{figures['costs_ms'][n]:9.1f}" for n in names))
+        print(f"{page:28} {figures['ms']:7.1f} {figures['cpu_ms']:7.1f} " + " ".join(f"{figures['costs_ms'][n]:9.1f}" for n in names))
     print("\nfunctions with the most time of their own (ms per request, under cProfile):")
     for page, figures in result.items():
         print(f"  {page}: " + "; ".join(f"{name} {ms:.1f}" for name, ms in figures["top_own_ms"][:6]))

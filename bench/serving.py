@@ -59,10 +59,6 @@ class Server:
     pid: int
     log: Path
 
-    def requests_logged(self) -> int:
-        """How many requests the server has logged (uvicorn's access log, one line each)."""
-        return self.log.read_bytes().count(b'"GET ')
-
     def wait_until_idle(self, timeout: float = 120.0) -> None:
         """Until the server stops using CPU: requests wrk gave up on are still being answered."""
         deadline = time.monotonic() + timeout
@@ -133,7 +129,7 @@ def fetch(url: str) -> None:
 class Run:
     wrk: _wrk.Result
     cpu_seconds: float
-    served: int  # requests the server answered, including those wrk stopped waiting for at the end
+    served: int  # requests the server worked on: wrk's, and those it stopped waiting for at the end
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -141,13 +137,16 @@ class Run:
 
 
 def measure(server: Server, path: str, seconds: int, connections: int) -> Run:
-    """wrk on one page, from an idle server until it is idle again: the CPU it used for the
-    requests it answered (those wrk gave up on at the end included, so no run inherits the last's)."""
+    """wrk on one page, from an idle server until it is idle again, so no run inherits the last's work.
+
+    The CPU is spent on the requests wrk counted, those it gave up on (errors, timeouts) and
+    the one each connection still had waiting when wrk stopped, which the server answers anyway.
+    """
     server.wait_until_idle()
-    logged, before = server.requests_logged(), cpu_seconds(server.pid)
+    before = cpu_seconds(server.pid)
     result = _wrk.run(server.base + path, seconds, connections)
     server.wait_until_idle()
-    return Run(result, cpu_seconds(server.pid) - before, server.requests_logged() - logged)
+    return Run(result, cpu_seconds(server.pid) - before, result.requests + result.errors + connections)
 
 
 def combine(runs: list[Run]) -> Run:
@@ -186,7 +185,7 @@ def main() -> int:
     print_machine()
     load_before = os.getloadavg()
     page_list = {name: page for name, page in pages(db).items() if not args.page or name in args.page}
-    page_list["floor: /-/versions.json"] = FLOOR
+    page_list["floor: /-/settings.json"] = FLOOR
     logs = out_dir() / "serving-logs"
     logs.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
