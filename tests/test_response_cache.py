@@ -411,3 +411,24 @@ async def test_the_site_streams_a_gzipped_csv_export(datasette, db_path):
     with sqlite3.connect(db_path) as connection:
         count = connection.execute("select count(*) from wards").fetchone()[0]
     assert len(rows) == count + 1  # the header and every ward: the stream went to the end
+
+
+async def test_a_streams_small_pieces_leave_in_chunks_compressed_or_not():
+    """Datasette streams a CSV a row per message: they leave in chunks, every byte in order, the last one
+    when the stream ends."""
+    body = TEXT * 5  # 450 KB in pieces of 60 bytes
+    for accept in (b"gzip", b"identity"):
+        app, _ = text_app(body, chunk=60)
+        sent: list[dict] = []
+
+        async def record(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/a.csv", "headers": [(b"accept-encoding", accept)]}
+        await response_cache.compressed(app)(scope, None, record)
+        start, *bodies = sent
+        assert len(bodies) < len(body) / response_cache.STREAM_CHUNK_BYTES + 3, len(bodies)
+        assert all(len(m["body"]) >= response_cache.STREAM_CHUNK_BYTES for m in bodies[:-1] if accept == b"identity")
+        assert [m.get("more_body", False) for m in bodies][-1] is False
+        joined = b"".join(m["body"] for m in bodies)
+        assert (gzip.decompress(joined) if accept == b"gzip" else joined) == body
