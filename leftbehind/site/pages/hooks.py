@@ -19,6 +19,7 @@ from leftbehind.site.pages.areas import (
 )
 from leftbehind.site.pages.find import examples, finder, outline_index, suggestions
 from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
+from leftbehind.site.pages.rendering import ROUTE, PeopleRowView
 from leftbehind.site.pages.wards import ward_page
 
 ROW_PAGES = {
@@ -79,5 +80,5 @@ def startup(datasette):
 
 
 @hookimpl
-def register_routes():
-    return [(r"^/find-my-ward\.json$", suggestions_view)]
+def register_routes(datasette):
+    return [(r"^/find-my-ward\.json$", suggestions_view), (ROUTE, PeopleRowView.as_view(datasette))]
