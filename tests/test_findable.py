@@ -530,7 +530,7 @@ async def test_the_feed_is_written_exactly_as_elementtree_writes_it(datasette):
         feeds.element("title", 'A & B <c> "d" \'e\'\n\tf'),  # (a parser reads a CR in text as a LF)
         feeds.element("link", rel="alternate", href='https://x.example/?a=1&b=<2>"3"\n\t\r', type=None),
         feeds.element("content", "", type="text"),  # an empty text: a short empty element, as ElementTree writes it
-        feeds.person({"name": "Ünïcödé – ‘quoted’", "uri": None}),
+        feeds.person({"name": "Ünïcödé – ‘quoted’", "uri": "/people/1"}, "https://x.example/feed"),
         feeds.parent("entry", []),
     ])], namespace="http://www.w3.org/2005/Atom")
     for xml in (served, (feeds.XML_DECLARATION + awkward).encode("utf-8")):

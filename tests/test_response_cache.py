@@ -221,13 +221,13 @@ async def test_thousands_of_long_unique_urls_stay_inside_the_cap(db_path, metada
     cache.max_bytes = cap
     pad = "p" * 12_000
     await datasette.client.get("/leftbehind/topics.json?_warm=1")  # Datasette's own first-request work
-    await datasette.client.get("/-/versions.json?_warm=1")
+    await datasette.client.get("/-/settings.json?_warm=1")
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for n in range(2000):
-            page = "/leftbehind/topics.json" if n % 10 == 0 else "/-/versions.json"  # mostly a cheap page
+            page = "/leftbehind/topics.json" if n % 10 == 0 else "/-/settings.json"  # mostly a cheap page
             response = await datasette.client.get(f"{page}?_flood={n}&_pad={pad}")
             assert response.status_code == 200
         gc.collect()

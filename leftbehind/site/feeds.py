@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import functools
 import json
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -50,7 +51,20 @@ REQUIRED_COLUMNS = {"atom_id", "atom_title", "atom_updated"}
 DATABASE = "leftbehind"
 FEED_QUERY = "publications_feed"  # the feed the site's pages link to
 EPOCH = "1970-01-01T00:00:00Z"
+LINK_SCHEMES = ("http", "https")
+# Characters XML 1.0 cannot hold in any form (control characters, lone surrogates,
+# U+FFFE and U+FFFF): dropped from every text and attribute, so a feed made from any
+# query's values is well-formed (written as they are, they would make it ill-formed).
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+MISSING_COLUMNS = (
+    "This page cannot be an Atom feed: a feed needs the columns atom_id, atom_title and atom_updated "
+    "(and may have atom_link, atom_content and atom_authors)."
+)
 XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"  # as ElementTree.tostring writes it
+
+
+def xml_text(value: str) -> str:
+    return NOT_XML.sub("", value)
 
 
 def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
@@ -60,7 +74,10 @@ def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
     took most of the feed's time. tests/test_findable.py checks that what is written is exactly
     what ElementTree writes for the same elements.
     """
-    written = "".join(f' {name}="{escape_attribute(value)}"' for name, value in attributes.items() if value is not None)
+    written = "".join(
+        f' {name}="{escape_attribute(xml_text(value))}"' for name, value in attributes.items() if value is not None
+    )
+    text = xml_text(text) if text is not None else None
     if text:
         return f"<{tag}{written}>{escape_text(text)}</{tag}>"
     return f"<{tag}{written} />"
@@ -69,13 +86,6 @@ def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
 def parent(tag: str, children: list[str], namespace: str = "") -> str:
     opening = f'<{tag} xmlns="{escape_attribute(namespace)}">' if namespace else f"<{tag}>"
     return opening + "".join(children) + f"</{tag}>" if children else opening[:-1] + " />"
-
-
-def person(who: dict) -> str:
-    children = [element("name", str(who["name"]))]
-    if who.get("uri"):
-        children.append(element("uri", str(who["uri"])))
-    return parent("author", children)
 
 
 def escape_text(text: str) -> str:
@@ -89,17 +99,43 @@ def escape_attribute(text: str) -> str:
             .replace("\t", "&#09;"))
 
 
+def web_link(base: str, value) -> str | None:
+    """``value`` as an absolute http(s) URL (a path is taken relative to ``base``), or None.
+
+    Links come from the query's values: a ``javascript:`` or ``data:`` one is dropped.
+    """
+    return absolute_web_link(base, str(value).strip())
+
+
 @functools.lru_cache(maxsize=4096)
-def joined(base: str, link: str) -> str:
-    """``urljoin``, kept: the feed has the same base and a few hundred links on every request."""
-    return urljoin(base, link)
+def absolute_web_link(base: str, link: str) -> str | None:
+    """(Kept: a feed has the same base and a few hundred links on every request.)"""
+    url = urljoin(base, link)
+    return url if urlsplit(url).scheme in LINK_SCHEMES else None
+
+
+def person(who: dict, base: str) -> str:
+    children = [element("name", str(who["name"]))]
+    uri = web_link(base, who["uri"]) if who.get("uri") else None
+    if uri:
+        children.append(element("uri", uri))
+    return parent("author", children)
 
 
 def entry_authors(value) -> list[dict]:
-    """The ``atom_authors`` column: a JSON array of objects with a name (and a uri)."""
+    """The ``atom_authors`` column: a JSON array of objects with a name (and a uri).
+
+    Anything else (not JSON, not an array, nested past Python's recursion limit)
+    names no authors.
+    """
     if not value:
         return []
-    people = json.loads(value) if isinstance(value, str) else value
+    try:
+        people = json.loads(value) if isinstance(value, str) else value
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(people, list):
+        return []
     return [person for person in people if isinstance(person, dict) and person.get("name")]
 
 
@@ -125,6 +161,8 @@ async def build_time(datasette, database: str) -> str | None:
 
 
 async def render_atom(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+    if not can_render_atom(columns):
+        return Response.text(MISSING_COLUMNS, status=400)
     settings = feed_settings(datasette, database, query_name)
     query = f"?{request.query_string}" if request.query_string else ""
     self_url = datasette.absolute_url(request, request.path + query)
@@ -138,16 +176,17 @@ async def render_atom(datasette, request, sql, columns, rows, database, table, q
         children.append(element("subtitle", " ".join(str(settings["description"]).split())))
     updated = max((str(row["atom_updated"]) for row in rows if row["atom_updated"]), default=None)
     children.append(element("updated", updated or await build_time(datasette, database) or EPOCH))
-    children.append(person(feed_author(datasette)))
+    children.append(person(feed_author(datasette), page_url))
     children.append(element("link", rel="self", type="application/atom+xml", href=self_url))
     children.append(element("link", rel="alternate", type="text/html", href=page_url))
     for row in rows:
         entry = [element("id", str(row["atom_id"])), element("title", str(row["atom_title"])),
                  element("updated", str(row["atom_updated"]))]
         if "atom_authors" in columns:
-            entry += [person(who) for who in entry_authors(row["atom_authors"])]
-        if "atom_link" in columns and row["atom_link"]:
-            entry.append(element("link", rel="alternate", href=joined(page_url, str(row["atom_link"]))))
+            entry += [person(who, page_url) for who in entry_authors(row["atom_authors"])]
+        link = web_link(page_url, row["atom_link"]) if "atom_link" in columns and row["atom_link"] else None
+        if link:
+            entry.append(element("link", rel="alternate", href=link))
         if "atom_content" in columns and row["atom_content"]:
             entry.append(element("content", str(row["atom_content"]), type="text"))
         children.append(parent("entry", entry))
