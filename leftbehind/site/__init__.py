@@ -13,6 +13,7 @@ A request meets these layers from the outside in:
 ``permissions``               Datasette's permission checks, without a query and a deep
                               copy of the metadata for each
 ``schema``                    an immutable database's schema read once, not on every page
+``plain_templates``           Datasette's templates rendered without Jinja's async mode
 ============================  ==========================================================
 
 Then Datasette renders the page, with what these give its templates:
@@ -54,6 +55,7 @@ PLUGIN_MODULES = (
     "leftbehind.site.sqlite_limits",
     "leftbehind.site.permissions",
     "leftbehind.site.schema",
+    "leftbehind.site.plain_templates",
     "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",

@@ -19,7 +19,7 @@ from leftbehind.site.pages.areas import (
 )
 from leftbehind.site.pages.find import examples, finder, outline_index, suggestions
 from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
-from leftbehind.site.pages.rendering import ROUTE, PeopleRowView
+from leftbehind.site.pages.row_view import ROUTE, PeopleRowView
 from leftbehind.site.pages.wards import ward_page
 
 ROW_PAGES = {

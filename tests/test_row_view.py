@@ -1,4 +1,4 @@
-"""leftbehind/site/pages/rendering.py: the people's row pages, served leaner, are Datasette's byte for byte."""
+"""leftbehind/site/pages/row_view.py: the people's row pages, served leaner, are Datasette's byte for byte."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datasette.utils.asgi import Request
 from datasette.views import table as datasette_table
 from datasette.views.row import RowView
 
-from leftbehind.site.pages.rendering import ROW_PAGES, PeopleRowView
+from leftbehind.site.pages.row_view import ROW_PAGES, PeopleRowView
 
 QUERY_TIME = re.compile(r"Queries took [\d.]+ms")
 
