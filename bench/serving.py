@@ -44,7 +44,7 @@ from _common import ROOT, database, out_dir, print_machine, save
 from _pages import FLOOR, Page, pages
 
 from leftbehind.serve import METADATA, STATIC, TEMPLATES, inspect_command, serve_command
-from support.live import HOST, free_port, running
+from support.live import HOST, PROBE_PATH, free_port, running
 
 SERVERS = ("cached", "uncached", "default")
 PEOPLE_TARGET = 2.0
@@ -89,7 +89,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def profile(db: Path, logs: Path, cache: bool, checkout: Path | None = None):
+def profile(db: Path, logs: Path, cache: bool, checkout: Path | None = None, workers: int | None = None):
     """The publishing profile, started as ``make serve`` starts it (leftbehind.serve's commands);
     from another ``checkout`` of the project (its code, templates and metadata) when given."""
     inspect_file = logs / f"{db.stem}-inspect.json"
@@ -97,6 +97,8 @@ def profile(db: Path, logs: Path, cache: bool, checkout: Path | None = None):
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {} if cache else {"LEFTBEHIND_RESPONSE_CACHE": "off"}
+    if workers is not None:
+        env["LEFTBEHIND_WORKERS"] = str(workers)
     command = serve_command(db, inspect_file, HOST, port)
     if checkout is not None:
         site = {str(path): str(checkout / path.relative_to(ROOT)) for path in (METADATA, TEMPLATES, STATIC)}
@@ -104,7 +106,7 @@ def profile(db: Path, logs: Path, cache: bool, checkout: Path | None = None):
                    for arg in command]
         env["PYTHONPATH"] = str(checkout)
     log = logs / f"profile-{port}.log"
-    with running(command, f"{base}/-/versions.json", log, cwd=checkout, env=env) as process:
+    with running(command, base + PROBE_PATH, log, cwd=checkout, env=env) as process:
         yield Server(base, process.pid, log)
 
 
@@ -178,6 +180,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--page", action="append", default=[], help="only this page type (repeatable)")
+    parser.add_argument("--workers", type=int, help="worker processes of the profile's servers (LEFTBEHIND_WORKERS; "
+                        "default: the profile's own). Default Datasette has one: --workers 1 compares like with like")
     parser.add_argument("--before", type=Path, help="also serve, uncached, the profile of this other checkout "
                         "(for example `git archive main | tar -x -C DIR`), as the server 'before'")
     args = parser.parse_args()
@@ -190,12 +194,14 @@ def main() -> int:
     logs.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         servers = {
-            "cached": stack.enter_context(profile(db, logs, cache=True)),
-            "uncached": stack.enter_context(profile(db, logs, cache=False)),
+            "cached": stack.enter_context(profile(db, logs, cache=True, workers=args.workers)),
+            "uncached": stack.enter_context(profile(db, logs, cache=False, workers=args.workers)),
             "default": stack.enter_context(default(db, logs)),
         }
         if args.before:
-            servers["before"] = stack.enter_context(profile(db, logs, cache=False, checkout=args.before.resolve()))
+            servers["before"] = stack.enter_context(
+                profile(db, logs, cache=False, checkout=args.before.resolve(), workers=args.workers)
+            )
         for name, server in servers.items():  # first requests read what is read once
             for page in page_list.values():
                 fetch(server.base + paths_for(name, page))
@@ -227,7 +233,8 @@ def cell(run: Run) -> str:
 def report(results, latency, page_list: dict[str, Page], args, load_before, load_after) -> None:
     before = "before" in results
     print(f"\nserving: wrk -t1 -c{args.connections} -d{args.seconds}s per page and server, {args.rounds} rounds "
-          f"interleaved; load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end")
+          f"interleaved; load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end; "
+          f"the profile's worker processes: {args.workers or 'its default'}")
     print("requests/s, p50/p99 ms; cpu: the server's CPU ms per request; ratio: uncached over default "
           "(requests/s, and default's CPU per request over uncached's)"
           + ("; before: the other checkout, uncached, and its ratios" if before else ""))
@@ -268,7 +275,7 @@ def report(results, latency, page_list: dict[str, Page], args, load_before, load
         fast[page_name] = {server: vars(latency[server][page_name].wrk) | {
             "cpu_ms_per_request": latency[server][page_name].cpu_ms_per_request} for server in latency}
     save("serving", {
-        "seconds": args.seconds, "connections": args.connections, "rounds": args.rounds,
+        "seconds": args.seconds, "connections": args.connections, "rounds": args.rounds, "workers": args.workers,
         "load_average_before": load_before, "load_average_after": load_after,
         "pages": rows, "one_connection": fast, "fast_target_ms": FAST_TARGET_MS,
     })
