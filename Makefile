@@ -96,6 +96,7 @@ test: $(BIN)/datasette
 bench: $(BIN)/datasette
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/page_costs.py
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/transfer.py

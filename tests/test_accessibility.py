@@ -14,7 +14,7 @@ import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from support.axe import axe_report
 from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, visit, wait_for_markers

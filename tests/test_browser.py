@@ -432,3 +432,43 @@ async def test_every_dashboard_chart_renders(tab: Tab, sql, metadata):
             raise AssertionError(f"no check for chart library {library}")
     await tab.shoot("dashboard")
     tab.assert_no_problems()
+
+
+# --- what a page loads -----------------------------------------------------------------
+
+
+async def test_the_sql_editor_is_loaded_when_someone_edits_sql(tab: Tab, sql):
+    """The SQL editor (CodeMirror, 83 KB compressed) is not loaded with the page: the text area is a text
+    area until it is focused; then the editor replaces it, named, with the cursor in it, and runs the query."""
+    loaded: list[str] = []
+    tab.page.on("request", lambda request: loaded.append(request.url))
+    await tab.open("/leftbehind")
+    await tab.page.wait_for_load_state("load")
+    assert not any("codemirror" in url for url in loaded)
+    assert await tab.page.locator(".CodeMirror").count() == 0
+    assert await tab.page.locator("button#sql-format").is_visible()  # as Datasette shows it on load
+    await tab.page.locator("textarea#sql-editor").focus()
+    editor = tab.page.locator(".CodeMirror")
+    await editor.wait_for()
+    assert any("codemirror-5.57.0.min.js" in url for url in loaded)
+    assert await tab.page.locator(".CodeMirror textarea").get_attribute("aria-label") == "SQL query"
+    await tab.page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue('select count(*) as n from regions')")
+    await tab.page.keyboard.press("Shift+Enter")
+    await tab.page.wait_for_url(lambda url: "sql=" in url)
+    count = scalar(sql, "select count(*) from regions")
+    assert await tab.page.locator("td.col-n").inner_text() == str(count)
+    tab.assert_no_problems()
+
+
+async def test_pages_load_leaflet_minified_and_only_to_draw_a_map(tab: Tab):
+    scripts: list[str] = []
+    tab.page.on("request", lambda request: scripts.append(request.url) if "leaflet" in request.url else None)
+    await tab.open("/leftbehind/left_behind_neighbourhoods")
+    await wait_for_markers(tab.page, 225)
+    assert any(url.endswith("/leaflet-v1.7.1.min.js") for url in scripts)
+    assert not any(url.endswith("/leaflet-v1.7.1.js") for url in scripts)
+    scripts.clear()
+    await tab.open("/-/dashboards/left-behind")
+    await tab.page.wait_for_load_state("networkidle")
+    assert scripts == []  # no chart of the dashboard is a map
+    tab.assert_no_problems()

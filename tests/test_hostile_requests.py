@@ -16,8 +16,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -465,3 +467,29 @@ def test_time_limit_interrupts_only_the_query_it_guards():
     started = time.perf_counter()
     assert conn.execute(counted).fetchone() == (3000000,)
     assert time.perf_counter() - started > 0.2, "the check needs a query that outlasts the 100 ms limit"
+
+
+def test_one_thread_keeps_every_querys_time_limit():
+    """Queries on several connections at once, with different limits: each is interrupted at its own
+    deadline, one that finishes in time is not, and one thread keeps all the deadlines."""
+    def run(limit_ms: int, sql: str):
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        started = time.perf_counter()
+        try:
+            with sqlite_limits.interrupt_after(conn, limit_ms):
+                value = conn.execute(sql).fetchone()[0]
+        except sqlite3.OperationalError as error:
+            value = str(error)
+        return value, time.perf_counter() - started
+
+    short = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000) select count(*) from c"
+    with ThreadPoolExecutor(4) as pool:
+        late = pool.submit(run, 600, RUNAWAY_SQL)
+        early = pool.submit(run, 150, RUNAWAY_SQL)
+        quick = [pool.submit(run, 150, short) for _ in range(50)]
+        (early_value, early_seconds), (late_value, late_seconds) = early.result(), late.result()
+    assert early_value == late_value == "interrupted"
+    assert 0.15 <= early_seconds < 0.55, early_seconds  # its own deadline, not the later one
+    assert 0.6 <= late_seconds < 1.2, late_seconds  # not cut short by the earlier deadline
+    assert all(future.result()[0] == 1000 for future in quick)
+    assert [t.name for t in threading.enumerate()].count("sql-time-limit") == 1

@@ -14,7 +14,6 @@ import shlex
 import socket
 import subprocess
 import sys
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx

@@ -18,7 +18,6 @@ import threading
 import time
 from urllib.parse import quote
 
-import pytest
 import pytest_asyncio
 from datasette import hookimpl
 from datasette.plugins import pm

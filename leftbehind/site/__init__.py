@@ -12,6 +12,10 @@ A request meets these layers from the outside in:
 ``client_errors``             bad requests answered 4xx, not 500
 ``retry``                     an ordinary page's query the time limit interrupted is
                               tried once more (a patch of Datasette's ``execute``)
+``permissions``               Datasette's permission checks, without a query and a deep
+                              copy of the metadata for each
+``schema``                    an immutable database's schema read once, not on every page
+``plain_templates``           Datasette's templates rendered without Jinja's async mode
 ============================  ==========================================================
 
 Then Datasette renders the page, with what these give its templates:
@@ -52,6 +56,9 @@ PLUGIN_MODULES = (
     "leftbehind.site.page_language",
     "leftbehind.site.sql_lane",
     "leftbehind.site.sqlite_limits",
+    "leftbehind.site.permissions",
+    "leftbehind.site.schema",
+    "leftbehind.site.plain_templates",
     "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",

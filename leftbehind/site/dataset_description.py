@@ -29,6 +29,8 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from leftbehind.site.site_facts import site_facts
+
 DATABASE = "leftbehind"
 CONFIG = "leftbehind-dataset"
 PACKAGE_PATH = f"/{DATABASE}/datapackage.json"
@@ -121,15 +123,13 @@ def licence(name: str | None, url: str | None) -> dict | None:
 
 
 async def sources(datasette) -> list[dict]:
-    rows = (await datasette.get_database(DATABASE).execute(
-        "select id, title, url, licence, licence_url, attribution from sources order by id"
-    )).rows
-    return [dict(row) for row in rows]
+    """The ``sources`` rows, by id (read once, by leftbehind/site/site_facts.py)."""
+    return (await site_facts(datasette))["data_sources"]
 
 
 async def build_facts(datasette) -> dict[str, str]:
-    rows = (await datasette.get_database(DATABASE).execute("select item, value from build_info")).rows
-    return {row["item"]: row["value"] for row in rows}
+    """The ``build_info`` items (read once, by leftbehind/site/site_facts.py)."""
+    return (await site_facts(datasette))["build"]
 
 
 def absolute(datasette, request, path: str) -> str:

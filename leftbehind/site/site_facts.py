@@ -34,8 +34,8 @@ async def site_info(datasette) -> dict:
     return {"build": build, "counts": counts, "ward_facts": ward_facts, "data_sources": sources, "left_behind_sets": sets}
 
 
-async def known_site_info(datasette) -> dict:
-    """``site_info``, read once per instance when its databases are immutable."""
+async def site_facts(datasette) -> dict:
+    """``site_info``, read once per Datasette instance when its databases are immutable."""
     cached = getattr(datasette, "_leftbehind_site_info", None)
     if cached is None:
         cached = await site_info(datasette)
@@ -45,16 +45,16 @@ async def known_site_info(datasette) -> dict:
 
 
 @hookimpl
-def startup(datasette):
+def extra_template_vars(datasette):
     async def inner():
-        await known_site_info(datasette)
+        return await site_facts(datasette)
 
     return inner
 
 
 @hookimpl
-def extra_template_vars(datasette):
+def startup(datasette):
     async def inner():
-        return await known_site_info(datasette)
+        await site_facts(datasette)
 
     return inner

@@ -34,6 +34,7 @@ from datasette.utils.asgi import Response
 
 from leftbehind.site.dataset_description import PACKAGE_PATH
 from leftbehind.site.retry import read_rows
+from leftbehind.site.site_facts import site_facts
 
 DATABASE = "leftbehind"
 SITEMAP_PATH = "/sitemap.xml"
@@ -69,10 +70,8 @@ async def sitemap_paths(datasette) -> list[str]:
 
 async def built_on(datasette) -> str | None:
     """The day the database was built (``build_info``), as the sitemap's lastmod."""
-    row = (await datasette.get_database(DATABASE).execute(
-        "select value from build_info where item = 'built_at'"
-    )).first()
-    return row["value"][:10] if row and row["value"] else None
+    built_at = (await site_facts(datasette))["build"].get("built_at")
+    return built_at[:10] if built_at else None
 
 
 def sitemap_xml(urls: list[str], lastmod: str | None) -> str:

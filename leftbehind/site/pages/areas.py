@@ -9,14 +9,15 @@ from leftbehind.site.pages.reading import (
     DATABASE,
     facts_of,
     fetch_rows,
-    once,
     map_url,
+    once,
     outlines_url,
     schema_of,
     ward_link,
 )
 from leftbehind.site.pages.words import status_of
 from leftbehind.site.retry import read_rows
+from leftbehind.site.urls import row_url
 
 
 def set_counts(wards: list[dict[str, Any]]) -> dict[str, int]:
@@ -135,15 +136,14 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
     wards = await fetch_rows(db, WARD_LIST_SQL.format(where="region_code = :code"), {"code": region_code})
     councils: dict[str, dict[str, Any]] = {}
     for ward in wards:
-        council = councils.setdefault(
-            ward["lad_code"],
-            {
+        council = councils.get(ward["lad_code"])
+        if council is None:
+            council = councils[ward["lad_code"]] = {
                 "code": ward["lad_code"],
                 "name": ward["lad_name"],
-                "url": datasette.urls.row(DATABASE, "local_authorities", ward["lad_code"]),
+                "url": row_url(datasette, "local_authorities", ward["lad_code"]),
                 "wards": [],
-            },
-        )
+            }
         council["wards"].append(ward)
     council_rows = []
     for council in councils.values():

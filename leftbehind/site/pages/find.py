@@ -130,7 +130,7 @@ def _search_result(datasette, row: dict[str, Any]) -> dict[str, Any]:
     return link
 
 
-async def _outline_index(datasette) -> list[tuple[str, tuple[float, float, float, float], list]]:
+async def outline_index(datasette) -> list[tuple[str, tuple[float, float, float, float], list]]:
     """Every outline with its bounding box, parsed once, for "use my location"."""
 
     async def compute():
@@ -164,7 +164,7 @@ async def nearest(datasette, latitude: float, longitude: float) -> dict[str, Any
     )
     inside: list[str] = []
     if schema.outlines:
-        for code, (west, south, east, north), polygons in await _outline_index(datasette):
+        for code, (west, south, east, north), polygons in await outline_index(datasette):
             if west <= longitude <= east and south <= latitude <= north and geometry_contains(polygons, longitude, latitude):
                 inside.append(code)
         missing = [code for code in inside if code not in {row["ward_code"] for row in rows}]

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from leftbehind.site.pages.words import STATUS_SHORT, status_of
 from leftbehind.site.retry import read_rows
+from leftbehind.site.urls import row_url
 
 DATABASE = "leftbehind"
 
@@ -100,14 +101,14 @@ def ward_link(datasette, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": row["ward_code"],
         "name": row["ward_name"],
-        "url": datasette.urls.row(DATABASE, "wards", row["ward_code"]),
+        "url": row_url(datasette, "wards", row["ward_code"]),
         "status": status,
         "answer": STATUS_SHORT[status],
         "cni_rank": row.get("cni_rank"),
         "council": row.get("lad_name"),
-        "council_url": datasette.urls.row(DATABASE, "local_authorities", row["lad_code"]) if row.get("lad_code") else None,
+        "council_url": row_url(datasette, "local_authorities", row["lad_code"]) if row.get("lad_code") else None,
         "region": row.get("region_name"),
-        "region_url": datasette.urls.row(DATABASE, "regions", row["region_code"]) if row.get("region_code") else None,
+        "region_url": row_url(datasette, "regions", row["region_code"]) if row.get("region_code") else None,
     }
 
 
