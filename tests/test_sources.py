@@ -275,4 +275,4 @@ def test_every_problem_with_the_sources_is_reported_in_one_run(broken_sources, t
     assert status == 1
     assert err.splitlines()[0] == f"Build failed: 2 of the {len(MANIFEST)} source files in {broken_sources} cannot be used"
     assert f"{missing.label}: not found in the sources directory {broken_sources}" in err
-    assert f"{changed.label} at {link}: sha256 mismatch" in err
+    assert f"{changed.label}: {changed.file} at {link}: sha256 mismatch" in err
