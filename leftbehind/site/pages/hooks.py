@@ -17,9 +17,10 @@ from leftbehind.site.pages.areas import (
     neighbourhoods_map,
     region_page,
 )
-from leftbehind.site.pages.find import answer_json, finder, suggestions
+from leftbehind.site.pages.find import answer_json, examples, finder, outline_index, suggestions
 from leftbehind.site.pages.postcodes import many_postcodes_page
-from leftbehind.site.pages.reading import DATABASE
+from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
+from leftbehind.site.pages.row_view import ROUTE, PeopleRowView
 from leftbehind.site.pages.wards import ward_outline, ward_page
 
 ROW_PAGES = {
@@ -79,6 +80,29 @@ async def outline_view(datasette, request):
     return Response.json(outline, headers={"Cache-Control": f"max-age={datasette.setting('default_cache_ttl')}"})
 
 
+async def read_once(datasette) -> None:
+    """What the pages read once per instance, read at start-up rather than by a first visitor."""
+    schema = await schema_of(datasette)
+    await facts_of(datasette)
+    await examples(datasette)
+    await neighbourhoods_map(datasette)
+    if schema.outlines and "ward_shapes" not in schema.tables:  # "use my location" reads ward_shapes when there
+        await outline_index(datasette)
+
+
 @hookimpl
-def register_routes():
-    return [(r"^/find-my-ward\.json$", answer_view), (r"^/ward-outline/(?P<code>E\d{8})\.json$", outline_view)]
+def startup(datasette):
+    async def inner():
+        if DATABASE in datasette.databases:
+            await read_once(datasette)
+
+    return inner
+
+
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/find-my-ward\.json$", answer_view),
+        (r"^/ward-outline/(?P<code>E\d{8})\.json$", outline_view),
+        (ROUTE, PeopleRowView.as_view(datasette)),
+    ]
