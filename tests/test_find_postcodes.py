@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import numpy as np
 import pytest
 import shapely
-from support.browser import PHONE, visit
+from support.browser import PHONE, VIEWPORTS, visit
 from support.pages import postcode_page_types
-from test_accessibility import audit
+from test_accessibility import audit_page
 from test_postcodes import (  # noqa: F401  (fixtures: the source files as read here)
     MOSS_BAY,
     TO_BNG,
@@ -308,9 +308,18 @@ async def test_on_a_phone_a_location_outside_every_flagged_outline_is_never_yes(
 
 
 async def test_the_postcode_pages_have_no_critical_or_serious_violation(chromium, live_postcode_site, both_databases):
+    """axe-core, structure and width on every postcode page state, at 1280 and 390 px, as
+    tests/test_accessibility.py audits every other page type."""
     pages = postcode_page_types(both_databases[1])
-    results = await asyncio.gather(audit(chromium, live_postcode_site, pages, "desktop"), audit(chromium, live_postcode_site, pages, "phone"))
-    assert list(results) == [{}, {}]
+
+    async def at(width: str) -> dict[str, dict]:
+        context, opened = await visit(chromium, live_postcode_site, VIEWPORTS[width])
+        try:
+            return {page_type.name: found for page_type in pages if (found := await audit_page(opened, page_type, width))}
+        finally:
+            await context.close()
+
+    assert await asyncio.gather(at("desktop"), at("phone")) == [{}, {}]
 
 
 # --- every ward page draws its own outline --------------------------------------------------
