@@ -100,6 +100,7 @@ bench: $(BIN)/datasette
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/postcode_answer.py
 
 # Lighthouse scores of the home page, the map, a ward page and the dashboard, served
 # locally with the publishing profile (docs/lighthouse.md; not a gate). Lighthouse is
