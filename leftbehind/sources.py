@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from leftbehind.errors import BuildError
 from leftbehind.validation import Field, RecordSpec, check_file, fill_optional, read_yaml_list, required_when
@@ -93,7 +94,8 @@ class Source:
 
 
 def raw_url(repository: str, commit: str, path: str) -> str:
-    return f"{RAW_BASE_URL}/{repository}/{commit}/{path}"
+    """The file's raw URL; a path with spaces (``data/English IMD - Ward 2017.csv``) is percent-encoded."""
+    return f"{RAW_BASE_URL}/{repository}/{commit}/{quote(path, safe='/')}"
 
 
 def load_manifest(path: Path) -> dict[str, Source]:
