@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from leftbehind.catalogue import Catalogue, load_catalogue
+from leftbehind.corrections import Correction, apply_corrections, check_councils_2022_2024, load_corrections
 from leftbehind.errors import BuildError
 from leftbehind.readers import SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
@@ -44,6 +45,8 @@ class Inputs:
     catalogue: Catalogue
     sources: dict[str, Source]
     tables: dict[str, SourceTable]
+    # The declared corrections (data/corrections.yml), already applied to ``tables``.
+    corrections: list[Correction] = field(default_factory=list)
     built_at: str = ""
     commit: str | None = None
     # Rows in each table and view loaded so far: build_info, declared last, reports them.
@@ -64,6 +67,7 @@ class Inputs:
 
     @cached_property
     def today(self) -> Today:
+        check_councils_2022_2024(*(self.tables[name] for name in ("lsoa11_lsoa21", "lsoa21_ward24", "ltla24_region")))
         return today_geography(
             self.ward_basics,
             self.ward_lsoas,
@@ -103,7 +107,8 @@ def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> In
     catalogue = load_catalogue(data_dir)
     check_set_publications({p["id"] for p in catalogue["publications"]}, f"{data_dir.name}/publications.yml")
     sources, tables = read_sources(data_dir, sources_dir, cache_dir)
-    return Inputs(catalogue, sources, tables)
+    corrections = load_corrections(data_dir / "corrections.yml", sources)
+    return Inputs(catalogue, sources, apply_corrections(tables, corrections), corrections)
 
 
 def repository_commit() -> str | None:

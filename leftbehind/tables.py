@@ -24,6 +24,7 @@ from leftbehind.catalogue_rows import (
     session_rows,
     topic_rows,
 )
+from leftbehind.corrections import correction_rows
 from leftbehind.geography import local_authority_2024_rows, ward_link_rows
 from leftbehind.registry import OGL, Column, Table
 from leftbehind.ward_tables import (
@@ -883,6 +884,40 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
     ),
 )
 
+# --- Deprivation by ward: why, and what since (issue 23) -----------------------------------
+
+SOURCE_CORRECTIONS = Table(
+    name="source_corrections",
+    description=(
+        "Every value this project corrects in a source file after reading it, declared with its reason and "
+        "evidence in data/corrections.yml (the files themselves are used exactly as published). The build "
+        "refuses a correction that no longer fits its file, and fails on any LSOA whose 2024 council "
+        "contradicts a 2022 council that still exists until a correction explains it."
+    ),
+    rows=lambda inputs: correction_rows(inputs.corrections),
+    primary_key=("correction_id", "column_name"),
+    columns=(
+        Column("correction_id", str, "The correction's identifier in data/corrections.yml.", nullable=False),
+        Column(
+            "source_id", str, "The source file corrected (sources.id).",
+            nullable=False, references="sources.id", index=True,
+        ),
+        Column("key_column", str, "The column that picks the one row corrected.", nullable=False),
+        Column("key_value", str, "Its value in that row (an LSOA code, for example).", nullable=False),
+        Column("column_name", str, "The column whose value is corrected.", nullable=False),
+        Column("found", str, "The value as the source file has it.", nullable=False),
+        Column("corrected", str, "The value the build uses instead.", nullable=False),
+        Column(
+            "basis", str,
+            "'stated' when a source states the corrected value, 'inferred' when it is worked out from other "
+            "facts (the evidence says how; an inferred value may be wrong).",
+            nullable=False,
+        ),
+        Column("reason", str, "Why the value is corrected, in this project's words.", nullable=False),
+        Column("evidence", str, "JSON array of the facts that support the correction.", nullable=False),
+    ),
+)
+
 BUILD_INFO = Table(
     name="build_info",
     description=(
@@ -897,6 +932,8 @@ BUILD_INFO = Table(
         Column("description", str, "What the item means.", nullable=False),
     ),
 )
+
+DEPRIVATION_TABLES: tuple[Table, ...] = (SOURCE_CORRECTIONS,)
 
 # The tables made from the catalogue alone (what the fuzzer and the plugin tests load).
 CATALOGUE_TABLES: tuple[Table, ...] = (
@@ -921,5 +958,6 @@ WARD_TABLES: tuple[Table, ...] = (
     WARD_OUTLINES,
     LEFT_BEHIND_SETS,
     LEFT_BEHIND_NEIGHBOURHOODS,
+    *DEPRIVATION_TABLES,
 )
 TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, BUILD_INFO)

@@ -61,8 +61,9 @@ def source_tables(**changes) -> dict[str, SourceTable]:
                        [("L1", 1000.0), ("L2", 3000.0), ("L3", 1500.0)]],
         # Today: L2 was split in two in 2021, one part in each of two 2024 wards of council C1
         # (a merger of D1 and D2, renamed); L3 lies in council C2.
-        "lsoa11_lsoa21": [{"lsoa11_code": a, "change_code": c, "lsoa21_code": b} for a, c, b in
-                          [("L1", "U", "N1"), ("L2", "S", "N2a"), ("L2", "S", "N2b"), ("L3", "U", "N3")]],
+        "lsoa11_lsoa21": [{"lsoa11_code": a, "change_code": c, "lsoa21_code": b, "ltla22_code": d, "ltla22_name": f"Council {d}"}
+                          for a, c, b, d in [("L1", "U", "N1", "C1"), ("L2", "S", "N2a", "C1"), ("L2", "S", "N2b", "C1"),
+                                             ("L3", "U", "N3", "C2")]],
         "lsoa21_ward24": [{"lsoa21_code": n, "ward24_code": v, "ward24_name": f"New {v}", "ltla24_code": c}
                           for n, v, c in [("N1", "V1", "C1"), ("N2a", "V1", "C1"), ("N2b", "V2", "C1"), ("N3", "V3", "C2")]],
         "ltla24_region": [{"ltla24_code": c, "ltla24_name": n, "region24_code": "R1", "region24_name": "North"}
