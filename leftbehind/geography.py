@@ -160,6 +160,31 @@ def councils24(rows: Iterable[Mapping[str, Any]], label: str = "LAD24->region lo
     return councils
 
 
+def lsoa21_shares(
+    ward_code: str,
+    lsoas: Sequence[str],
+    population: Mapping[str, float],
+    parts: Mapping[str, Mapping[str, float]],
+) -> list[tuple[str, str, float]]:
+    """(LSOA 2011, LSOA 2021, people) for every part of one WD17 ward's best-fit LSOA 2011s:
+    the (fractional) mid-2017 people each LSOA 2021 receives from the ward, by the rule above.
+
+    The one place a ward's people are followed into 2021 areas: today's wards and councils
+    (``ward_geography``) and the ward averages of the 2025 indices (``leftbehind.deprivation``)
+    both sum these.
+    """
+    shares = []
+    for lsoa11 in lsoas:
+        if lsoa11 not in parts:
+            raise BuildError(
+                "an LSOA of a ward is missing from the LSOA 2011 to 2021 lookup",
+                [f"ward {ward_code}: LSOA11 {lsoa11} has no row in the LSOA11->LSOA21 lookup"],
+            )
+        people = population[lsoa11]
+        shares += [(lsoa11, lsoa21, people * fraction) for lsoa21, fraction in parts[lsoa11].items()]
+    return shares
+
+
 def _people_by_code(
     ward_code: str,
     lsoas: Sequence[str],
@@ -171,21 +196,15 @@ def _people_by_code(
     code (hashing a code is far cheaper than a Ward24), and the Ward24 of each code."""
     people: dict[str, float] = {}
     found: dict[str, Ward24] = {}
-    for lsoa11 in lsoas:
-        if lsoa11 not in parts:
+    for lsoa11, lsoa21, amount in lsoa21_shares(ward_code, lsoas, population, parts):
+        ward24 = wards24.get(lsoa21)
+        if ward24 is None:
             raise BuildError(
-                "an LSOA of a ward is missing from the LSOA 2011 to 2021 lookup",
-                [f"ward {ward_code}: LSOA11 {lsoa11} has no row in the LSOA11->LSOA21 lookup"],
+                "an LSOA 2021 is missing from the 2024 ward lookup",
+                [f"ward {ward_code}: LSOA21 {lsoa21} (from LSOA11 {lsoa11}) has no row in the LSOA21->WD24 lookup"],
             )
-        for lsoa21, fraction in parts[lsoa11].items():
-            ward24 = wards24.get(lsoa21)
-            if ward24 is None:
-                raise BuildError(
-                    "an LSOA 2021 is missing from the 2024 ward lookup",
-                    [f"ward {ward_code}: LSOA21 {lsoa21} (from LSOA11 {lsoa11}) has no row in the LSOA21->WD24 lookup"],
-                )
-            found[ward24.code] = ward24
-            people[ward24.code] = people.get(ward24.code, 0.0) + population[lsoa11] * fraction
+        found[ward24.code] = ward24
+        people[ward24.code] = people.get(ward24.code, 0.0) + amount
     return people, found
 
 
@@ -489,6 +508,8 @@ class Today:
     geographies: dict[str, WardGeography | None]
     councils: dict[str, Council24]
     fallback: dict[str, str]
+    # Each LSOA 2011's LSOA 2021s with the fraction of its people each receives (lsoa21_parts).
+    parts: dict[str, dict[str, float]]
 
     def ward_columns(self, ward_code: str) -> dict[str, Any]:
         """The wards table's 2024 columns for one ward, with the names of its 2024 wards."""
@@ -514,4 +535,4 @@ def today_geography(
     councils = councils24(ltla24_region, labels[2])
     geographies = ward_geographies([w["ward_code"] for w in wards], ward_lsoas, population, parts, wards24)
     check_link_councils_known(geographies, councils)
-    return Today(geographies, councils, lad24_without_lsoas(wards, geographies))
+    return Today(geographies, councils, lad24_without_lsoas(wards, geographies), parts)
