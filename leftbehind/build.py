@@ -27,6 +27,7 @@ from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
 from leftbehind.tables import TABLES
 from leftbehind.ward_tables import check_set_publications
+from leftbehind.deprivation import Deprivation, deprivation
 from leftbehind.geography import Today, today_geography
 from leftbehind.outlines import outline_rows
 from leftbehind.wards import lsoas_by_ward, population_by_lsoa, ward_rows
@@ -79,8 +80,16 @@ class Inputs:
         )
 
     @cached_property
+    def deprivation(self) -> Deprivation:
+        """Each ward's IMD 2019, the definition reproduced and the indicative 2025 re-run."""
+        return deprivation(self.ward_basics, self.ward_lsoas, self.population, self.today.parts, self.tables)
+
+    @cached_property
     def wards(self) -> list[dict[str, Any]]:
-        return [{**ward, **self.today.ward_columns(ward["ward_code"])} for ward in self.ward_basics]
+        return [
+            {**ward, **self.today.ward_columns(ward["ward_code"]), **self.deprivation.ward_columns(ward["ward_code"])}
+            for ward in self.ward_basics
+        ]
 
     @cached_property
     def ward_outlines(self) -> list[dict[str, Any]]:
