@@ -1094,7 +1094,7 @@ REPRODUCTION_DIFFERENCES = Table(
 SIMILAR_WARDS = Table(
     name="similar_wards",
     description=(
-        "Neighbourhoods like yours: for every ward, the 10 wards most like it on the three domains of the "
+        "Neighbourhoods like yours: for every ward, the ten wards most like it on the three domains of the "
         "Community Needs Index 2019 and the seven domains of the IMD 2019, nearest first, for finding peers "
         "to learn from. Each domain score is standardised over the wards (z-score: minus the mean, divided "
         "by the standard deviation); the distance is the square root of the mean squared difference over "
