@@ -35,7 +35,6 @@ from _common import DEFAULT_CACHE_DIR, DEFAULT_DATA_DIR, ROOT, out_dir, print_ma
 from serving import pages
 
 import leftbehind.build
-import leftbehind.tables
 from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
@@ -92,7 +91,7 @@ def build_scaled(factor: int) -> tuple[Path, float]:
     started = time.perf_counter()
     with (
         mock.patch.object(leftbehind.build, "ward_rows", multiplied(leftbehind.build.ward_rows, factor)),
-        mock.patch.object(leftbehind.tables, "similar_ward_rows", similar_for_originals(leftbehind.tables.similar_ward_rows)),
+        mock.patch.object(leftbehind.build, "similar_ward_rows", similar_for_originals(leftbehind.build.similar_ward_rows)),
     ):
         leftbehind.build.build(target, DEFAULT_DATA_DIR, sources_dir_from_environment(), DEFAULT_CACHE_DIR)
     return target, time.perf_counter() - started

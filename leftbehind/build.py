@@ -7,6 +7,7 @@ leaves the last good database exactly as it was.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import gc
@@ -30,6 +31,7 @@ from leftbehind.ward_tables import check_set_publications
 from leftbehind.deprivation import Deprivation, deprivation
 from leftbehind.geography import Today, today_geography
 from leftbehind.outlines import outline_rows
+from leftbehind.similar import similar_ward_rows
 from leftbehind.wards import lsoas_by_ward, population_by_lsoa, ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +54,8 @@ class Inputs:
     commit: str | None = None
     # Rows in each table and view loaded so far: build_info, declared last, reports them.
     counts: dict[str, int] = field(default_factory=dict)
+    # The similar wards being computed in a worker thread while write_database runs.
+    similar_wards_future: concurrent.futures.Future | None = field(default=None, repr=False)
 
     @cached_property
     def population(self) -> dict[str, float]:
@@ -82,7 +86,14 @@ class Inputs:
     @cached_property
     def deprivation(self) -> Deprivation:
         """Each ward's IMD 2019, the definition reproduced and the indicative 2025 re-run."""
-        return deprivation(self.ward_basics, self.ward_lsoas, self.population, self.today.parts, self.tables)
+        return deprivation(self.ward_basics, self.ward_lsoas, self.today.shares, self.tables)
+
+    @property
+    def similar_wards(self) -> list[dict[str, Any]]:
+        """Rows of similar_wards: from the worker thread write_database starts, or computed here."""
+        if self.similar_wards_future is not None:
+            return self.similar_wards_future.result()
+        return similar_ward_rows(self.wards)
 
     @cached_property
     def wards(self) -> list[dict[str, Any]]:
@@ -196,13 +207,22 @@ def write_database(inputs: Inputs, path: Path) -> None:
     db.execute("PRAGMA synchronous = OFF")
     db.execute("PRAGMA journal_mode = MEMORY")
     try:
-        with db.conn:
-            for table in TABLES:
-                rows = table.rows(inputs) if table.rows else []
-                load_table(db, table, rows)
-                inputs.counts[table.name] = (
-                    db.execute(f"select count(*) from [{table.name}]").fetchone()[0] if table.is_view else len(rows)
-                )
+        # The similar wards are numpy work, which releases the GIL: a worker thread computes them
+        # on the second core while the tables declared before them are written.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="similar-wards") as worker:
+            inputs.similar_wards_future = worker.submit(similar_ward_rows, inputs.wards)
+            try:
+                with db.conn:
+                    for table in TABLES:
+                        rows = table.rows(inputs) if table.rows else []
+                        load_table(db, table, rows)
+                        inputs.counts[table.name] = (
+                            db.execute(f"select count(*) from [{table.name}]").fetchone()[0]
+                            if table.is_view else len(rows)
+                        )
+            finally:
+                inputs.similar_wards_future.cancel()
+                inputs.similar_wards_future = None
         check_database(db, TABLES)
         db.execute("PRAGMA journal_mode = DELETE")
         db.vacuum()

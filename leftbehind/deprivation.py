@@ -24,7 +24,7 @@ are ranked: a ward without a figure is in neither part of the ranking. Counting 
 the count, computed by ``leftbehind/readme.py``).
 
 **Averaging 2021 LSOAs to a 2017 ward.** A ward's people are followed exactly as for its
-2024 council (``leftbehind.geography.lsoa21_shares``): its best-fit LSOAs (2011) with their
+2024 council (``leftbehind.geography.lsoa21_shares``, kept in ``Today.shares``): its best-fit LSOAs (2011) with their
 mid-2017 populations, each into the LSOAs (2021) it became, a split LSOA sharing its people
 equally among its parts. The ward's score is the mean of those LSOAs' scores weighted by
 those people, rounded to 4 decimals; ranks follow the rounded scores. Mid-2017 populations
@@ -41,7 +41,7 @@ from typing import Any
 
 from leftbehind.credibility import competition_ranks
 from leftbehind.errors import BuildError
-from leftbehind.geography import lsoa21_shares
+from leftbehind.geography import Share
 from leftbehind.readers import SourceTable
 
 # The IMD 2019's seven domains: (column prefix in source imd2019_ward, our name, official name).
@@ -107,8 +107,7 @@ def imd2019_by_ward(
     """
     columns = {name: table.numbers(column) for column, name in IMD2019_MEASURES}
     figures: dict[str, dict[str, float]] = {}
-    for index, row in enumerate(table.rows):
-        code = table.text(index, "WD17CD")
+    for index, code in enumerate(codes_in(table, "WD17CD")):
         if code in figures:
             raise table.problem(index, "WD17CD", f"ward {code} is listed twice")
         if code not in cni_wards:
@@ -125,47 +124,55 @@ def imd2019_by_ward(
     return figures
 
 
+def codes_in(table: SourceTable, column: str) -> list[str]:
+    """Every value of a code column, each non-empty text, or a clear error naming the first bad one."""
+    codes = [row[column] for row in table.rows]
+    if all(isinstance(code, str) and code.strip() for code in codes):
+        return codes
+    return [table.text(index, column) for index in range(len(codes))]
+
+
 def lsoa21_scores(table: SourceTable, column: str) -> dict[str, float]:
     """Each LSOA 2021's score in ``column``; an LSOA listed twice is an error."""
-    scores: dict[str, float] = {}
-    for index, score in enumerate(table.numbers(column)):
-        code = table.text(index, "lsoa21_code")
-        if code in scores:
-            raise table.problem(index, "lsoa21_code", f"LSOA {code} is listed twice")
-        scores[code] = score
+    codes = codes_in(table, "lsoa21_code")
+    scores = dict(zip(codes, table.numbers(column)))
+    if len(scores) != len(codes):
+        seen: set[str] = set()
+        for index, code in enumerate(codes):
+            if code in seen:
+                raise table.problem(index, "lsoa21_code", f"LSOA {code} is listed twice")
+            seen.add(code)
     return scores
 
 
 def ward_averages(
     ward_codes: Sequence[str],
-    ward_lsoas: Mapping[str, Sequence[str]],
-    population: Mapping[str, float],
-    parts: Mapping[str, Mapping[str, float]],
+    shares: Mapping[str, Sequence[Share]],
     measures: Mapping[str, tuple[SourceTable, dict[str, float]]],
 ) -> dict[str, dict[str, float | None]]:
     """Each ward's people-weighted mean of each measure's LSOA 2021 scores (module docstring).
 
-    ``measures`` maps a wards column to (its source table, its scores by LSOA 2021). A ward
-    with no best-fit LSOA gets None; an LSOA 2021 a ward reaches that a source lacks is an error.
+    ``shares`` holds each ward's people in each LSOA 2021 (``Today.shares``); ``measures``
+    maps a wards column to (its source table, its scores by LSOA 2021). A ward with no
+    best-fit LSOA gets None; an LSOA 2021 a ward reaches that a source lacks is an error.
     """
     averages: dict[str, dict[str, float | None]] = {}
     for code in ward_codes:
-        shares = lsoa21_shares(code, ward_lsoas.get(code, ()), population, parts)
-        people = sum(amount for _, _, amount in shares)
+        ward_shares = shares.get(code, ())
+        people = sum(amount for _, _, amount in ward_shares)
         row: dict[str, float | None] = {}
         for name, (table, scores) in measures.items():
-            if not shares or people <= 0:
+            if people <= 0:
                 row[name] = None
                 continue
-            total = 0.0
-            for lsoa11, lsoa21, amount in shares:
-                score = scores.get(lsoa21)
-                if score is None:
-                    raise BuildError(
-                        f"{table.source.label} lacks an LSOA",
-                        [f"{table.source.label}: no row for LSOA {lsoa21} (from LSOA11 {lsoa11} of ward {code})"],
-                    )
-                total += amount * score
+            try:
+                total = sum(amount * scores[lsoa21] for _, lsoa21, amount in ward_shares)
+            except KeyError:
+                lsoa11, lsoa21 = next((a, b) for a, b, _ in ward_shares if b not in scores)
+                raise BuildError(
+                    f"{table.source.label} lacks an LSOA",
+                    [f"{table.source.label}: no row for LSOA {lsoa21} (from LSOA11 {lsoa11} of ward {code})"],
+                ) from None
             row[name] = round(total / people, WARD_SCORE_DECIMALS)
         averages[code] = row
     return averages
@@ -186,11 +193,11 @@ class Deprivation:
 def deprivation(
     wards: Sequence[Mapping[str, Any]],
     ward_lsoas: Mapping[str, Sequence[str]],
-    population: Mapping[str, float],
-    parts: Mapping[str, Mapping[str, float]],
+    shares: Mapping[str, Sequence[Share]],
     tables: Mapping[str, SourceTable],
 ) -> Deprivation:
-    """The wards table's deprivation columns for every ward (``wards``: rows with ward_code, cni_rank)."""
+    """The wards table's deprivation columns for every ward (``wards``: rows with ward_code, cni_rank;
+    ``shares``: each ward's people in each LSOA 2021, ``Today.shares``)."""
     codes = [ward["ward_code"] for ward in wards]
     wards_2017 = {row["WD17CD"] for row in tables["ward_lad_lookup"].rows}
     imd2019 = imd2019_by_ward(tables["imd2019_ward"], ward_lsoas, set(codes), wards_2017)
@@ -200,7 +207,7 @@ def deprivation(
             tables["cni2023_lsoa"], lsoa21_scores(tables["cni2023_lsoa"], "Community Needs Index 2023 Score")
         ),
     }
-    recent = ward_averages(codes, ward_lsoas, population, parts, measures)
+    recent = ward_averages(codes, shares, measures)
     columns: dict[str, dict[str, Any]] = {
         code: {**{name: imd2019.get(code, {}).get(name) for _, name in IMD2019_MEASURES}, **recent[code]}
         for code in codes

@@ -34,7 +34,7 @@ from leftbehind.deprivation import IMD_DOMAINS
 
 CNI_DOMAINS = ("civic_assets_score", "connectedness_score", "engaged_community_score")
 IMD_DOMAIN_SCORES = tuple(f"imd2019_{name}_score" for _, name, _ in IMD_DOMAINS)
-SIMILAR_WARDS = 10
+SIMILAR_WARDS = 5
 CANDIDATES = 24  # nearest by the approximation, then measured exactly
 DISTANCE_DECIMALS = 4
 BLOCK = 1024
@@ -78,26 +78,30 @@ def units_of(squared: np.ndarray) -> np.ndarray:
     return np.rint(np.sqrt(squared) * 10**DISTANCE_DECIMALS).astype(np.int64)
 
 
-def nearest_exactly(row: np.ndarray, figures: np.ndarray, allowed: np.ndarray, count: int) -> list[tuple[int, int]]:
-    """(index, distance units) of the ``count`` nearest allowed wards, measured exactly against all."""
+def nearest_exactly(row: np.ndarray, figures: np.ndarray, allowed: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, distance units) of the ``count`` nearest allowed wards, measured exactly against all."""
     candidates = np.flatnonzero(allowed)
     units = units_of(exact_squared(row[None, :], figures[None, candidates])[0])
     order = np.lexsort((candidates, units))[:count]
-    return [(int(candidates[i]), int(units[i])) for i in order]
+    return candidates[order], units[order]
 
 
-def nearest_by_approximation(figures: np.ndarray, count: int) -> list[list[tuple[int, int]]]:
-    """For every row of ``figures``, its ``count`` nearest other rows: (index, distance units).
+def nearest_by_approximation(figures: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """For every row of ``figures``, its ``count`` nearest other rows: (indices, distance units),
+    two arrays of shape (rows, count), nearest first.
 
     The approximation, in float32: |b|^2 - 2 a.b orders the wards b as |a - b|^2 does (|a|^2
     is the same for the whole row), at half the memory of float64.
     """
     total = len(figures)
+    nearest = np.zeros((total, count), dtype=np.int64)
+    distances = np.zeros((total, count), dtype=np.int64)
     if total <= CANDIDATES + 1:  # too few wards to need an approximation
-        return [nearest_exactly(figures[index], figures, np.arange(total) != index, count) for index in range(total)]
+        for index in range(total):
+            nearest[index], distances[index] = nearest_exactly(figures[index], figures, np.arange(total) != index, count)
+        return nearest, distances
     single = figures.astype(np.float32)
     norms = np.einsum("ij,ij->i", single, single)
-    found: list[list[tuple[int, int]]] = []
     for start in range(0, total, BLOCK):
         stop = min(start + BLOCK, total)
         approximate = single[start:stop] @ single.T
@@ -108,46 +112,41 @@ def nearest_by_approximation(figures: np.ndarray, count: int) -> list[list[tuple
         # values is several times faster than one of indices), and the next value beyond them.
         partitioned = np.partition(approximate, CANDIDATES, axis=1)
         inside = approximate <= partitioned[:, :CANDIDATES].max(axis=1)[:, None]
-        per_row = inside.sum(axis=1)
-        whole = per_row == CANDIDATES  # more only where values tie on the bound: measured exactly below
+        whole = inside.sum(axis=1) == CANDIDATES  # more only where values tie on the bound: measured exactly below
         candidates = np.zeros((stop - start, CANDIDATES), dtype=np.int64)
         candidates[whole] = np.nonzero(inside[whole])[1].reshape(-1, CANDIDATES)
         beyond = partitioned[:, CANDIDATES].astype(np.float64) + norms[start:stop]
         units = units_of(exact_squared(figures[start:stop], figures[candidates]))
         order = np.lexsort((candidates, units), axis=1)[:, :count]
-        kept = np.take_along_axis(candidates, order, axis=1)
-        kept_units = np.take_along_axis(units, order, axis=1)
+        nearest[start:stop] = np.take_along_axis(candidates, order, axis=1)
+        distances[start:stop] = np.take_along_axis(units, order, axis=1)
         # Sure only when no ward beyond the candidates can round to the last kept distance or less.
-        last = (kept_units[:, -1] + 0.5) / 10**DISTANCE_DECIMALS
+        last = (distances[start:stop, -1] + 0.5) / 10**DISTANCE_DECIMALS
         sure = whole & (np.sqrt(np.maximum(beyond - APPROXIMATION_ERROR, 0)) > last)
-        for offset in range(stop - start):
-            if sure[offset]:
-                found.append(list(zip(kept[offset].tolist(), kept_units[offset].tolist())))
-            else:
-                allowed = np.ones(total, dtype=bool)
-                allowed[start + offset] = False
-                found.append(nearest_exactly(figures[start + offset], figures, allowed, count))
-    return found
+        for index in start + np.flatnonzero(~sure):
+            nearest[index], distances[index] = nearest_exactly(figures[index], figures, np.arange(total) != index, count)
+    return nearest, distances
 
 
 def similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int = SIMILAR_WARDS) -> list[dict[str, Any]]:
     """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first."""
     wards = sorted(wards, key=lambda ward: ward["ward_code"])
     codes = [ward["ward_code"] for ward in wards]
+    count = min(count, len(codes) - 1)
     figures, has_imd = weighted_figures(wards)
+    nearest = np.full((len(codes), count), -1, dtype=np.int64)  # -1: fewer wards to list than count
+    distances = np.zeros((len(codes), count), dtype=np.int64)
     with_imd = np.flatnonzero(has_imd)
-    nearest: dict[int, list[tuple[int, int]]] = {}
-    for index, found in zip(with_imd, nearest_by_approximation(figures[with_imd], count)):
-        nearest[int(index)] = [(int(with_imd[other]), units) for other, units in found]
+    found, units = nearest_by_approximation(figures[with_imd], min(count, len(with_imd) - 1))
+    nearest[with_imd, : found.shape[1]], distances[with_imd, : found.shape[1]] = with_imd[found], units
     # Wards without IMD figures: their CNI part, counted twice, against every other ward's.
     cni_only = figures[:, : len(CNI_DOMAINS)] * np.sqrt(2)
     for index in np.flatnonzero(~has_imd):
-        allowed = np.ones(len(codes), dtype=bool)
-        allowed[index] = False
-        nearest[int(index)] = nearest_exactly(cni_only[index], cni_only, allowed, count)
+        nearest[index], distances[index] = nearest_exactly(cni_only[index], cni_only, np.arange(len(codes)) != index, count)
+    scale = 10**DISTANCE_DECIMALS
     return [
-        {"ward_code": codes[index], "similar_ward_code": codes[other], "rank": rank,
-         "distance": units / 10**DISTANCE_DECIMALS}
-        for index in range(len(codes))
-        for rank, (other, units) in enumerate(nearest[index], start=1)
+        {"ward_code": codes[index], "similar_ward_code": codes[other], "rank": rank, "distance": units / scale}
+        for index, (others, ward_units) in enumerate(zip(nearest.tolist(), distances.tolist()))
+        for rank, (other, units) in enumerate(zip(others, ward_units), start=1)
+        if other >= 0
     ]

@@ -28,7 +28,6 @@ from leftbehind.corrections import correction_rows
 from leftbehind.deprivation import IMD_DOMAINS, difference_rows, ten_percent_line_rows
 from leftbehind.geography import local_authority_2024_rows, ward_link_rows
 from leftbehind.registry import OGL, Column, Table
-from leftbehind.similar import similar_ward_rows
 from leftbehind.ward_tables import (
     LEFT_BEHIND_2020_IN_2025_BY_REGION_SQL,
     LEFT_BEHIND_2020_IN_2025_SQL,
@@ -1094,7 +1093,7 @@ REPRODUCTION_DIFFERENCES = Table(
 SIMILAR_WARDS = Table(
     name="similar_wards",
     description=(
-        "Neighbourhoods like yours: for every ward, the ten wards most like it on the three domains of the "
+        "Neighbourhoods like yours: for every ward, the five wards most like it on the three domains of the "
         "Community Needs Index 2019 and the seven domains of the IMD 2019, nearest first, for finding peers "
         "to learn from. Each domain score is standardised over the wards (z-score: minus the mean, divided "
         "by the standard deviation); the distance is the square root of the mean squared difference over "
@@ -1102,7 +1101,7 @@ SIMILAR_WARDS = Table(
         "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
         "as like a ward that has IMD figures. Ties go to the lower ward code."
     ),
-    rows=lambda inputs: similar_ward_rows(inputs.wards),
+    rows=lambda inputs: inputs.similar_wards,
     primary_key=("ward_code", "rank"),
     licence=WARD_LICENCE,
     columns=(
