@@ -618,7 +618,7 @@ def _imd2019_domain_columns() -> tuple[Column, ...]:
         columns.append(Column(
             f"imd2019_{name}_score", float,
             f"IMD 2019 {title} domain score of the ward, from {IMD2019_WARD_FIGURES}; higher = more deprived. "
-            f"The domain weighs {IMD_DOMAIN_WEIGHTS[name]} in the IMD. Null for the 12 wards with no "
+            f"The domain weighs {IMD_DOMAIN_WEIGHTS[name]} in the IMD. Null for a ward with no "
             "best-fit LSOA.",
         ))
         columns.append(Column(
@@ -633,7 +633,7 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
     Column(
         "imd2019_ward_score", float,
         f"Index of Multiple Deprivation 2019 score of the ward, from {IMD2019_WARD_FIGURES}; higher = "
-        "more deprived. Null for the 12 wards with no best-fit LSOA.",
+        "more deprived. Null for a ward with no best-fit LSOA.",
     ),
     Column(
         "imd2019_ward_rank", int,
@@ -651,13 +651,12 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "meets the CNI test but has no IMD figure. A reproduction, not the official set "
         "(left_behind_2020): reproduction_differences lists where the two differ, with reasons.",
         index=True,
-        facet_title="Reproduced from public data (1 = yes)",
     ),
     Column(
         "cni2023_ward_score", float,
         "Community Needs Index 2023 score averaged to the ward (source cni2023_lsoa); higher = more need; "
         "rounded to 4 decimals. Not comparable point for point with cni_score. " + INDICATIVE_2025 + " Null "
-        "for the 12 wards with no best-fit LSOA.",
+        "for a ward with no best-fit LSOA.",
     ),
     Column(
         "cni2023_ward_rank", int,
@@ -668,7 +667,7 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
     Column(
         "imd2025_ward_score", float,
         "Index of Multiple Deprivation 2025 score averaged to the ward (source imd2025_lsoa); higher = "
-        "more deprived; rounded to 4 decimals. " + INDICATIVE_2025 + " Null for the 12 wards with no "
+        "more deprived; rounded to 4 decimals. " + INDICATIVE_2025 + " Null for a ward with no "
         "best-fit LSOA.",
     ),
     Column(
@@ -684,7 +683,6 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "ten_percent_lines), 0 when the ward misses either test, null when it cannot be told. "
         + INDICATIVE_2025,
         index=True,
-        facet_title="Indicative 2025 re-run, not an official set (1 = would meet both tests)",
     ),
 )
 
@@ -1026,11 +1024,12 @@ TEN_PERCENT_LINES = Table(
         "wards most in need on the Community Needs Index, and among the 10% most deprived on the Index of "
         "Multiple Deprivation), for the indices of 2019 and, indicatively, of 2025. A ward is within the "
         "10% when its rank is at most a tenth of the wards ranked: line = wards_ranked // 10. Only wards "
-        "with a figure are ranked (12 wards have no best-fit LSOA and so no IMD or 2025 figure). The "
+        "with a figure are ranked (a ward with no best-fit LSOA has no IMD or 2025 figure). The "
         "2025 rows are this project's indicative re-run, not an official set."
     ),
     rows=lambda inputs: ten_percent_line_rows(inputs.deprivation, inputs.wards),
     primary_key=("id",),
+    licence=WARD_LICENCE,
     label_column="measure",
     columns=(
         Column("id", str, "The test's identifier: cni2019, imd2019, cni2023 or imd2025.", nullable=False),
@@ -1097,7 +1096,7 @@ SIMILAR_WARDS = Table(
         "Community Needs Index 2019 and the seven domains of the IMD 2019, nearest first, for finding peers "
         "to learn from. Each domain score is standardised over the wards (z-score: minus the mean, divided "
         "by the standard deviation); the distance is the square root of the mean squared difference over "
-        "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. The 12 wards "
+        "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. Wards "
         "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
         "as like a ward that has IMD figures. Ties go to the lower ward code."
     ),
@@ -1124,7 +1123,7 @@ SIMILAR_WARDS = Table(
 LEFT_BEHIND_2020_IN_2025 = Table(
     name="left_behind_2020_in_2025",
     description=(
-        "The 225 'left behind' neighbourhoods of the 2020 set with their ranks then (CNI 2019 and IMD 2019) "
+        "The 'left behind' neighbourhoods of the 2020 set with their ranks then (CNI 2019 and IMD 2019) "
         "and now (CNI 2023 and IMD 2025), and whether each is still within the 10% on each index. The 2025 "
         "columns are an indicative re-run by this project, not an official set: the 2021 LSOA scores are "
         "averaged to each ward over its people, which only approximates a ward-level index; the CNI 2023 "
@@ -1156,7 +1155,7 @@ LEFT_BEHIND_2020_IN_2025 = Table(
 LEFT_BEHIND_2020_IN_2025_BY_REGION = Table(
     name="left_behind_2020_in_2025_by_region",
     description=(
-        "How many of the 225 'left behind' neighbourhoods of the 2020 set are still within the 10% on each "
+        "How many of the 'left behind' neighbourhoods of the 2020 set are still within the 10% on each "
         "index, by region (2017) and for England: an indicative re-run by this project with the CNI 2023 "
         "and the IMD 2025 averaged to wards, not an official set (see left_behind_2020_in_2025)."
     ),
