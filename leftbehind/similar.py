@@ -35,11 +35,12 @@ from leftbehind.deprivation import IMD_DOMAINS
 CNI_DOMAINS = ("civic_assets_score", "connectedness_score", "engaged_community_score")
 IMD_DOMAIN_SCORES = tuple(f"imd2019_{name}_score" for _, name, _ in IMD_DOMAINS)
 SIMILAR_WARDS = 5
-CANDIDATES = 24  # nearest by the approximation, then measured exactly
+CANDIDATES = 16  # nearest by the approximation, then measured exactly
 DISTANCE_DECIMALS = 4
 BLOCK = 1024
-# Far more than the float32 approximation of a squared distance can be off by (its figures are
-# z-scores scaled down, mostly below 10; float32 keeps about 7 significant digits).
+# Far more than the float32 approximation of a squared distance can be off by: float32 keeps
+# about 7 significant digits, and a ward's squared figures add up to about 22 at most (z-scores
+# divided by sqrt(3) or sqrt(7)), so its error is a few times 1e-5.
 APPROXIMATION_ERROR = 1e-2
 
 
@@ -56,7 +57,8 @@ def z_scores(values: Sequence[float | None]) -> np.ndarray:
 def weighted_figures(wards: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     """Each ward's z-scores scaled so that a plain sum of squared differences is the distance
     squared: CNI z-scores divided by sqrt(3), IMD ones by sqrt(7). Returns (figures, has_imd);
-    the figures of a ward without IMD figures hold its CNI part only, scaled by sqrt(2/3)."""
+    a ward without IMD figures has zeros in their place (``similar_ward_rows`` compares such a
+    ward on its CNI part alone)."""
     cni = np.column_stack([z_scores([ward[name] for ward in wards]) for name in CNI_DOMAINS])
     imd = np.column_stack([z_scores([ward[name] for ward in wards]) for name in IMD_DOMAIN_SCORES])
     has_imd = ~np.isnan(imd).any(axis=1)
