@@ -17,10 +17,10 @@ Distances are rounded to 4 decimals and ties go to the lower ward code, so the l
 depend on the order of the input. The exact distances are worked out elementwise (each
 figure's difference squared and added in a fixed order), which gives the same bits on any
 machine. Doing that for all 55 million pairs takes seconds, so candidates are found first
-with a matrix product (fast, but its last bits depend on the BLAS library): the nearest
-``CANDIDATES`` by that approximation, whose exact distances are then computed. The result
-is checked: if any ward outside the candidates could, within the approximation's error,
-be as near as the last one kept, that ward's row is computed exactly against every ward.
+with a matrix product (fast, but its last bits depend on the BLAS library): a few dozen
+wards nearest by that approximation, whose exact distances are then computed. The result is
+checked: if any ward outside the candidates could, within the approximation's error, be as
+near as the last one kept, that ward's row is computed exactly against every ward.
 """
 
 from __future__ import annotations
@@ -29,13 +29,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from leftbehind.deprivation import IMD_DOMAINS
 
 CNI_DOMAINS = ("civic_assets_score", "connectedness_score", "engaged_community_score")
 IMD_DOMAIN_SCORES = tuple(f"imd2019_{name}_score" for _, name, _ in IMD_DOMAINS)
 SIMILAR_WARDS = 5
-CANDIDATES = 16  # nearest by the approximation, then measured exactly
+# Candidates: wards within the SAMPLE_RANK-th nearest of every SAMPLE_STEP-th ward, about 48.
+SAMPLE_STEP = 16
+SAMPLE_RANK = 3
 DISTANCE_DECIMALS = 4
 BLOCK = 1024
 # Far more than the float32 approximation of a squared distance can be off by: float32 keeps
@@ -88,50 +91,79 @@ def nearest_exactly(row: np.ndarray, figures: np.ndarray, allowed: np.ndarray, c
     return candidates[order], units[order]
 
 
+def sort_key(*columns: np.ndarray) -> np.ndarray:
+    """One int64 per entry that sorts as the columns do, the first most significant: a single
+    sort instead of a lexsort of three keys. The columns hold whole numbers from 0 up."""
+    bits = [max(int(column.max(initial=0)).bit_length(), 1) for column in columns]
+    if sum(bits) > 62:
+        return np.lexsort(columns[::-1]).argsort()  # the rank of each entry: sorts the same
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, width in zip(columns, bits):
+        key = (key << width) | column
+    return key
+
+
 def nearest_by_approximation(figures: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """For every row of ``figures``, its ``count`` nearest other rows: (indices, distance units),
     two arrays of shape (rows, count), nearest first.
 
     The approximation, in float32: |b|^2 - 2 a.b orders the wards b as |a - b|^2 does (|a|^2
-    is the same for the whole row), at half the memory of float64.
+    is the same for the whole row), at half the memory of float64. A row's candidates are the
+    wards whose approximation is at most a threshold: the ``SAMPLE_RANK``-th smallest among
+    every ``SAMPLE_STEP``-th ward, which lets through about ``SAMPLE_RANK * SAMPLE_STEP`` wards
+    without sorting all of them. Each candidate is then measured exactly; every other ward lies
+    beyond the threshold, which the check compares with the last ward kept.
     """
     total = len(figures)
     nearest = np.zeros((total, count), dtype=np.int64)
     distances = np.zeros((total, count), dtype=np.int64)
-    if total <= CANDIDATES + 1:  # too few wards to need an approximation
+    everyone = np.arange(total)
+    if total <= SAMPLE_RANK * SAMPLE_STEP:  # too few wards to need an approximation
         for index in range(total):
-            nearest[index], distances[index] = nearest_exactly(figures[index], figures, np.arange(total) != index, count)
+            nearest[index], distances[index] = nearest_exactly(figures[index], figures, everyone != index, count)
         return nearest, distances
-    single = figures.astype(np.float32)
-    norms = np.einsum("ij,ij->i", single, single)
+    # One product gives |b|^2 - 2 a.b: each row a is [a, 1], each column b is [-2 b, |b|^2].
+    norms = np.einsum("ij,ij->i", figures, figures)
+    rows = np.hstack([figures, np.ones((total, 1))]).astype(np.float32)
+    columns = np.hstack([-2 * figures, norms[:, None]]).astype(np.float32).T.copy()
     for start in range(0, total, BLOCK):
         stop = min(start + BLOCK, total)
-        approximate = single[start:stop] @ single.T
-        approximate *= -2
-        approximate += norms[None, :]
-        approximate[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        # The candidates: every ward up to the CANDIDATES-th nearest (values only: a partition of
-        # values is several times faster than one of indices), and the next value beyond them.
-        partitioned = np.partition(approximate, CANDIDATES, axis=1)
-        inside = approximate <= partitioned[:, :CANDIDATES].max(axis=1)[:, None]
-        whole = inside.sum(axis=1) == CANDIDATES  # more only where values tie on the bound: measured exactly below
-        candidates = np.zeros((stop - start, CANDIDATES), dtype=np.int64)
-        candidates[whole] = np.nonzero(inside[whole])[1].reshape(-1, CANDIDATES)
-        beyond = partitioned[:, CANDIDATES].astype(np.float64) + norms[start:stop]
-        units = units_of(exact_squared(figures[start:stop], figures[candidates]))
-        order = np.lexsort((candidates, units), axis=1)[:, :count]
-        nearest[start:stop] = np.take_along_axis(candidates, order, axis=1)
-        distances[start:stop] = np.take_along_axis(units, order, axis=1)
-        # Sure only when no ward beyond the candidates can round to the last kept distance or less.
+        approximate = rows[start:stop] @ columns
+        approximate[everyone[: stop - start], everyone[start:stop]] = np.inf
+        threshold = np.partition(approximate[:, ::SAMPLE_STEP], SAMPLE_RANK - 1, axis=1)[:, SAMPLE_RANK - 1]
+        # flatnonzero of the flat mask: np.nonzero steps through a 2-D mask element by element.
+        row_of, column = np.divmod(np.flatnonzero(approximate <= threshold[:, None]), total)
+        ward = start + row_of
+        units = units_of(exact_squared(figures[ward], figures[column][:, None, :])[:, 0])
+        # Each row's candidates, nearest first (ties to the lower index), and the first `count` of them.
+        order = np.argsort(sort_key(row_of, units, column), kind="stable")
+        row_of, column, units = row_of[order], column[order], units[order]
+        counts = np.bincount(row_of, minlength=stop - start)
+        enough = counts >= count
+        first = np.cumsum(counts) - counts
+        picks = first[enough, None] + np.arange(count)
+        nearest[start:stop][enough] = column[picks]
+        distances[start:stop][enough] = units[picks]
+        # Sure only when no ward beyond the threshold can round to the last kept distance or less.
         last = (distances[start:stop, -1] + 0.5) / 10**DISTANCE_DECIMALS
-        sure = whole & (np.sqrt(np.maximum(beyond - APPROXIMATION_ERROR, 0)) > last)
+        beyond = threshold.astype(np.float64) + norms[start:stop]
+        sure = enough & (np.sqrt(np.maximum(beyond - APPROXIMATION_ERROR, 0)) > last)
         for index in start + np.flatnonzero(~sure):
-            nearest[index], distances[index] = nearest_exactly(figures[index], figures, np.arange(total) != index, count)
+            nearest[index], distances[index] = nearest_exactly(figures[index], figures, everyone != index, count)
     return nearest, distances
 
 
 def similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int = SIMILAR_WARDS) -> list[dict[str, Any]]:
-    """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first."""
+    """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first.
+
+    The matrix products run on one thread: the build computes this in a worker thread beside
+    the one writing the database, and BLAS's own second thread would only contend with them.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _similar_ward_rows(wards, count)
+
+
+def _similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int) -> list[dict[str, Any]]:
     wards = sorted(wards, key=lambda ward: ward["ward_code"])
     codes = [ward["ward_code"] for ward in wards]
     count = min(count, len(codes) - 1)

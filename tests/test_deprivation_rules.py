@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 
 from support import tiny
@@ -13,7 +14,7 @@ from support.tiny import source_tables
 from leftbehind.build import Inputs
 from leftbehind.deprivation import meets_both, ten_percent_line
 from leftbehind.errors import BuildError
-from leftbehind.similar import similar_ward_rows
+from leftbehind.similar import similar_ward_rows, sort_key
 
 
 def tiny_inputs(**changes) -> Inputs:
@@ -95,3 +96,11 @@ def test_the_tiny_world_writes_every_new_table(tmp_path):
             "select wards from left_behind_2020_in_2025_by_region where region_name = 'England'").fetchone()[0]
     assert lines == {"cni2019": 3, "imd2019": 2, "cni2023": 2, "imd2025": 2}
     assert counts == 4 and england == 2
+
+
+@pytest.mark.parametrize("largest", [1000, 2**60])  # the second does not fit one int64 key: ranks instead
+def test_one_sort_key_orders_as_the_columns_do(largest):
+    rng = np.random.default_rng(23)
+    first, second, third = (rng.integers(0, high, 5000) for high in (50, largest, 7))
+    expected = np.lexsort((third, second, first))
+    assert (np.argsort(sort_key(first, second, third), kind="stable") == expected).all()
