@@ -152,9 +152,35 @@ def corrected(table: SourceTable, corrections: Iterable[Correction], label: str 
     return SourceTable(table.source, rows)
 
 
-def apply_corrections(tables: Mapping[str, SourceTable], corrections: list[Correction]) -> dict[str, SourceTable]:
-    """Every source table with the corrections declared for it."""
-    return {source_id: corrected(table, corrections) for source_id, table in tables.items()}
+class CorrectedTables(Mapping):
+    """Source tables as read, with the corrected ones in their place. The tables read stay as
+    read (a session of tests builds several databases from one reading), and a table read only
+    when first asked for (the postcode directory) is still read only then, from ``tables``."""
+
+    def __init__(self, tables: Mapping[str, SourceTable], corrected_tables: dict[str, SourceTable]) -> None:
+        self.tables, self.corrected = tables, corrected_tables
+        # What the build derives from the sources alone, kept with them for another build.
+        self.derived = getattr(tables, "derived", {})
+
+    @property
+    def read(self) -> dict[str, SourceTable]:
+        """The tables read so far, corrected."""
+        return {**getattr(self.tables, "read", self.tables), **self.corrected}
+
+    def __getitem__(self, source_id: str) -> SourceTable:
+        return self.corrected[source_id] if source_id in self.corrected else self.tables[source_id]
+
+    def __iter__(self):
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
+def apply_corrections(tables: Mapping[str, SourceTable], corrections: list[Correction]) -> CorrectedTables:
+    """``tables`` with the declared corrections applied to the tables they name."""
+    named = sorted({correction.source for correction in corrections})
+    return CorrectedTables(tables, {source_id: corrected(tables[source_id], corrections) for source_id in named})
 
 
 def council_contradictions(

@@ -7,6 +7,7 @@ files), sharing no code with leftbehind/corrections.py or leftbehind/geography.p
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -94,12 +95,29 @@ def test_the_corrections_are_listed_in_the_database(db_path):
     assert rows == expected
 
 
+class OneTableChanged(Mapping):
+    """The session's source tables with one replaced; the others are read only when asked for,
+    as the build reads them (the postcode directory is never read by these builds)."""
+
+    def __init__(self, tables: Mapping, source_id: str, table: SourceTable) -> None:
+        self.tables, self.source_id, self.table = tables, source_id, table
+
+    def __getitem__(self, source_id: str):
+        return self.table if source_id == self.source_id else self.tables[source_id]
+
+    def __iter__(self):
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
 def with_rows(source_data, source_id: str, change) -> tuple:
     """The session's source tables with ``change(rows)`` applied to a copy of one table's rows."""
     sources, tables = source_data
     rows = [dict(row) for row in tables[source_id].rows]
     change(rows)
-    return sources, {**tables, source_id: SourceTable(tables[source_id].source, rows)}
+    return sources, OneTableChanged(tables, source_id, SourceTable(tables[source_id].source, rows))
 
 
 def build_with(tmp_path: Path, monkeypatch, data) -> Path:
