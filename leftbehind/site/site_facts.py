@@ -17,7 +17,8 @@ DATABASE = "leftbehind"
 
 async def site_info(datasette) -> dict:
     if DATABASE not in datasette.databases:
-        return {"build": {}, "counts": {}, "ward_facts": {}, "data_sources": [], "left_behind_sets": []}
+        return {"build": {}, "counts": {}, "ward_facts": {}, "data_sources": [], "left_behind_sets": [],
+                "reproduction_differences": [], "still_2025_by_region": []}
     db = datasette.get_database(DATABASE)
     build = {row["item"]: row["value"] for row in (await db.execute("select item, value from build_info")).rows}
     counts = {item.removeprefix("rows:"): int(value) for item, value in build.items() if item.startswith("rows:")}
@@ -28,7 +29,28 @@ async def site_info(datasette) -> dict:
         "select id, name, wards, population from left_behind_sets order by id"
     )).rows]
     ward_facts = {name: (await db.execute(sql)).single_value() for name, sql in COUNTS.items()}
-    return {"build": build, "counts": counts, "ward_facts": ward_facts, "data_sources": sources, "left_behind_sets": sets}
+    return {
+        "build": build, "counts": counts, "ward_facts": ward_facts, "data_sources": sources, "left_behind_sets": sets,
+        **await deprivation_facts(db),
+    }
+
+
+async def deprivation_facts(db) -> dict:
+    """What About says of the definition reproduced and of the indicative 2025 re-run: every
+    difference from the official set, and the 225 still within the 10% by region (issue 23)."""
+    tables = set(await db.table_names()) | set(await db.view_names())
+    if not {"reproduction_differences", "left_behind_2020_in_2025_by_region"} <= tables:
+        return {"reproduction_differences": [], "still_2025_by_region": []}
+    differences = [dict(row) for row in (await db.execute(
+        "select d.ward_code, d.ward_name, d.lad_name, d.difference, d.cni_rank, d.imd2019_ward_rank, d.likely_reason, "
+        "w.left_behind_change from reproduction_differences d join wards w using (ward_code) "
+        "order by d.difference, d.cni_rank"
+    )).rows]
+    by_region = [dict(row) for row in (await db.execute(
+        "select region_name, wards, cni2023_within_line, imd2025_within_line, indicative_2025 "
+        "from left_behind_2020_in_2025_by_region order by region_name = 'England', region_name"
+    )).rows]
+    return {"reproduction_differences": differences, "still_2025_by_region": by_region}
 
 
 @hookimpl

@@ -72,7 +72,8 @@ async def schema_of(datasette) -> Schema:
 
 
 async def facts_of(datasette) -> dict[str, Any]:
-    """Figures every page states: how many wards, the two sets, the sources."""
+    """Figures every page states: how many wards, the two sets, the sources, where each test's
+    10% ends, and the wards on which the reproduced definition and the official set differ."""
 
     async def compute() -> dict[str, Any]:
         db = datasette.get_database(DATABASE)
@@ -82,11 +83,23 @@ async def facts_of(datasette) -> dict[str, Any]:
             row["id"]: row
             for row in await fetch_rows(db, "select id, title, url, licence, licence_url, attribution from sources")
         }
+        tables = set(await db.table_names())
+        lines = (
+            {row["id"]: row for row in await fetch_rows(db, "select id, wards_ranked, line from ten_percent_lines")}
+            if "ten_percent_lines" in tables else {}
+        )
+        differences = (
+            {row["ward_code"]: row for row in await fetch_rows(db, "select ward_code, difference, likely_reason from reproduction_differences")}
+            if "reproduction_differences" in tables else {}
+        )
         return {
             "total_wards": counts["wards"],
             "unknown_population": counts["unknown"] or 0,
             "sets": sets,
             "sources": sources,
+            "lines": lines,
+            "differences": differences,
+            "similar": "similar_wards" in tables,
         }
 
     return await once(datasette, "facts", compute)
