@@ -12,6 +12,10 @@
 //
 // Marks differ in shape as well as colour (see .lb-mark in site.css), and every page
 // that has a map lists what it shows in words.
+//
+// A map is aria-busy while it fetches and draws its marks (for assistive technology,
+// and the browser tests wait on it): a clustered map adds its marks in chunks, between
+// timers, so only the cluster group knows when the last one is drawn.
 
 const TILES = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png";
 const TILE_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
@@ -171,8 +175,18 @@ async function tableMap(element) {
   const map = baseMap(L, element);
   const highlight = element.dataset.highlight === "flagged";
   const noun = element.dataset.noun || "wards";
+  // The cluster group draws each batch of marks in chunks, between timers, and says when
+  // a batch is done (processed === total, once per addLayers): count the batches drawing.
+  // Adding the group to the map reports an empty batch of its own, not counted.
+  let drawing = 0;
+  const waiting = [];
   const group = L.markerClusterGroup({
     chunkedLoading: true,
+    chunkProgress: (processed, total) => {
+      if (processed === total && drawing > 0 && --drawing === 0) {
+        waiting.splice(0).forEach((done) => done());
+      }
+    },
     maxClusterRadius: 50,
     showCoverageOnHover: false,
     iconCreateFunction: clusterIcon(L, highlight, noun),
@@ -180,16 +194,30 @@ async function tableMap(element) {
   map.addLayer(group);
   let loaded = 0;
 
+  function addMarkers(markers) {
+    drawing += 1;
+    group.addLayers(markers);
+  }
+
+  // Once every mark added so far is drawn, fit the map to them. Not before: the group's
+  // bounds are computed when its last chunk is drawn, and a slow device draws 1,000 marks
+  // in several chunks (fitting to bounds not yet computed throws).
+  async function drawnAndFitted() {
+    if (drawing > 0) {
+      await new Promise((done) => waiting.push(done));
+    }
+    if (group.getLayers().length) {
+      map.fitBounds(group.getBounds(), { maxZoom: 13 });
+    }
+  }
+
   async function loadPage(url) {
     const data = await fetchJson(url);
     const markers = data.rows
       .filter(hasPosition)
       .map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row)));
-    group.addLayers(markers);
+    addMarkers(markers);
     loaded += data.rows.length;
-    if (group.getLayers().length) {
-      map.fitBounds(group.getBounds(), { maxZoom: 13 });
-    }
     return data;
   }
 
@@ -211,22 +239,34 @@ async function tableMap(element) {
     button.addEventListener("click", async () => {
       button.disabled = true;
       button.textContent = "Loading…";
+      element.setAttribute("aria-busy", "true");
       let next = data.next_url;
       let page = data;
-      while (next) {
-        page = await loadPage(next.replace(/^https?:\/\/[^/]+/, ""));
-        next = page.next_url;
-        say(element, `Loading: ${loaded.toLocaleString("en-GB")} of ${Number(total).toLocaleString("en-GB")} ${noun}…`);
+      try {
+        while (next) {
+          page = await loadPage(next.replace(/^https?:\/\/[^/]+/, ""));
+          next = page.next_url;
+          say(element, `Loading: ${loaded.toLocaleString("en-GB")} of ${Number(total).toLocaleString("en-GB")} ${noun}…`);
+        }
+        await drawnAndFitted();
+        showProgress(page);
+      } catch (error) {
+        say(element, `The map could not load them all: it shows ${loaded.toLocaleString("en-GB")} ${noun}.`);
+      } finally {
+        element.removeAttribute("aria-busy");
       }
-      showProgress(page);
     });
     element.closest("figure").querySelector("figcaption").prepend(button);
   }
 
   try {
-    showProgress(await loadPage(tableDataUrl(element)));
+    const first = await loadPage(tableDataUrl(element));
+    await drawnAndFitted();
+    showProgress(first);
   } catch (error) {
     say(element, "The map could not load its data. The table below lists the same rows.");
+  } finally {
+    element.removeAttribute("aria-busy");
   }
 }
 
@@ -256,6 +296,8 @@ async function areaMap(element) {
     say(element, `The map shows ${rows.length.toLocaleString("en-GB")} wards.`);
   } catch (error) {
     say(element, "The map could not load its data. The lists on this page show the same wards.");
+  } finally {
+    element.removeAttribute("aria-busy");
   }
 }
 
@@ -263,6 +305,7 @@ function start() {
   document.querySelectorAll("[data-map]").forEach((element) => {
     element.querySelector(".lb-map-nojs")?.remove();
     element.classList.add("lb-map--live");
+    element.setAttribute("aria-busy", "true");
     (element.dataset.map === "table" ? tableMap : areaMap)(element);
   });
 }
