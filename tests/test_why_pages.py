@@ -202,3 +202,24 @@ async def test_about_states_the_indicative_2025_counts(datasette, averages_2025,
             f"10% most in need on the CNI 2023, {int(deprived[official].sum())} among the 10% most deprived on the "
             f"IMD 2025, and {int((in_need & deprived)[official].sum())} on both.") in text
     assert "It is not an official set" in text and "indicatively" in text
+
+
+async def test_the_dashboard_chart_of_the_2025_picture_by_region(datasette, metadata, averages_2025, cni, db_path):  # noqa: F811
+    lines = line(len(averages_2025))
+    frame = pd.DataFrame({
+        "cni": averages_2025["cni2023"].rank(ascending=False, method="min") <= lines,
+        "imd": averages_2025["imd2025"].rank(ascending=False, method="min") <= lines,
+    })
+    frame["both"] = frame["cni"] & frame["imd"]
+    with sqlite3.connect(db_path) as conn:  # the 2017 region of each ward (tested in test_wards_derivation)
+        regions = pd.read_sql("select ward_code, region_name from wards", conn).set_index("ward_code")["region_name"]
+    official = frame.loc[list(cni.index[cni["official"]])].join(regions)
+    expected = official.groupby("region_name").agg(wards=("cni", "size"), cni=("cni", "sum"), imd=("imd", "sum"), both=("both", "sum"))
+    chart = metadata["plugins"]["datasette-dashboards"]["left-behind"]["charts"]["still-2025-by-region"]
+    assert "indicative" in chart["title"] and "not an official set" in chart["title"]
+    response = await datasette.client.get("/leftbehind.json", params={"sql": chart["query"], "_shape": "objects"})
+    got = {(row["region"], row["measure"]): row["wards"] for row in response.json()["rows"]}
+    columns = {"1. in the 2020 set": "wards", "2. still on the CNI 2023": "cni", "3. still on the IMD 2025": "imd",
+               "4. still on both": "both"}
+    assert got == {(region, measure): int(expected.loc[region, column])
+                   for region in expected.index for measure, column in columns.items()}
