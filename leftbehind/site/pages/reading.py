@@ -10,6 +10,7 @@ without the visitors' time limit.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -58,6 +59,31 @@ async def once(datasette, key: str, compute):
     if immutable(datasette):
         store[key] = value
     return value
+
+
+def kept_once_found(kind: str):
+    """A decorator for the data of the pages of a few hundred areas (councils, regions):
+    once found, a code's page data is kept on the instance (its databases immutable), so
+    only the first visitor of each pays for it. Codes that find nothing are never kept, so
+    no visitor can fill the memory with made-up codes; the areas' number bounds it."""
+
+    def wrap(build):
+        @functools.wraps(build)
+        async def kept(datasette, code: str):
+            store = getattr(datasette, "_leftbehind_area_pages", None)
+            if store is None:
+                store = datasette._leftbehind_area_pages = {}
+            key = (kind, code)
+            if key in store:
+                return store[key]
+            page = await build(datasette, code)
+            if page is not None and immutable(datasette):
+                store[key] = page
+            return page
+
+        return kept
+
+    return wrap
 
 
 async def fetch_rows(db, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
