@@ -223,3 +223,28 @@ async def test_the_dashboard_chart_of_the_2025_picture_by_region(datasette, meta
                "4. still on both": "both"}
     assert got == {(region, measure): int(expected.loc[region, column])
                    for region in expected.index for measure, column in columns.items()}
+
+
+async def test_a_ward_without_an_imd_figure_says_so_and_shows_no_domains(datasette, cni, imd2019):  # noqa: F811
+    missing = sorted(set(cni.index) - set(imd2019.index))
+    assert len(missing) == 12  # SOURCES.md, file 22: the wards with no best-fit LSOA
+    code = missing[0]
+    html = await page(datasette, f"/leftbehind/wards/{code}")
+    answer = answer_of(html)
+    need = need_phrase(cni.loc[code, "cni_rank"], len(cni))
+    assert f"it is {need}, and it has no ward figure on the Index of Multiple Deprivation 2019" in answer
+    assert section(html, "deprivation").count('class="lb-scale"') == 0
+    assert '<section aria-labelledby="since">' not in html
+
+
+async def test_a_ward_that_left_in_2020_gives_the_two_tests_of_2020(datasette, both_sets, imd2019):  # noqa: F811
+    frame = both_sets.join(imd2019[["rank"]], how="inner")
+    left = frame[frame["original"] & ~frame["official"]].sort_values("cni_rank")
+    code, ward = next(left.iterrows())
+    answer = answer_of(await page(datasette, f"/leftbehind/wards/{code}"))
+    assert answer.startswith(f"Not any more. {ward['ward17_name']}")
+    need, deprivation = need_phrase(ward["cni_rank"], len(both_sets)), deprivation_phrase(ward["rank"], len(imd2019))
+    within = (ward["cni_rank"] <= line(len(both_sets)), ward["rank"] <= line(len(imd2019)))
+    clause = f"it is {need} and {deprivation}" if within[0] == within[1] else (
+        f"it is {need}, but {deprivation}" if within[0] else f"it is {deprivation}, but {need}")
+    assert f"On the two tests of 2020, {clause}." in answer
