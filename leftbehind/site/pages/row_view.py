@@ -10,7 +10,7 @@ its ``data`` reads the page's own data (``ward_page`` and so on) first and, when
 page, leaves the record table and the counts empty and hands the page to the template under
 ``READY`` (leftbehind/site/plain_templates.py), which then has no async function to call.
 Without a page (no such page for that row) everything is Datasette's. Permissions, the row's
-query, 404s, JSON and CSV, headers: all ``RowView``'s. tests/test_rendering.py compares every
+query, 404s, JSON and CSV, headers: all ``RowView``'s. tests/test_row_view.py compares every
 region and council page and 400 ward pages with Datasette's own, byte for byte.
 """
 
