@@ -318,7 +318,7 @@ async def finder(datasette, request) -> dict[str, Any]:
 def wards_in_page_order(page: dict[str, Any]) -> list[dict[str, Any]]:
     """Every ward the page lists, once, in the order it first lists it: the postcode's ward
     and those it may also be in, the location's, each council's (its left-behind wards, then
-    the others), each neighbourhood's, then the wards found by name."""
+    the others), the wards found by name, then each neighbourhood's."""
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     postcode = page.get("postcode") or {}
     if postcode.get("found") == "england":
@@ -331,9 +331,9 @@ def wards_in_page_order(page: dict[str, Any]) -> list[dict[str, Any]]:
     search_ = page["search"]
     for council in search_["councils"]:
         groups.append((f"council {council['code']}", (council.get("flagged") or []) + (council.get("others") or [])))
+    groups.append(("named", search_["wards"]))
     for neighbourhood in search_.get("neighbourhoods", []):
         groups.append((f"neighbourhood {neighbourhood['code']}", neighbourhood["wards"]))
-    groups.append(("named", search_["wards"]))
     seen: set[str] = set()
     ordered = []
     for found_as, wards in groups:
