@@ -1119,26 +1119,28 @@ SIMILAR_WARDS = Table(
         "by the standard deviation); the distance is the square root of the mean squared difference over "
         "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. Wards "
         "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
-        "as like a ward that has IMD figures. Ties go to the lower ward code."
+        "as like a ward that has IMD figures. Ties go to the lower ward code. One row per ward, the "
+        "similar wards as a JSON list with their distances beside them."
     ),
     rows=lambda inputs: inputs.similar_wards,
-    primary_key=("ward_code", "rank"),
-    # Stored in key order without a rowid: 2.2 MB with both indexes instead of 2.7 MB, for a
-    # database that must stay under 15 MB.
+    primary_key=("ward_code",),
+    # One row per ward, without a rowid, instead of one per pair (37,165 rows and an index on the
+    # similar ward): 0.86 MB instead of 2.2 MB, for a database that must stay under 15 MB.
     without_rowid=True,
     licence=WARD_LICENCE,
     columns=(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
         Column(
-            "similar_ward_code", str, "A ward like it (wards.ward_code).",
-            nullable=False, references="wards.ward_code", index=True,
+            "similar_ward_codes", str,
+            "JSON list of the five wards most like it (wards.ward_code), the most similar first.",
+            nullable=False,
         ),
-        Column("rank", int, "1 = the most similar.", nullable=False),
         Column(
-            "distance", float,
-            "How far apart the two wards are on the standardised domains (0 = identical; rounded to 4 "
-            "decimals). For scale: over all pairs of wards the root mean square distance is 2, by "
-            "construction (each z-score difference has a mean square of 2).",
+            "distances", str,
+            "JSON list of how far each of those wards is from it on the standardised domains, in the same "
+            "order (0 = identical; rounded to 4 decimals). For scale: over "
+            "all pairs of wards the root mean square distance is 2, by construction (each z-score "
+            "difference has a mean square of 2).",
             nullable=False,
         ),
     ),
