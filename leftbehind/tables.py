@@ -70,6 +70,11 @@ RANK_TIES = (
     "skipped (two wards share CNI rank 5,921, so there is no 5,922)."
 )
 DATE_PRECISION = "'year', 'month' or 'day': how precise {date} is; null when {date} is unknown."
+# Why a reference or facet column of a ward table has no index (leftbehind.registry.Column.unindexed).
+FEW_VALUES = (
+    "a handful of values over 7,433 rows: a scan counts them in a few milliseconds, and "
+    "leftbehind.db must stay under 15 MB"
+)
 DATE_BASIS = "'stated' when a source gives {date}, 'inferred' when it is worked out from other facts; null when unknown."
 
 
@@ -656,12 +661,13 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         f"Index of Multiple Deprivation 2019 score of the ward, from {IMD2019_WARD_FIGURES}; higher = "
         "more deprived. Null for a ward with no best-fit LSOA.",
     ),
+    # The three rank columns are not indexed: no page, facet or join reads them by value, and
+    # sorting 7,433 rows by one takes a few milliseconds (0.25 MB of indexes for leftbehind.db).
     Column(
         "imd2019_ward_rank", int,
         "Rank of imd2019_ward_score among the wards that have one; 1 = most deprived (standard "
         "competition ranks). The ward is among the 10% most deprived, the IMD test of the 'left "
         "behind' definition, when this rank is within the line in ten_percent_lines (id imd2019).",
-        index=True,
     ),
     *_imd2019_domain_columns(),
     Column(
@@ -683,7 +689,6 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "cni2023_ward_rank", int,
         "Rank of cni2023_ward_score among the wards that have one; 1 = most in need. Indicative, not "
         "official (see cni2023_ward_score).",
-        index=True,
     ),
     Column(
         "imd2025_ward_score", float,
@@ -695,7 +700,6 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "imd2025_ward_rank", int,
         "Rank of imd2025_ward_score among the wards that have one; 1 = most deprived. Indicative, not "
         "official (see imd2025_ward_score).",
-        index=True,
     ),
     Column(
         "indicative_2025", int,
@@ -849,7 +853,7 @@ WARDS = Table(
             "How the point was found: 'ONS ward label point' (the ONS boundary file's label point, via "
             "drkane/geo-lookups) or, for 18 wards whose label point is corrupt in that file, "
             "'population-weighted mean of LSOA centroids'.",
-            nullable=False, index=True,
+            nullable=False,
         ),
         Column(
             "location_precision", str,
@@ -862,7 +866,7 @@ WARDS = Table(
         ),
         Column(
             "location_source", str, "The source file the map point comes from (sources.id).",
-            nullable=False, references="sources.id", index=True,
+            nullable=False, references="sources.id", unindexed=FEW_VALUES,
         ),
         *WARD_DEPRIVATION_COLUMNS,
     ),
@@ -1237,7 +1241,7 @@ WARD_SHAPES = Table(
         Column(
             "method", str,
             "'exact' (the ward's own boundary, generalised by ONS) or 'approximate' (made from LSOAs: see basis).",
-            nullable=False, index=True, facet_title="How the outline was made",
+            nullable=False, facet_title="How the outline was made", unindexed=FEW_VALUES,
         ),
         Column(
             "basis", str,
@@ -1246,7 +1250,7 @@ WARD_SHAPES = Table(
         ),
         Column(
             "source_id", str, "The outline file it comes from (sources.id).",
-            nullable=False, references="sources.id", index=True, facet_title="Outline source",
+            nullable=False, references="sources.id", facet_title="Outline source", unindexed=FEW_VALUES,
         ),
         Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False),
         Column(
