@@ -1212,7 +1212,7 @@ WARD_SHAPES = Table(
         "that changed before 2019 from the outlines the British Red Cross published with its left-behind "
         "areas; method 'approximate' is the land of the LSOAs the ONS best-fit lookup gives the ward "
         "(basis says which), which can overlap an exact neighbour: place a point in an exact outline first. ONS's boundaries here are "
-        "generalised, and simplified by a further 10 m: an exact edge can be some tens of metres out, an "
+        "generalised, simplified by a further 10 m and rounded to 0.0001 degree: an exact edge can be some tens of metres out, an "
         "approximate one some hundreds. The outline is stored as encoded polylines (about a fifth of the "
         "bytes of GeoJSON; see the outline column). west, south, east and north bound each outline, so "
         "that the outlines near a point are found with one indexed query."
@@ -1233,8 +1233,9 @@ WARD_SHAPES = Table(
             "outline", str,
             "The outline as text: its polygons separated by ';', each polygon's rings (the exterior first, "
             "then any holes) separated by ',', each ring an encoded polyline (Google's polyline algorithm, "
-            "precision 5: latitude and longitude in units of 0.00001 degree, each the difference from the "
-            "previous point). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
+            "precision 4, not the algorithm's usual 5: latitude and longitude in units of 0.0001 degree, about "
+            "11 m north-south and 7 m east-west, each the difference from the previous point; decoders take "
+            "the precision as a parameter). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
             "anticlockwise); leftbehind/polyline.py decodes it.",
             nullable=False,
         ),
