@@ -36,12 +36,12 @@ class Column:
     description: str
     nullable: bool = True
     references: str | None = None  # "table.column"
-    index: bool = False
-    unique: bool = False  # an index that also refuses a value given twice
-    facet_title: str | None = None  # the facet's heading in words, where the column is a facet
     # Every reference and facet column is indexed, except one declared here with the reason:
     # a column of a small table whose few values an index would not find faster than a scan.
     unindexed: str | None = None
+    index: bool = False
+    unique: bool = False  # an index that also refuses a value given twice
+    facet_title: str | None = None  # the facet's heading in words, where the column is a facet
 
     @property
     def foreign_key(self) -> tuple[str, str, str] | None:
