@@ -1307,6 +1307,9 @@ NEIGHBOURHOOD_WARDS = Table(
     ),
     rows=lambda inputs: inputs.neighbourhoods[1],
     primary_key=("msoa_code", "ward_code"),
+    # Without rowid its key is stored once: 0.34 MB less. Its pages, next pages, sorts and CSV
+    # stream answer as a rowid table's do (tests/test_without_rowid.py).
+    without_rowid=True,
     licence=OGL,
     source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
     columns=(
