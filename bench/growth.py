@@ -7,7 +7,7 @@ into bench/out/xFACTOR/ (git-ignored, never committed), with one change: the war
 the build derives are repeated ``factor`` times, each copy under new ward codes
 (``E05001595-02`` ...) and names, with everything else (local authority, region,
 flags, point) kept. So the scaled build runs the same inserts, indexes, full-text
-index, checks and VACUUM as the real one, on factor x 7,433 wards. Only similar_wards is
+index, checks and VACUUM as the real one, on factor x 7,433 wards. Only similar_ward_lists is
 computed for the original wards and copied (its cost grows with the square of the wards).
 
 Each database is then served with the publishing profile and every page is
@@ -76,7 +76,8 @@ def similar_for_originals(original: Callable[..., list[dict[str, Any]]]) -> Call
         scaled = list(rows)
         for copy in sorted(copies):
             scaled += [{**row, "ward_code": f"{row['ward_code']}-{copy}",
-                        "similar_ward_code": f"{row['similar_ward_code']}-{copy}"} for row in rows]
+                        "similar_ward_codes": json.dumps([f"{code}-{copy}" for code in json.loads(row["similar_ward_codes"])],
+                                                         separators=(",", ":"))} for row in rows]
         return scaled
 
     return scaled_similar_ward_rows
