@@ -58,7 +58,9 @@ class StallingConnections:
             return
 
         def trace(statement: str) -> None:
-            if not self.active:
+            # SQLite traces the statements a statement runs inside it (full-text search's reads
+            # of its own tables) with a leading "-- ": the contention is the outer statement's.
+            if not self.active or statement.startswith("-- "):
                 return
             with self.lock:
                 first = statement not in self.seen
