@@ -8,10 +8,17 @@
 //   data-map="table": the rows of the table page it sits on (its filters applied),
 //                     clustered, page by page, with a "load all" button;
 //   data-map="area":  the wards in data-points (a small set), not clustered, with
-//                     data-focus marked and the outlines in data-outlines drawn.
+//                     data-focus marked and the outlines in data-outlines drawn;
+//                     data-frame="focus" frames the map on that ward (its outline
+//                     where it has one, else its point), not on all the wards.
+//
+// A map is drawn, and Leaflet fetched, only when it comes near the screen: a ward page's
+// map is below its answer, and Leaflet is most of the page's bytes.
 //
 // Marks differ in shape as well as colour (see .lb-mark in site.css), and every page
-// that has a map lists what it shows in words.
+// that has a map lists what it shows in words. Every mark is a 24 px target (WCAG 2.5.8)
+// whatever its drawn size, and only the marks inside the map's view take keyboard focus,
+// so Tab never lands on a mark nobody can see.
 
 const TILES = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png";
 const TILE_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
@@ -23,7 +30,11 @@ const ANSWER = {
   left: "Not on the 2020 list: left it in 2020",
   none: "Not a left-behind neighbourhood",
 };
-const SIZE = { both: 18, joined: 18, left: 18, none: 10, focus: 26 };
+const TARGET = 24; // every mark's clickable box, in px; the mark drawn inside may be smaller
+const FOCUS_TARGET = 30; // the ward of the page: its mark is 26 px
+const NEAR_SCREEN = "400px 0px"; // start loading a map this far before it scrolls into view
+const FOCUS_ZOOM = 14; // a ward without an outline: its point, at about a town's scale
+const OUTLINE_STYLE = { color: "#0b0c0c", weight: 4, dashArray: "10 6", fillColor: "#0b0c0c", fillOpacity: 0.08 };
 const TABLE_COLUMNS = ["ward_code", "ward_name", "lad_name", "left_behind_change", "cni_rank", "latitude", "longitude"];
 
 function addStylesheet(href) {
@@ -56,9 +67,46 @@ function statusOf(row) {
 }
 
 function markIcon(L, status) {
-  const size = SIZE[status];
+  const size = status === "focus" ? FOCUS_TARGET : TARGET;
   // The mark is an inner element: Leaflet positions the icon itself with a transform.
   return L.divIcon({ className: "lb-mark-icon", iconSize: [size, size], html: `<span class="lb-mark lb-mark--${status}"></span>` });
+}
+
+// Only the marks and groups inside the map's view can take keyboard focus; the others wait
+// until the map is moved onto them (each mark is also listed and linked on the page).
+function focusOnlyWhatIsShown(map) {
+  const container = map.getContainer();
+  let pending = false;
+  const update = () => {
+    pending = false;
+    const view = container.getBoundingClientRect();
+    container.querySelectorAll(".leaflet-marker-icon").forEach((icon) => {
+      const box = icon.getBoundingClientRect();
+      const inside = box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+      icon.tabIndex = inside ? 0 : -1;
+    });
+  };
+  const soon = () => {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(update);
+    }
+  };
+  map.on("moveend zoomend", soon);
+  new MutationObserver(soon).observe(map.getPane("markerPane"), { childList: true });
+  soon();
+}
+
+// A cluster group whose groups and lone marks never overlap: marks closer than CLUSTER_RADIUS
+// px are grouped, and a group's icon is at most that wide, so each is a target of its own.
+const CLUSTER_RADIUS = 50;
+function clusterGroup(L, highlight, noun) {
+  return L.markerClusterGroup({
+    chunkedLoading: true,
+    maxClusterRadius: CLUSTER_RADIUS,
+    showCoverageOnHover: false,
+    iconCreateFunction: clusterIcon(L, highlight, noun),
+  });
 }
 
 // What a marker's popup says: the view's own popup column where there is one.
@@ -171,13 +219,9 @@ async function tableMap(element) {
   const map = baseMap(L, element);
   const highlight = element.dataset.highlight === "flagged";
   const noun = element.dataset.noun || "wards";
-  const group = L.markerClusterGroup({
-    chunkedLoading: true,
-    maxClusterRadius: 50,
-    showCoverageOnHover: false,
-    iconCreateFunction: clusterIcon(L, highlight, noun),
-  });
+  const group = clusterGroup(L, highlight, noun);
   map.addLayer(group);
+  focusOnlyWhatIsShown(map);
   let loaded = 0;
 
   async function loadPage(url) {
@@ -230,40 +274,76 @@ async function tableMap(element) {
   }
 }
 
+// Where an area map looks first: the focus ward (its outline, else its point), or every ward.
+function frame(L, map, element, outlines, marks, rows) {
+  const focus = rows.find((row) => row.ward_code === element.dataset.focus);
+  if (element.dataset.frame === "focus" && outlines.getLayers().length) {
+    map.fitBounds(outlines.getBounds(), { maxZoom: 16, padding: [TARGET, TARGET] });
+  } else if (element.dataset.frame === "focus" && focus) {
+    map.setView([focus.latitude, focus.longitude], FOCUS_ZOOM);
+  } else if (marks.getLayers().length) {
+    map.fitBounds(marks.getBounds(), { maxZoom: 14, padding: [12, 12] });
+  }
+}
+
 async function areaMap(element) {
-  const L = await loadLeaflet(element, false);
+  const L = await loadLeaflet(element, true);
   const map = baseMap(L, element);
-  const layer = L.featureGroup().addTo(map);
+  const outlines = L.featureGroup().addTo(map);
+  // The page's own ward stays a mark of its own; the others are grouped where they would overlap.
+  const marks = clusterGroup(L, true, "wards");
+  const focused = L.featureGroup();
+  map.addLayer(marks);
+  focused.addTo(map);
   const focus = element.dataset.focus;
   try {
-    const outlines = element.dataset.outlines ? await fetchJson(element.dataset.outlines) : { rows: [] };
-    outlines.rows.forEach((row) => {
+    const outlineRows = element.dataset.outlines ? (await fetchJson(element.dataset.outlines)).rows : [];
+    outlineRows.forEach((row) => {
       const geometry = typeof row.geojson === "string" ? JSON.parse(row.geojson) : row.geojson;
-      L.geoJSON(geometry, {
-        interactive: false,
-        style: { color: "#0b0c0c", weight: 3, dashArray: "8 5", fillColor: "#0b0c0c", fillOpacity: 0.06 },
-      }).addTo(layer);
+      L.geoJSON(geometry, { interactive: false, style: OUTLINE_STYLE }).addTo(outlines);
     });
     const data = await fetchJson(element.dataset.points);
     const rows = data.rows.filter(hasPosition);
-    rows.forEach((row) => {
-      const status = row.ward_code === focus ? "focus" : statusOf(row);
-      wardMarker(L, row, element.dataset.wardUrl, status).addTo(layer);
-    });
-    if (layer.getLayers().length) {
-      map.fitBounds(layer.getBounds(), { maxZoom: 14, padding: [12, 12] });
-    }
+    marks.addLayers(
+      rows.filter((row) => row.ward_code !== focus).map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row))),
+    );
+    rows.filter((row) => row.ward_code === focus).forEach((row) => wardMarker(L, row, element.dataset.wardUrl, "focus").addTo(focused));
+    frame(L, map, element, outlines, L.featureGroup([...marks.getLayers(), ...focused.getLayers()]), rows);
+    focusOnlyWhatIsShown(map);
     say(element, `The map shows ${rows.length.toLocaleString("en-GB")} wards.`);
   } catch (error) {
     say(element, "The map could not load its data. The lists on this page show the same wards.");
   }
 }
 
+function draw(element) {
+  element.querySelector(".lb-map-nojs")?.remove();
+  element.classList.add("lb-map--live");
+  (element.dataset.map === "table" ? tableMap : areaMap)(element);
+}
+
+// Draw each map once it comes within NEAR_SCREEN of the screen.
 function start() {
-  document.querySelectorAll("[data-map]").forEach((element) => {
-    element.querySelector(".lb-map-nojs")?.remove();
-    element.classList.add("lb-map--live");
-    (element.dataset.map === "table" ? tableMap : areaMap)(element);
+  const maps = document.querySelectorAll("[data-map]");
+  if (!("IntersectionObserver" in window)) {
+    maps.forEach(draw);
+    return;
+  }
+  const observer = new IntersectionObserver(
+    (entries) => {
+      entries.filter((entry) => entry.isIntersecting).forEach((entry) => {
+        observer.unobserve(entry.target);
+        draw(entry.target);
+      });
+    },
+    { rootMargin: NEAR_SCREEN },
+  );
+  maps.forEach((element) => {
+    const note = element.querySelector(".lb-map-nojs");
+    if (note) {
+      note.textContent = "The map is drawn when you scroll to it. Everything it shows is also listed on this page.";
+    }
+    observer.observe(element);
   });
 }
 

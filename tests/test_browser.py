@@ -26,6 +26,7 @@ import pytest_asyncio
 import sqlite_utils
 from playwright.async_api import Browser, Page
 
+from support.pages import ward_heading
 from support.browser import (
     VIEWPORT,
     PageWatch,
@@ -190,7 +191,8 @@ async def test_neighbourhood_map_shows_all_225_and_a_popup_opens_the_ward(tab: T
     await tab.page.wait_for_url(tab.base + href)
     # The ward's own page (templates/row-leftbehind-wards.html): its name and council as the heading.
     lad_name = scalar(sql, "select lad_name from wards where ward_code = ?", ward_code)
-    assert await tab.page.locator("h1").inner_text() == f"{ward_name}, {lad_name}"
+    lad24_name = scalar(sql, "select lad24_name from wards where ward_code = ?", ward_code)
+    assert await tab.page.locator("h1").inner_text() == ward_heading(ward_name, lad_name, lad24_name)
     await tab.shoot("ward-row")
     tab.assert_no_problems()
 

@@ -19,6 +19,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page
 
 from support.browser import PHONE, VIEWPORTS, Visit, click_cluster, visit, wait_for_markers
+from support.pages import ward_heading
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -66,11 +67,20 @@ def ward_found_at_its_own_point(data: sqlite3.Connection) -> sqlite3.Row:
     raise AssertionError("no left-behind ward is nearest to its own rounded point")
 
 
+# The marks a small map holds: those of its cluster group (drawn alone or inside a group) and the page's own ward.
+AREA_MAP_MARKS = """() => {
+  const group = window.__leftbehindClusterGroup();
+  return group ? group.getLayers().length + document.querySelectorAll(".lb-map .lb-mark--focus").length : null;
+}"""
+
+
 async def wait_for_area_map(page: Page, expected: int) -> None:
-    """Wait until the small map has drawn ``expected`` marks and said so."""
+    """Bring the small map near the screen (it is drawn only then), and wait until it holds
+    ``expected`` marks and has said so."""
     figure = page.locator(".lb-map-figure").first
+    await figure.scroll_into_view_if_needed()
     await figure.locator(".lb-map-status").filter(has_text=f"The map shows {expected:,} wards.").wait_for()
-    assert await figure.locator(".leaflet-marker-icon").count() == expected
+    assert await page.evaluate(AREA_MAP_MARKS) == expected
 
 
 async def answer(page: Page) -> str:
@@ -86,7 +96,7 @@ async def test_ward_page_answers_in_words_and_shows_a_map(tab: Visit, data, kind
     ward = one(data, f"select * from wards where {where} and population is not null order by cni_rank limit 1")
     council_wards = one(data, "select count(*) as n from wards where lad_code = ?", ward["lad_code"])["n"]
     await tab.open(f"/leftbehind/wards/{ward['ward_code']}")
-    assert await tab.page.locator("h1").inner_text() == f"{ward['ward_name']}, {ward['lad_name']}"
+    assert await tab.page.locator("h1").inner_text() == ward_heading(ward["ward_name"], ward["lad_name"], ward["lad24_name"])
     words = await answer(tab.page)
     expected = "Yes." if kind == "left-behind" else "No."
     assert words.startswith(f"{expected} {ward['ward_name']} is")
@@ -166,7 +176,7 @@ async def test_searching_part_of_a_ward_name_finds_its_page(tab: Visit, data):
     assert await tab.page_width() <= tab.width
     await link.click()
     await tab.page.wait_for_url(f"{tab.base}/leftbehind/wards/{ward['ward_code']}")
-    assert await tab.page.locator("h1").inner_text() == f"{ward['ward_name']}, {ward['lad_name']}"
+    assert await tab.page.locator("h1").inner_text() == ward_heading(ward["ward_name"], ward["lad_name"], ward["lad24_name"])
     tab.assert_no_problems()
 
 

@@ -103,3 +103,10 @@ JSON_ARRAY_CELLS = """
   try { return Array.isArray(JSON.parse(text)); } catch (error) { return false; }
 })
 """
+
+
+def ward_heading(ward_name: str, lad_name: str, lad24_name: str | None) -> str:
+    """A ward page's <h1> as a person reads it: the ward, its council of 2017, and today's council
+    where its people now mostly live in another one."""
+    today = f" (in {lad24_name} today)" if lad24_name and lad24_name != lad_name else ""
+    return f"{ward_name}, {lad_name}{today}"

@@ -83,6 +83,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "points": map_url(datasette, [("lad_code", ward["lad_code"])]),
         "outlines": outlines_url(datasette, [ward_code]) if page["outline"] else None,
         "focus": ward_code,
+        "frame": "focus",  # framed on this ward (its outline where it has one), not on the whole council
     }
     page["sources"] = sources_used(
         facts,
@@ -96,6 +97,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
             ("Outline", outline_source),
         ],
     )
+    page["source_count"] = len({source["id"] for group in page["sources"] for source in group["sources"]})
     return page
 
 
