@@ -284,10 +284,10 @@ async def test_all_wards_map_marks_the_left_behind_wards(desktop: Visit, data):
 async def test_record_pages_at_both_widths(tab: Visit, data):
     publication = one(data, "select id from publications where json_array_length(topics) > 1 order by published desc limit 1")["id"]
     await tab.open(f"/leftbehind/publications/{quote(publication)}")
-    assert await tab.page.locator("dl.lb-record").is_visible()
+    assert await tab.page.locator("h2#by").is_visible()
     await tab.shoot("publication-record")
     await tab.open("/leftbehind/sessions/evidence-session-2")
-    assert await tab.page.locator("dl.lb-record").is_visible()
+    assert await tab.page.locator("h2#evidence").is_visible()
     await tab.shoot("session-record")
     await tab.open("/-/dashboards/left-behind")
     await tab.page.wait_for_load_state("networkidle")
