@@ -2,7 +2,7 @@
 
     LEFTBEHIND_SOURCES_DIR=../shared/data .venv/bin/python bench/accessibility.py [--details]
 
-The same pages (tests/support/pages.py), browser and axe run (tests/support/axe.py)
+The same pages and states (tests/support/pages.py), browser and axe run (tests/support/axe.py)
 as tests/test_accessibility.py, against the publishing profile on 127.0.0.1, map
 tiles aborted as offline. Prints the elements in violation by impact for each page
 type and width, and the rules behind them; docs/accessibility.md records the figures.
@@ -22,9 +22,10 @@ from playwright.async_api import async_playwright
 from support.axe import IMPACTS, axe_report
 from support.browser import PHONE, VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium
 from support.live import profile_server
-from support.pages import page_types
+from support.pages import page_types, reach_state
 
 WIDTHS = {"1280": VIEWPORT, "390": PHONE}
+VIEWPORT_NAMES = {"1280": "desktop", "390": "phone"}  # as support.pages.PageType.widths names them
 
 
 async def measure(base: str, pages, details: bool) -> dict:
@@ -39,7 +40,10 @@ async def measure(base: str, pages, details: bool) -> dict:
                 await add_map_hook(context)
                 page = await context.new_page()
                 for page_type in pages:
+                    if VIEWPORT_NAMES[width] not in page_type.widths:
+                        continue
                     await page.goto(base + page_type.path)
+                    await reach_state(page, page_type)
                     report = await axe_report(page)
                     counts = report.counts()
                     results.setdefault(page_type.name, {})[width] = {

@@ -223,6 +223,9 @@ async function tableMap(element) {
   map.addLayer(group);
   focusOnlyWhatIsShown(map);
   let loaded = 0;
+  // The marks' extent, kept here: the cluster group's own bounds are not valid while it is still
+  // adding a page of marks in chunks.
+  const extent = L.latLngBounds([]);
 
   async function loadPage(url) {
     const data = await fetchJson(url);
@@ -230,9 +233,10 @@ async function tableMap(element) {
       .filter(hasPosition)
       .map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row)));
     group.addLayers(markers);
+    markers.forEach((marker) => extent.extend(marker.getLatLng()));
     loaded += data.rows.length;
-    if (group.getLayers().length) {
-      map.fitBounds(group.getBounds(), { maxZoom: 13 });
+    if (extent.isValid()) {
+      map.fitBounds(extent, { maxZoom: 13 });
     }
     return data;
   }
@@ -251,6 +255,7 @@ async function tableMap(element) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "lb-map-load-all";
+    button.dataset.total = total;
     button.textContent = `Load all ${Number(total).toLocaleString("en-GB")} ${noun}`;
     button.addEventListener("click", async () => {
       button.disabled = true;
@@ -275,14 +280,15 @@ async function tableMap(element) {
 }
 
 // Where an area map looks first: the focus ward (its outline, else its point), or every ward.
-function frame(L, map, element, outlines, marks, rows) {
+// Extents come from the rows, not the layers: a cluster group's are not valid while it adds marks.
+function frame(L, map, element, outlines, rows) {
   const focus = rows.find((row) => row.ward_code === element.dataset.focus);
   if (element.dataset.frame === "focus" && outlines.getLayers().length) {
     map.fitBounds(outlines.getBounds(), { maxZoom: 16, padding: [TARGET, TARGET] });
   } else if (element.dataset.frame === "focus" && focus) {
     map.setView([focus.latitude, focus.longitude], FOCUS_ZOOM);
-  } else if (marks.getLayers().length) {
-    map.fitBounds(marks.getBounds(), { maxZoom: 14, padding: [12, 12] });
+  } else if (rows.length) {
+    map.fitBounds(L.latLngBounds(rows.map((row) => [row.latitude, row.longitude])), { maxZoom: 14, padding: [12, 12] });
   }
 }
 
@@ -308,7 +314,7 @@ async function areaMap(element) {
       rows.filter((row) => row.ward_code !== focus).map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row))),
     );
     rows.filter((row) => row.ward_code === focus).forEach((row) => wardMarker(L, row, element.dataset.wardUrl, "focus").addTo(focused));
-    frame(L, map, element, outlines, L.featureGroup([...marks.getLayers(), ...focused.getLayers()]), rows);
+    frame(L, map, element, outlines, rows);
     focusOnlyWhatIsShown(map);
     say(element, `The map shows ${rows.length.toLocaleString("en-GB")} wards.`);
   } catch (error) {

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page
 
 from support.axe import axe_report
 from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, visit, wait_for_markers
-from support.pages import JSON_ARRAY_CELLS, page_types
+from support.pages import JSON_ARRAY_CELLS, page_types, reach_state
 
 WARDS = "/leftbehind/wards"
 FOCUS_TARGETS = {
@@ -75,7 +75,10 @@ async def audit(chromium: Browser, site: str, pages, width: str) -> dict[str, di
     found: dict[str, dict] = {"axe": {}, "structure": {}, "too wide": {}, "raw JSON arrays": {}}
     try:
         for page_type in pages:
+            if width not in page_type.widths:
+                continue
             await opened.open(page_type.path, page_type.status)
+            await reach_state(opened.page, page_type)
             report = await axe_report(opened.page)
             if report.blocking():
                 found["axe"][page_type.name] = report.blocking()
