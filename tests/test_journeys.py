@@ -317,3 +317,20 @@ async def test_the_dashboard_reads_on_a_phone(phone: Visit, data):
     assert await phone.page_width() <= PHONE["width"]
     await phone.shoot("journey-dashboard")
     phone.assert_no_problems()
+
+
+async def test_a_click_elsewhere_folds_only_menus_not_the_pages_sections(desktop: Visit, data):
+    """Datasette's own script folded every open <details> on any click: the facets, the column notes, a ward's sources."""
+    page = desktop.page
+    await desktop.open("/leftbehind/publications")
+    facets = page.locator("details.lb-facets")
+    assert await facets.evaluate("(details) => details.open")  # open on a wide screen
+    await page.locator("h1").first.click()
+    assert await facets.evaluate("(details) => details.open")
+    ward = one(data, "select ward_code from wards where left_behind_2020 = 1 order by cni_rank")
+    await desktop.open(f"/leftbehind/wards/{ward['ward_code']}")
+    sources = page.locator("details.lb-sources-details")
+    await sources.locator("summary").click()
+    await page.locator("h2#people").click()
+    assert await sources.evaluate("(details) => details.open")
+    desktop.assert_no_problems()
