@@ -18,7 +18,7 @@ page it prints:
   ``PerformanceObserver`` (``layout-shift`` entries without recent input), as
   the Core Web Vitals define it: the largest session window (shifts less than 1 s
   apart, a window at most 5 s long);
-- for the ward page, opened on a slow connection (``SLOW``: Lighthouse's mobile
+- for the ward page and a council page, opened on a slow connection (``SLOW``: Lighthouse's mobile
   throttling, 1.6 Mbps down, 750 kbps up, 150 ms round trip, through the DevTools
   protocol), **before answer**: the bytes of the responses that had finished when the
   answer box (``.lb-answer``) was first painted (Element Timing), from the page's own
@@ -47,7 +47,11 @@ PAGES = {
     "dashboard": "/-/dashboards/left-behind",
     # Moss Bay (Allerdale, Cumberland today): a ward with an outline, in a council renamed since 2017.
     "ward page": "/leftbehind/wards/E05003132",
+    # County Durham, the council with most left-behind wards: its map is below their list.
+    "council page": "/leftbehind/local_authorities/E06000047",
 }
+# Pages opened on the slow connection, whose answer's paint and bytes before it are measured.
+ANSWER_PAGES = ("ward page", "council page")
 VIEWPORTS = {"1280 px": {"width": 1280, "height": 900}, "390 px": {"width": 390, "height": 844}}
 MAP_MARKERS = 225
 SETTLE_MS = 1000  # after the page is drawn and the network idle: late shifts count too
@@ -77,7 +81,7 @@ CLS = """
 }
 """
 
-# A slow mobile connection (Lighthouse's "slow 4G" throttling), for the ward page only.
+# A slow mobile connection (Lighthouse's "slow 4G" throttling), for the pages of ANSWER_PAGES.
 SLOW = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
 
 # When the answer box is first painted: Element Timing needs the attribute before the box is
@@ -151,7 +155,7 @@ async def settle(page: Any, path: str) -> None:
             "() => [...document.querySelectorAll('.dashboard-card-chart')].every("
             "(card) => card.querySelector('svg, canvas, table') || card.textContent.trim())"
         )
-    elif path == PAGES["ward page"]:
+    elif path in (PAGES[name] for name in ANSWER_PAGES):
         await page.wait_for_function("() => window.__answerShown !== null")
     await page.wait_for_load_state("networkidle")
     await page.wait_for_timeout(SETTLE_MS)
@@ -183,7 +187,8 @@ async def one_visit(browser: Browser, base: str, path: str, viewport: dict) -> d
         await context.add_init_script(RECORD_ANSWER_PAINT)
         page = await context.new_page()
         traffic = Traffic(base)
-        await traffic.attach(context, page, SLOW if path == PAGES["ward page"] else None)
+        slow = path in (PAGES[name] for name in ANSWER_PAGES)
+        await traffic.attach(context, page, SLOW if slow else None)
         await page.goto(base + path)
         await settle(page, path)
         figures = {
@@ -192,7 +197,7 @@ async def one_visit(browser: Browser, base: str, path: str, viewport: dict) -> d
             "requests": traffic.requests,
             "cls": await page.evaluate(CLS),
         }
-        if path == PAGES["ward page"]:
+        if slow:
             figures["before_answer"] = await page.evaluate(BYTES_BEFORE_ANSWER)
             figures["answer_ms"] = await page.evaluate("() => window.__answerShown")
             await scroll_to_the_end(page)
