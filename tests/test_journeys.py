@@ -334,3 +334,20 @@ async def test_a_click_elsewhere_folds_only_menus_not_the_pages_sections(desktop
     await page.locator("h2#people").click()
     assert await sources.evaluate("(details) => details.open")
     desktop.assert_no_problems()
+
+
+async def test_the_archives_search_gives_results_that_fit_a_wide_screen(desktop: Visit, data):
+    """publications?_search= with every column was 3,197 px wide, its rows up to 870 px tall."""
+    page = desktop.page
+    await desktop.open("/archive")
+    await page.get_by_label("Search the papers").fill("community")
+    await page.get_by_label("Search the papers").press("Enter")
+    await page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("_search") == ["community"])
+    table = await page.locator("table.rows-and-columns").bounding_box()
+    assert table["x"] + table["width"] <= page.viewport_size["width"], table
+    heights = await page.locator("table.rows-and-columns tbody tr").evaluate_all("(rows) => rows.map((row) => row.getBoundingClientRect().height)")
+    matches = data.execute(
+        "select count(*) from publications_fts where publications_fts match 'community'"
+    ).fetchone()[0]
+    assert len(heights) == min(matches, 100) and sorted(heights)[len(heights) // 2] < 250, heights
+    desktop.assert_no_problems()
