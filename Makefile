@@ -22,6 +22,7 @@ $(BIN)/datasette: pyproject.toml requirements.lock
 
 install: $(BIN)/datasette
 
+# build_db.py writes postcodes.db beside leftbehind.db (a minute more; --no-postcodes skips it).
 leftbehind.db: $(BIN)/datasette build_db.py leftbehind/*.py data/*.yml
 	$(BIN)/python build_db.py leftbehind.db
 
@@ -87,4 +88,4 @@ load: $(BIN)/datasette
 	$(BIN)/python bench/hostile_load.py
 
 clean:
-	rm -rf leftbehind.db inspect-data.json .pytest_cache
+	rm -rf leftbehind.db postcodes.db inspect-data.json .pytest_cache

@@ -80,30 +80,53 @@ class Tally:
 
     def summary(self) -> str:
         return (f"{self.count} requests, p50 {self.percentile(50) * 1000:.0f} ms, "
+                f"p90 {self.percentile(90) * 1000:.0f} ms, "
                 f"p99 {self.percentile(99) * 1000:.0f} ms, max {max(self.latencies, default=float('nan')) * 1000:.0f} ms, "
                 f"statuses {dict(sorted(self.statuses.items()))}, no answer {self.dropped}")
 
 
 class Memory:
-    """The server process's resident memory, read from /proc."""
+    """The server's resident memory, read from /proc: its process and every worker process
+    under it (gunicorn's workers, leftbehind/server.py), summed."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
 
+    def pids(self) -> list[int]:
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            todo += [int(child) for child in children]
+        return found
+
     def _status(self, key: str) -> int:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError(f"no {key} for pid {self.pid}")
+        total = 0
+        for pid in self.pids():
+            try:
+                lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            except OSError:
+                continue  # a worker replaced meanwhile
+            total += next((int(line.split()[1]) * 1024 for line in lines if line.startswith(key + ":")), 0)
+        return total
 
     def rss(self) -> int:
         return self._status("VmRSS")
 
     def reset_peak(self) -> None:
-        """Set the peak (VmHWM) to the current RSS (Linux: write 5 to clear_refs)."""
-        Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        """Set each process's peak (VmHWM) to its current RSS (Linux: write 5 to clear_refs)."""
+        for pid in self.pids():
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                pass
 
     def peak(self) -> int:
+        """The sum of each process's peak: at least the peak of the sum."""
         return self._status("VmHWM")
 
 
@@ -436,3 +459,226 @@ async def measured(name: str, memory: Memory, victims: Victims, run, attack: Tal
     victim_latencies = await victims.run_during(run)
     peak = memory.peak()
     return ClassResult(name, before, memory.rss(), peak, victim_latencies, attack)
+
+
+# ---------------------------------------------------------------------------
+# The classes of issue 21: work a request could make as large as it liked, spellings
+# that walked around the SQL lane, and clients that hold what they are sent.
+
+VICTIM_P90_SECONDS = 0.3
+VICTIM_MAX_SECONDS = 1.0
+MEMORY_RISE_BYTES = 100 * 1000 * 1000
+TEN_FACETS = ("region_name", "lad_name", "lad24_name", "left_behind_2020", "left_behind_2019", "ward_name",
+              "population", "cni_rank", "latitude", "longitude")
+
+
+def judged(result: ClassResult, label: str) -> ClassResult:
+    """The issue's targets for every class: victims' p90 under 300 ms and never over 1 s, memory up < 100 MB."""
+    v = result.victims
+    top = max(v.latencies, default=0.0)
+    rise = result.peak - result.rss_before
+    result.notes.append(f"victims p90 {v.percentile(90) * 1000:.0f} ms, max {top * 1000:.0f} ms; "
+                        f"memory +{rise / MIB:.0f} MiB at the peak (targets: 300 ms, 1 s, 100 MB)")
+    if not v.percentile(90) < VICTIM_P90_SECONDS:
+        result.missed.append(f"{label}: victims' p90 {v.percentile(90) * 1000:.0f} ms")
+    if top > VICTIM_MAX_SECONDS:
+        result.missed.append(f"{label}: a victim waited {top * 1000:.0f} ms")
+    if rise > MEMORY_RISE_BYTES:
+        result.missed.append(f"{label}: memory rose {rise / MIB:.0f} MiB")
+    return result
+
+
+async def looping(base: str, seconds: float, clients: int, request, attack: Tally, headers: dict | None = None) -> None:
+    """``clients`` connections each sending ``request(n)`` (a path and its parameters) until the time is up."""
+    deadline = time.perf_counter() + seconds
+    counter = count()
+    async with httpx.AsyncClient(base_url=base, timeout=60, headers=headers) as client:
+
+        async def loop() -> None:
+            while time.perf_counter() < deadline:
+                path, params = request(next(counter))
+                response, elapsed = await timed_get(client, path, params=params)
+                attack.add(response.status_code if response else None, elapsed)
+
+        await asyncio.gather(*(loop() for _ in range(clients)))
+
+
+async def encoded_lane_bypass(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """Runaway SQL spelled so that a raw-bytes match misses it: a tilde-encoded database name,
+    percent-encoded parameter names."""
+    attack = Tally()
+    spellings = [
+        ("/leftbehin~64.json", {"sql": RUNAWAY_SQL}),
+        ("/leftbehind.json", {"s%71l": RUNAWAY_SQL}),
+        ("/leftbehind/publications", {"_wh%65re": RUNAWAY_WHERE}),
+        ("/leftbehind/publications.json", {"_where": RUNAWAY_WHERE}),
+    ]
+
+    def request(n: int):
+        path, params = spellings[n % len(spellings)]
+        # httpx would encode the % of a pre-encoded name: write the query string by hand
+        query = "&".join(f"{name}={quote(value)}" for name, value in params.items())
+        return f"{path}?{query}&_n={n}", None
+
+    result = await measured(f"Encoded lane bypasses: 4 clients loop runaway SQL in other spellings, {seconds:.0f} s",
+                            memory, victims, lambda: looping(base, seconds, 4, request, attack), attack)
+    ran = sum(n for status, n in attack.statuses.items() if status == 200)
+    result.notes.append(f"runaway queries that ran to a 200: {ran}; refused at the lane (429): "
+                        f"{attack.statuses.get(429, 0)}; cut off at the time limit (400): {attack.statuses.get(400, 0)}")
+    return judged(result, "encoded lane bypasses")
+
+
+MARKDOWN_SQL = "select printf('%.*c', 120000, 'x') as body_markdown"
+JSON_ARRAY_SQL = ("with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000) "
+                  "select '[' || group_concat('\"item' || i || '\"', ',') || ']' as topics from n")
+
+
+async def heavy_cells(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """?sql= HTML pages whose cells were rendered as Markdown (120 KB) or as lists (a 1 MB JSON array)."""
+    attack = Tally()
+
+    def request(n: int):
+        return "/leftbehind", {"sql": (MARKDOWN_SQL, JSON_ARRAY_SQL)[n % 2] + f" -- {n}"}
+
+    result = await measured(f"Markdown and JSON-array cells: 2 clients loop 120 KB *_markdown and 1 MB array cells, "
+                            f"{seconds:.0f} s", memory, victims, lambda: looping(base, seconds, 2, request, attack), attack)
+    return judged(result, "heavy cells")
+
+
+async def ten_facet_pages(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """wards?_size=1000&_facet_size=max with ten facets, each request missing the cache."""
+    attack = Tally()
+    facets = "&".join(f"_facet={name}" for name in TEN_FACETS)
+
+    def request(n: int):
+        fmt = "" if n % 2 else ".json"
+        return f"/leftbehind/wards{fmt}?_size=1000&_facet_size=max&{facets}&_n={n}", None
+
+    result = await measured(f"Ten-facet 1,000-row pages: 3 clients, HTML and JSON, {seconds:.0f} s", memory, victims,
+                            lambda: looping(base, seconds, 3, request, attack), attack)
+    return judged(result, "ten-facet pages")
+
+
+async def raw_search(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """Raw FTS5 queries of 1,500 prefix terms on the publications table."""
+    attack = Tally()
+    terms = " OR ".join(f"{a}{b}*" for a in "abcdefghijklmnopqrstuvwxyz" for b in "abcdefghijklmnopqrstuvwxyz")[:14_000]
+
+    def request(n: int):
+        return "/leftbehind/publications.json", {"_search": terms, "_searchmode": "raw", "_n": str(n)}
+
+    result = await measured(f"Raw full-text search: 4 clients loop 1,500-term prefix queries, {seconds:.0f} s",
+                            memory, victims, lambda: looping(base, seconds, 4, request, attack), attack)
+    return judged(result, "raw full-text search")
+
+
+async def backslash_cookie(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """Ordinary uncached pages asked for with a Cookie of 15,000 backslashes (CVE-2024-7592)."""
+    attack = Tally()
+
+    def request(n: int):
+        return "/leftbehind/wards.json", {"_size": "5", "_n": str(n)}
+
+    result = await measured(f"Backslash cookie: 4 clients, a 15,000-backslash Cookie on uncached pages, {seconds:.0f} s",
+                            memory, victims,
+                            lambda: looping(base, seconds, 4, request, attack, headers={"cookie": "\\" * 15_000}),
+                            attack)
+    return judged(result, "backslash cookie")
+
+
+async def never_read(base: str, path: str, rcvbuf: int = 4096):
+    """Open a connection, ask for ``path`` and read nothing; returns the open socket's writer."""
+    parts = urlsplit(base)
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port))
+    await asyncio.get_running_loop().sock_sendall(sock, f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n\r\n".encode())
+    return sock
+
+
+async def never_reading_stream(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """One client asks for a streamed ad-hoc CSV (a _where) and never reads; others send ordinary ad-hoc SQL."""
+    attack = Tally()
+
+    async def run() -> None:
+        sock = await never_read(base, "/leftbehind/wards.csv?_stream=on&_where=1%3D1&_labels=on")
+        try:
+            await looping(base, seconds, 1, lambda n: ("/leftbehind.json", {"sql": f"select {n} as n"}), attack)
+        finally:
+            sock.close()
+
+    result = await measured(f"A never-reading stream: one streamed _where CSV never read; ad-hoc SQL meanwhile, "
+                            f"{seconds:.0f} s", memory, victims, run, attack)
+    denied = attack.statuses.get(429, 0)
+    result.notes.append(f"ordinary ad-hoc queries meanwhile: {attack.count}, of which 429: {denied}")
+    if denied or not attack.statuses.get(200):
+        result.missed.append(f"never-reading stream: {denied} of {attack.count} ad-hoc queries got 429")
+    return judged(result, "never-reading stream")
+
+
+async def staggered_starvation(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
+    """One client starts a runaway query every 270 ms (3.7 a second); another sends an ordinary one every 500 ms."""
+    attack = Tally()
+    others = Tally()
+
+    async def run() -> None:
+        deadline = time.perf_counter() + seconds
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=50)) as client:
+
+            async def one(n: int) -> None:
+                response, elapsed = await timed_get(client, "/leftbehind.json", params={"sql": RUNAWAY_SQL, "_n": n})
+                attack.add(response.status_code if response else None, elapsed)
+
+            async def attacker() -> None:
+                tasks, n = [], 0
+                while time.perf_counter() < deadline:
+                    tasks.append(asyncio.create_task(one(n)))
+                    n += 1
+                    await asyncio.sleep(0.27)
+                await asyncio.gather(*tasks)
+
+            async def other() -> None:
+                async with httpx.AsyncClient(base_url=base, timeout=60) as own:
+                    n = 0
+                    while time.perf_counter() < deadline:
+                        response, elapsed = await timed_get(own, "/leftbehind.json",
+                                                            params={"sql": "select count(*) from wards", "_n": n})
+                        others.add(response.status_code if response else None, elapsed)
+                        n += 1
+                        await asyncio.sleep(0.5)
+
+            await asyncio.gather(attacker(), other())
+
+    result = await measured(f"Staggered lane starvation: runaway SQL started 3.7 times a second, {seconds:.0f} s",
+                            memory, victims, run, attack)
+    denied = others.statuses.get(429, 0)
+    share = denied / others.count if others.count else 1.0
+    result.notes.append(f"the other client's ad-hoc queries: {others.summary()}; denied {share:.0%}")
+    if share > 0.1:
+        result.missed.append(f"staggered starvation: {share:.0%} of the other client's queries denied")
+    return judged(result, "staggered starvation")
+
+
+async def never_reading_readers(base: str, memory: Memory, victims: Victims, clients: int = 20,
+                                hold_seconds: float = 25) -> ClassResult:
+    """``clients`` connections ask for large answers (1 MB JSON, a 2 MB streamed CSV) and never read."""
+    attack = Tally()
+
+    async def run() -> None:
+        socks = []
+        for n in range(clients):
+            path = (f"/leftbehind/wards.json?_size=max&_labels=on&_extra=count&_n={n}" if n % 2 else
+                    f"/leftbehind/wards.csv?_stream=on&_labels=on&_n={n}")
+            socks.append(await never_read(base, path))
+        deadline = time.perf_counter() + hold_seconds
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.5)
+        for sock in socks:
+            sock.close()
+
+    result = await measured(f"Slow readers: {clients} connections ask for 1-2 MB answers and never read, "
+                            f"{hold_seconds:.0f} s", memory, victims, run, attack)
+    return judged(result, "never-reading readers")

@@ -44,7 +44,7 @@ from _attacks import Tally
 from _common import database as benchmark_database
 from _common import print_machine
 
-from support.live import HOST, free_port, running
+from support.live import HOST, PROBE_PATH, free_port, running
 from leftbehind.serve import SETTINGS, inspect_command, serve_command
 
 MARGIN_SECONDS = 1.0  # stated margin over sql_time_limit_ms for ordinary requests
@@ -202,7 +202,7 @@ def profile_process(database: Path) -> Iterator[Server]:
         base = f"http://{HOST}:{port}"
         log = folder / "server.log"
         command = serve_command(database, inspect_file, HOST, port)
-        with running(command, f"{base}/-/versions.json", log, env={"LEFTBEHIND_ORIGIN": base}) as process:
+        with running(command, base + PROBE_PATH, log, env={"LEFTBEHIND_ORIGIN": base}) as process:
             yield Server(base, process.pid, log)
 
 
@@ -213,7 +213,8 @@ def cache_limits() -> tuple[int, int]:
     return cache.MAX_BYTES, cache.MAX_ENTRY_BYTES
 
 
-ATTACK_CLASSES = ("poison", "huge", "long", "flood", "runaway", "params", "slow")
+ATTACK_CLASSES = ("poison", "huge", "long", "flood", "runaway", "params", "slow",
+                  "encoded", "cells", "facets", "rawsearch", "cookie", "stream", "staggered", "readers")
 # What the server may grow by in a cache flood beyond the cache's own cap: Python's
 # allocator keeps freed memory in its arenas, and the other structures of a busy server.
 CACHE_OVERHEAD_BYTES = 32 * 1024 * 1024
@@ -233,6 +234,15 @@ async def attack_classes(server: Server, ward_codes: list[str], args: argparse.N
         "runaway": lambda: _attacks.runaway_sql(base, memory, victims, args.runaway_seconds),
         "params": lambda: _attacks.bad_parameters(base, memory, victims),
         "slow": lambda: _attacks.slow_clients(base, memory, victims, 50, args.slow_seconds),
+        # issue 21
+        "encoded": lambda: _attacks.encoded_lane_bypass(base, memory, victims, args.class_seconds),
+        "cells": lambda: _attacks.heavy_cells(base, memory, victims, args.class_seconds),
+        "facets": lambda: _attacks.ten_facet_pages(base, memory, victims, args.class_seconds),
+        "rawsearch": lambda: _attacks.raw_search(base, memory, victims, args.class_seconds),
+        "cookie": lambda: _attacks.backslash_cookie(base, memory, victims, args.class_seconds),
+        "stream": lambda: _attacks.never_reading_stream(base, memory, victims, args.class_seconds),
+        "staggered": lambda: _attacks.staggered_starvation(base, memory, victims, args.class_seconds),
+        "readers": lambda: _attacks.never_reading_readers(base, memory, victims),
     }
     results = [await classes[name]() for name in args.classes]
     lines = ["\n### Attack classes, one at a time"]
@@ -256,6 +266,7 @@ def main() -> int:
     parser.add_argument("--flood", type=int, default=3000, help="unique URLs in the cache flood")
     parser.add_argument("--runaway-seconds", type=float, default=20)
     parser.add_argument("--slow-seconds", type=float, default=30, help="how long a slow client keeps trying")
+    parser.add_argument("--class-seconds", type=float, default=15, help="how long each of issue 21's classes runs")
     parser.add_argument("--classes", nargs="*", default=list(ATTACK_CLASSES), choices=ATTACK_CLASSES,
                         help="the attack classes to run, in order (none: only the mixed load)")
     args = parser.parse_args()

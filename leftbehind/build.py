@@ -12,28 +12,48 @@ import datetime as dt
 import gc
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from leftbehind.catalogue import Catalogue, load_catalogue
 from leftbehind.errors import BuildError
-from leftbehind.readers import SourceTable, read_source
+from leftbehind.readers import SourceColumns, SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
-from leftbehind.tables import TABLES
+from leftbehind.tables import POSTCODE_TABLES, TABLES
 from leftbehind.ward_tables import check_set_publications
 from leftbehind.geography import Today, today_geography
-from leftbehind.outlines import outline_rows
+from leftbehind.outlines import check_outline_coverage, outline_rows, ward_outline_sources
+from leftbehind.place_names import neighbourhood_links
+from leftbehind.postcodes import (
+    POSTCODE_DATABASE_SOURCES,
+    Placed,
+    PostcodeColumns,
+    border_postcode_rows,
+    council_rows,
+    outward_code_rows,
+    place_points,
+    postcode_rows,
+    postcode_ward_rows,
+    postcodes_by_country,
+)
+from leftbehind.ward_geometry import WardOutlines, check_transformation, ward_outlines, ward_shape_rows
 from leftbehind.wards import lsoas_by_ward, population_by_lsoa, ward_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT / "data"
 DEFAULT_CACHE_DIR = ROOT / ".cache" / "sources"
 DEFAULT_DATABASE = ROOT / "leftbehind.db"
+# The postcode database's file name, beside the main database.
+POSTCODE_DATABASE = "postcodes.db"
+# The sources only the postcode database reads: the main build leaves them unread.
+POSTCODE_ONLY_SOURCES = ("postcodes",)
 
 
 @dataclass
@@ -79,23 +99,138 @@ class Inputs:
         return [{**ward, **self.today.ward_columns(ward["ward_code"])} for ward in self.ward_basics]
 
     @cached_property
+    def ward_universe(self) -> set[str]:
+        """Every English ward of December 2017 (the CNI leaves out the City of London and the
+        Isles of Scilly, whose postcodes still need their wards)."""
+        lookup = {row["WD17CD"] for row in self.tables["ward_lad_lookup"].rows if row["WD17CD"].startswith("E")}
+        return lookup | {ward["ward_code"] for ward in self.ward_basics}
+
+    @cached_property
+    def lsoa_wards(self) -> dict[str, str]:
+        """The best-fit 2017 ward of each LSOA (2011)."""
+        return {lsoa: ward for ward, lsoas in self.ward_lsoas.items() for lsoa in lsoas}
+
+    @cached_property
+    def outlines(self) -> WardOutlines:
+        """Every 2017 ward's outline, exact or approximate (leftbehind.ward_geometry). Made from
+        the sources alone, so kept with them (``SourceTables.derived``) for another build."""
+        derived = getattr(self.tables, "derived", {})
+        if "outlines" not in derived:
+            derived["outlines"] = self.derive_outlines()
+        return derived["outlines"]
+
+    @cached_property
+    def outlines_bng(self) -> WardOutlines:
+        """The same in British National Grid metres, to place the postcodes."""
+        wards_2019 = self.tables["ward_outlines_2019"]
+        check_transformation(wards_2019.rows, wards_2019.source.label)
+        return self.outlines.in_bng()
+
+    def derive_outlines(self) -> WardOutlines:
+        wards_2019, lba_2020, lba_2019 = (self.tables[key] for key in ("ward_outlines_2019", "lba_outlines_2020", "lba_outlines_2019"))
+        flagged = ward_outline_sources(lba_2020.rows, lba_2019.rows, (lba_2020.source.label, lba_2019.source.label))
+        check_outline_coverage(flagged, (w["ward_code"] for w in self.ward_basics if w["left_behind_2020"] or w["left_behind_2019"]))
+        points = {ward["ward_code"]: (ward["longitude"], ward["latitude"]) for ward in self.ward_basics}
+        return ward_outlines(self.ward_universe, wards_2019, self.tables["lsoa_outlines"], self.lsoa_wards, flagged, points)
+
+    @cached_property
     def ward_outlines(self) -> list[dict[str, Any]]:
         return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
 
+    @cached_property
+    def ward_shapes(self) -> list[dict[str, Any]]:
+        return ward_shape_rows(self.outlines, self.ward_basics)
+
+    @cached_property
+    def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
+        names = self.tables["msoa_names"]
+        return neighbourhood_links(names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label)
+
+    # --- The postcode database (postcodes.db) ---------------------------------------------
+
+    @cached_property
+    def postcode_countries(self) -> dict[str, PostcodeColumns]:
+        return postcodes_by_country(self.tables["postcodes"])
+
+    @cached_property
+    def placed_postcodes(self) -> Placed:
+        england = self.postcode_countries["E"]
+        return place_points(england.east, england.north, self.outlines_bng)
+
+    @property
+    def postcode_rows(self) -> list[tuple]:
+        return postcode_rows(self.postcode_countries["E"], self.outlines_bng, self.placed_postcodes)
+
+    @property
+    def postcode_ward_rows(self) -> list[dict[str, Any]]:
+        return postcode_ward_rows(self.wards, self.tables["ward_lad_lookup"].rows, self.tables["lad_region_lookup"].rows)
+
+    @property
+    def postcode_council_rows(self) -> list[dict[str, Any]]:
+        england = self.postcode_countries["E"]
+        wards = np.array(self.outlines_bng.codes)[self.placed_postcodes.ward]
+        return council_rows(england.council, wards, self.wards, self.tables["ltla24_region"].rows)
+
+    @property
+    def postcode_district_rows(self) -> list[dict[str, Any]]:
+        return outward_code_rows(self.postcode_countries)
+
+    @property
+    def border_postcode_rows(self) -> list[dict[str, Any]]:
+        return border_postcode_rows(self.postcode_countries)
+
+    @property
+    def postcode_sources(self) -> dict[str, Source]:
+        return {key: self.sources[key] for key in POSTCODE_DATABASE_SOURCES}
+
+    @property
+    def main_sources(self) -> dict[str, Source]:
+        """The sources the main database is made from (all but the postcode directory)."""
+        return {key: source for key, source in self.sources.items() if key not in POSTCODE_ONLY_SOURCES}
+
     @property
     def rows_read(self) -> dict[str, int]:
-        return {source_id: len(table.rows) for source_id, table in self.tables.items()}
+        read = getattr(self.tables, "read", self.tables)  # a plain dict of tables in some tests
+        return {source_id: read[source_id].row_count for source_id in self.sources if source_id in read}
 
     @property
     def build_info(self) -> list[dict[str, Any]]:
         return build_info_rows(self.commit, self.built_at, self.counts)
 
 
-def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], dict[str, SourceTable]]:
-    """Locate, verify and read every source file the manifest lists."""
+class SourceTables(Mapping):
+    """The parsed source tables, keyed by source id: read at once, except those only the
+    postcode database needs (``POSTCODE_ONLY_SOURCES``), read the first time they are asked
+    for. Every file has been located and its sha256 checked before any is read."""
+
+    def __init__(self, sources: dict[str, Source], paths: dict[str, Path], deferred: tuple[str, ...]) -> None:
+        self.sources, self.paths = sources, paths
+        # What is derived from these sources alone, kept for a second build from the same reading
+        # (the test session builds several databases from one reading of the sources).
+        self.derived: dict[str, Any] = {}
+        self.read: dict[str, SourceTable | SourceColumns] = {
+            source_id: read_source(source, paths[source_id])
+            for source_id, source in sources.items() if source_id not in deferred
+        }
+
+    def __getitem__(self, source_id: str) -> SourceTable | SourceColumns:
+        if source_id not in self.read:
+            self.read[source_id] = read_source(self.sources[source_id], self.paths[source_id])
+        return self.read[source_id]
+
+    def __iter__(self):
+        return iter(self.sources)
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+
+def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], SourceTables]:
+    """Locate and verify every source file the manifest lists; read those the main database needs."""
     sources = load_manifest(data_dir / "sources.yml")
     paths = locate_sources(sources, sources_dir, cache_dir)
-    return sources, {source_id: read_source(source, paths[source_id]) for source_id, source in sources.items()}
+    return sources, SourceTables(sources, paths, POSTCODE_ONLY_SOURCES)
 
 
 def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:
@@ -170,9 +305,13 @@ def check_database(db: sqlite_utils.Database, tables: tuple[Table, ...]) -> None
         raise BuildError("the database does not match its declarations", problems)
 
 
-def write_database(inputs: Inputs, path: Path) -> None:
-    """Write every declared table, in order, into a new database file at ``path``."""
-    problems = check_declarations(TABLES)
+def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLES, vacuum: bool = True) -> None:
+    """Write every declared table, in order, into a new database file at ``path``.
+
+    ``vacuum=False`` leaves out the final VACUUM, for the postcode database: its one large
+    table goes in in key order into a new file, so its pages are already full, and rewriting
+    150 MB would cost seconds for nothing."""
+    problems = check_declarations(tables)
     if problems:
         raise BuildError("leftbehind/tables.py has faults", problems)
     inputs.counts.clear()
@@ -183,15 +322,16 @@ def write_database(inputs: Inputs, path: Path) -> None:
     db.execute("PRAGMA journal_mode = MEMORY")
     try:
         with db.conn:
-            for table in TABLES:
+            for table in tables:
                 rows = table.rows(inputs) if table.rows else []
                 load_table(db, table, rows)
                 inputs.counts[table.name] = (
                     db.execute(f"select count(*) from [{table.name}]").fetchone()[0] if table.is_view else len(rows)
                 )
-        check_database(db, TABLES)
+        check_database(db, tables)
         db.execute("PRAGMA journal_mode = DELETE")
-        db.vacuum()
+        if vacuum:
+            db.vacuum()
     finally:
         db.close()
 
@@ -201,23 +341,41 @@ def build(
     data_dir: Path = DEFAULT_DATA_DIR,
     sources_dir: Path | None = None,
     cache_dir: Path = DEFAULT_CACHE_DIR,
+    postcodes: Path | None = None,
 ) -> Path:
-    """Build the database at ``database``, replacing it only on success."""
+    """Build the database at ``database`` (and with ``postcodes``, the postcode database
+    there too), replacing the files only when both are whole.
+
+    Each is written to a temporary file beside its target; only when every step of both
+    has succeeded are they renamed into place, the postcode database first. A failed build
+    leaves both last good files untouched. (A build killed between the two renames leaves
+    a new postcode database beside the old main one; each is whole, and build_info says
+    when each was built.)
+    """
     inputs = read_inputs(data_dir, sources_dir, cache_dir)
-    database = database.resolve()
-    database.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_temporaries(database)
-    temporary = database.with_name(f".{database.name}.{os.getpid()}.building")
+    if postcodes is not None:
+        inputs.tables[POSTCODE_ONLY_SOURCES[0]]  # read (and checked) before anything is written
+    targets = [database.resolve()] + ([postcodes.resolve()] if postcodes is not None else [])
+    temporaries = []
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_temporaries(target)
+        temporaries.append(target.with_name(f".{target.name}.{os.getpid()}.building"))
     try:
         inputs.commit, inputs.built_at = repository_commit(), build_time()
         with inputs_left_out_of_garbage_collection():
-            write_database(inputs, temporary)
-        os.chmod(temporary, 0o644)
-        durable_file(temporary)
-        temporary.replace(database)  # atomic: readers see the old or the new file, never a mix
+            write_database(inputs, temporaries[0])
+            if postcodes is not None:
+                write_database(inputs, temporaries[1], POSTCODE_TABLES, vacuum=False)
+        for temporary in temporaries:
+            os.chmod(temporary, 0o644)
+            durable_file(temporary)
+        for temporary, target in reversed(list(zip(temporaries, targets))):
+            temporary.replace(target)  # atomic: readers see the old or the new file, never a mix
     finally:
-        temporary.unlink(missing_ok=True)
-    return database
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+    return targets[0]
 
 
 @contextlib.contextmanager

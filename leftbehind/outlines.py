@@ -285,3 +285,4 @@ def outline_rows(
     check_outline_coverage(outlines, flagged)
     points = {code: (ward["longitude"], ward["latitude"]) for code, ward in flagged.items()}
     return ward_outline_rows(outlines, points)
+

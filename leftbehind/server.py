@@ -1,33 +1,66 @@
-"""Run the publishing profile under uvicorn with the limits ``datasette serve`` cannot set.
+"""Run the publishing profile in several processes, with the limits ``datasette serve`` cannot set.
 
-``datasette serve`` starts uvicorn with its defaults, which have no deadline for a
-client to finish sending a request's headers (a client that connects and then
-sends a byte every few seconds holds its connection for ever) and which trust
-``X-Forwarded-*`` headers from 127.0.0.1. This module takes the very same
-``datasette serve`` arguments (parsed by Datasette's own command, so the instance
-is configured exactly as the published one), and runs it under uvicorn with:
+``datasette serve`` starts one uvicorn process with its defaults: one event loop for
+every visitor (a request that holds it holds the site), no deadline for a client to
+finish sending a request's headers, ``X-Forwarded-*`` headers trusted from 127.0.0.1.
+This module takes the very same ``datasette serve`` arguments (parsed by Datasette's
+own command, so the instance is configured exactly as the published one) and serves
+them with gunicorn, the established process manager:
 
+- ``WORKERS`` worker processes (``LEFTBEHIND_WORKERS``), each a uvicorn server with its
+  own event loop, SQL threads and page cache (``uvicorn-worker``'s worker class; the
+  ``uvicorn.workers`` module it replaces is deprecated), all accepting on one socket;
+- a worker whose event loop has not ticked for ``WORKER_TIMEOUT_SECONDS``
+  (``LEFTBEHIND_WORKER_TIMEOUT``) is killed and replaced: uvicorn sends gunicorn's
+  heartbeat from its event loop, so a blocked loop misses it;
+- each worker is replaced after ``MAX_REQUESTS`` requests plus up to
+  ``MAX_REQUESTS_JITTER`` (random, so the workers are not replaced together);
 - a deadline of ``HEADER_TIMEOUT_SECONDS`` to receive each request's line and
-  headers, after which the connection is answered 408 and closed;
+  headers, after which the connection is answered 408 and closed, and a deadline of
+  ``WRITE_TIMEOUT_SECONDS`` (``LEFTBEHIND_WRITE_TIMEOUT``) for a client to take any of
+  a response it is sent;
 - forwarded headers trusted only from the addresses in
   ``LEFTBEHIND_FORWARDED_ALLOW_IPS`` (none by default).
 
+Each worker builds its own Datasette instance (nothing is built in the master
+process, which stays free of threads and SQLite connections, so forking is safe); a
+worker that cannot start (a database that fails its check) stops the server.
+
 ``python -m leftbehind.server DATASETTE-SERVE-ARGUMENTS`` is what
-``leftbehind.serve.serve_command`` returns; ``make serve`` runs it.
+``leftbehind.serve.serve_command`` returns; ``make serve`` and the container run it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from typing import Any
 
 import h11
-import uvicorn
+from gunicorn.app.base import BaseApplication
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn_worker import UvicornWorker
 
+# One per core of the 2-core machines this runs on, the fewest that isolate; see
+# docs/load-test.md, "Issue 21", for what was measured and why this is not 3 or 4.
+WORKERS = 2
+WORKER_TIMEOUT_SECONDS = 15
+GRACEFUL_TIMEOUT_SECONDS = 10
+MAX_REQUESTS = 25_000
+MAX_REQUESTS_JITTER = 2_500
 HEADER_TIMEOUT_SECONDS = 10.0
+# A client that takes none of a response it is sent for this long is disconnected,
+# and what was waiting for it freed (the transport holds at most uvicorn's high-water
+# mark, 64 KiB, plus one piece of a body: leftbehind/site/guard.py sends bodies in
+# pieces of BODY_PIECE_BYTES).
+WRITE_TIMEOUT_SECONDS = 15.0
+# The kernel's send buffer of each connection, fixed rather than grown by Linux up to
+# tcp_wmem's 4 MiB: what one reader that never reads can hold in the kernel (Linux
+# doubles the figure for its own bookkeeping). At 100 ms from the server that is
+# still 5 MB/s per connection; behind a platform's proxy the distance is far less.
+SEND_BUFFER_BYTES = 256 * 1024
 KEEP_ALIVE_SECONDS = 5
 # A request line and headers that arrive in pieces may not grow past this
 # before they are complete (h11 answers 400); the ASGI layer in
@@ -44,7 +77,7 @@ REQUEST_TIMEOUT_RESPONSE = (
 
 
 class HeaderDeadlineProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers.
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers, and one for writes.
 
     The deadline starts when the connection opens and again when a response
     has been sent (the connection then waits for its next request). It is
@@ -52,12 +85,22 @@ class HeaderDeadlineProtocol(H11Protocol):
     connection still waiting when it passes is closed: answered 408 if part of
     a request had arrived, silently if nothing had (a browser's idle spare
     connection, which it would otherwise read the 408 from).
+
+    The write deadline starts when the transport's buffer passes its high-water
+    mark (uvicorn then stops handing it more of the response) and is lifted
+    when the client has taken enough for the buffer to drain; a client that
+    takes nothing for ``write_timeout`` seconds is disconnected.
     """
 
     header_timeout = HEADER_TIMEOUT_SECONDS
+    write_timeout = float(os.environ.get("LEFTBEHIND_WRITE_TIMEOUT") or WRITE_TIMEOUT_SECONDS)
+    _write_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -72,7 +115,28 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
+        self._cancel_write_deadline()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._write_deadline is None:
+            self._write_deadline = self.loop.call_later(self.write_timeout, self._write_deadline_passed)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._cancel_write_deadline()
+
+    def _cancel_write_deadline(self) -> None:
+        if self._write_deadline is not None:
+            self._write_deadline.cancel()
+            self._write_deadline = None
+
+    def _write_deadline_passed(self) -> None:
+        self._write_deadline = None
+        self.logger.warning("Closed the connection from %s: it took none of its answer for %.0f s",
+                            self.client[0] if self.client else "?", self.write_timeout)
+        self.transport.abort()  # drops what is buffered; the response's sends then return at once
 
     def _arm_header_deadline(self) -> None:
         self._cancel_header_deadline()
@@ -112,33 +176,92 @@ def datasette_from_serve_args(args: list[str]) -> tuple[Any, dict[str, Any]]:
     return datasette, context.params
 
 
+def serve_options(args: list[str]) -> dict[str, Any]:
+    """``datasette serve ARGS``'s options, parsed by Datasette's own command, without building anything."""
+    from datasette.cli import serve
+
+    return serve.make_context("datasette serve", list(args)).params
+
+
+def ready_app(args: list[str]):
+    """The ASGI app of one worker: the instance built, started and its databases checked."""
+    from datasette.cli import check_databases, run_sync
+
+    datasette, _ = datasette_from_serve_args(args)
+    run_sync(datasette.invoke_startup)
+    run_sync(lambda: check_databases(datasette))
+    return datasette.app()
+
+
 def forwarded_allow_ips() -> str | None:
     """The proxy addresses whose X-Forwarded-For/Proto are trusted, or None for none."""
     value = os.environ.get("LEFTBEHIND_FORWARDED_ALLOW_IPS", "").strip()
     return value or None
 
 
-def main(argv: list[str] | None = None) -> int:
-    from datasette.cli import check_databases, run_sync
+def positive_int(name: str, default: int) -> int:
+    """A whole number above 0 from the environment variable ``name``, else ``default``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
 
-    args = sys.argv[1:] if argv is None else argv
-    datasette, options = datasette_from_serve_args(args)
-    run_sync(datasette.invoke_startup)
-    run_sync(lambda: check_databases(datasette))
-    trusted = forwarded_allow_ips()
-    uvicorn.run(
-        datasette.app(),
-        host=options["host"],
-        port=options["port"],
-        log_level="info",
-        lifespan="on",
-        workers=1,
-        http=HeaderDeadlineProtocol,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=MAX_INCOMPLETE_REQUEST_BYTES,
-        proxy_headers=trusted is not None,
-        forwarded_allow_ips=trusted,
-    )
+
+class SiteWorker(UvicornWorker):
+    """A gunicorn worker running uvicorn with the site's protocol and limits."""
+
+    @property
+    def CONFIG_KWARGS(self) -> dict[str, Any]:  # noqa: N802 (UvicornWorker's name)
+        trusted = forwarded_allow_ips()
+        return {
+            "loop": "asyncio",
+            "http": HeaderDeadlineProtocol,
+            "lifespan": "on",
+            "h11_max_incomplete_event_size": MAX_INCOMPLETE_REQUEST_BYTES,
+            "proxy_headers": trusted is not None,
+            "forwarded_allow_ips": trusted,
+        }
+
+
+def bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class SiteServer(BaseApplication):
+    """gunicorn, configured here rather than from a file or its command line."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = list(args)
+        self.options = serve_options(self.args)
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings = {
+            "bind": [bind_address(self.options["host"], self.options["port"])],
+            "workers": positive_int("LEFTBEHIND_WORKERS", WORKERS),
+            "worker_class": "leftbehind.server.SiteWorker",
+            "timeout": positive_int("LEFTBEHIND_WORKER_TIMEOUT", WORKER_TIMEOUT_SECONDS),
+            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+            "keepalive": KEEP_ALIVE_SECONDS,
+            "max_requests": MAX_REQUESTS,
+            "max_requests_jitter": MAX_REQUESTS_JITTER,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "proc_name": "leftbehind",
+            "control_socket_disable": True,  # one fixed path per user: two servers would share it
+        }
+        for name, value in settings.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        return ready_app(self.args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    SiteServer(sys.argv[1:] if argv is None else argv).run()
     return 0
 
 

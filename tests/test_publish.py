@@ -22,7 +22,7 @@ from packaging.version import Version
 from leftbehind import publish
 from leftbehind.build import ROOT
 from leftbehind.serve import main
-from support.live import free_port, running
+from support.live import PROBE_PATH, free_port, running
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -278,5 +278,5 @@ def test_serve_with_only_a_port_serves_the_site(db_path, tmp_path):
     database.write_bytes(db_path.read_bytes())
     port = free_port()
     command = [sys.executable, "-m", "leftbehind.serve", "--database", str(database), "--port", str(port)]
-    with running(command, f"http://127.0.0.1:{port}/-/versions.json", tmp_path / "serve.log", cwd=ROOT):
+    with running(command, f"http://127.0.0.1:{port}{PROBE_PATH}", tmp_path / "serve.log", cwd=ROOT):
         assert httpx.get(f"http://127.0.0.1:{port}/leftbehind/wards/E05001595", timeout=30).status_code == 200

@@ -1,11 +1,28 @@
-"""No request gets a 500: odd values for every Datasette parameter, on every table, view, canned
-query and page of the site, through the publishing profile.
+"""No request gets a 500, and none costs the event loop more than 250 ms of CPU: odd values for
+every Datasette parameter, on every table, view, canned query and page of the site, in every
+format, through the publishing profile.
 
-The space (about 300,000 requests) is grouped by what a request exercises: one parameter of one
-table, one column's filters, one parameter of one query, one page. Each run sends one request of
-every group (about 1,000), chosen with a fixed seed so that a failure repeats, and new tables,
-columns and pages are fuzzed as soon as they exist. ``LEFTBEHIND_REQUEST_FUZZ=all`` sends every
-request (well over an hour here); a number sends that many of the groups' requests.
+The space (about 400,000 requests) is grouped by what a request exercises: one parameter of one
+table, one column's filters, one parameter of one query, one page; each group's requests differ
+in value, operator and format (HTML, .json, .csv, .atom). Each run sends one request of every
+group (about 1,000), chosen with a fixed seed so that a failure repeats, and new tables, columns
+and pages are fuzzed as soon as they exist. On top of those:
+
+- ``PAIRS`` requests with two parameters of one table at once (the pairs drawn with the seed);
+- every ``ENCODED_EVERY``-th request again with its path and names spelled otherwise: a
+  parameter name percent-encoded, a database or table name tilde-encoded (as Datasette
+  decodes them), so a defence that matches raw bytes shows up;
+- every request with odd headers, drawn with the seed: a ``Cookie`` of 15,000 backslashes
+  (CPython's quadratic cookie parser), odd or hostile ``Accept-Encoding`` values.
+
+Each request's cost to the event loop is the CPU time of the thread running it (the loop's;
+SQL runs on other threads), ``time.thread_time()`` around the request. A request over
+``LOOP_CPU_LIMIT_MS`` is measured once more with a cache-busting parameter (a garbage
+collection can land in any request) and fails if it is over again. A streamed CSV export
+(``_stream``) is Datasette's page-by-page loop, which lets go of the event loop between pages
+of ``max_returned_rows``: its cost is counted per page.
+``LEFTBEHIND_REQUEST_FUZZ=all`` sends every request of every group (hours here); a number
+sends that many of the groups' requests.
 """
 
 from __future__ import annotations
@@ -13,13 +30,30 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import time
+from itertools import combinations
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from conftest import profile_datasette
+from leftbehind.serve import SETTINGS
 
 SAMPLE = os.environ.get("LEFTBEHIND_REQUEST_FUZZ", "groups")
 SEED = 20261130
+LOOP_CPU_LIMIT_MS = 250
+PAIRS = 200
+ENCODED_EVERY = 4
+FORMATS = ("", ".json", ".csv", ".atom")
+ODD_HEADERS = (
+    {},
+    {"cookie": "\\" * 15_000},
+    {"cookie": 'a="' + "\\" * 5_000 + '"; b=1'},
+    {"accept-encoding": "gzip"},
+    {"accept-encoding": "gzip;q=abc, *;q=0.5"},
+    {"accept-encoding": "identity;q=0, *;q=0"},
+    {"accept-encoding": ", ".join(f"x-{n};q=0.{n % 10}" for n in range(200))},
+    {"accept-encoding": "br, zstd, deflate, gzip;q=1e999"},
+)
 
 VALUES = (
     "", "0", "-1", "1e9", "abc", "%00", "%FF", "'", "[", "{}", '{"a":1}', "null",
@@ -61,7 +95,7 @@ def request_groups(database: Path, queries: list[str]) -> dict[tuple[str, ...], 
             "and name not like '%fts%' and name not like 'sqlite%' order by name"
         )]
         columns = {name: [row[1] for row in conn.execute(f"pragma table_info([{name}])")] for name in tables}
-    formats = ("", ".json", ".csv")
+    formats = FORMATS
     groups: dict[tuple[str, ...], list[str]] = {}
     for table in tables:
         for p in TABLE_PARAMETERS:
@@ -85,6 +119,41 @@ def request_groups(database: Path, queries: list[str]) -> dict[tuple[str, ...], 
     return groups
 
 
+def pair_requests(database: Path, count: int, chooser: random.Random) -> list[str]:
+    """``count`` requests with two parameters of one table at once, each with an odd value."""
+    with sqlite3.connect(database) as conn:
+        tables = [name for (name,) in conn.execute(
+            "select name from sqlite_master where type in ('table', 'view') "
+            "and name not like '%fts%' and name not like 'sqlite%' order by name"
+        )]
+    pairs = list(combinations(TABLE_PARAMETERS, 2))
+    return [
+        f"/leftbehind/{chooser.choice(tables)}{chooser.choice(FORMATS)}?"
+        f"{first}={value(chooser.choice(VALUES))}&{second}={value(chooser.choice(VALUES))}"
+        for first, second in (chooser.choice(pairs) for _ in range(count))
+    ]
+
+
+def encoded(path: str, chooser: random.Random) -> str:
+    """``path`` spelled otherwise, as Datasette decodes it: one character of a parameter name
+    percent-encoded, and the first letter of the database or table name tilde-encoded."""
+    parts = urlsplit(path)
+    segments = parts.path.split("/")
+    named = [i for i, segment in enumerate(segments) if segment[:1].isalpha() and i <= 2]
+    if named:
+        i = chooser.choice(named)
+        segments[i] = f"~{ord(segments[i][0]):02X}{segments[i][1:]}"
+    fields = parts.query.split("&") if parts.query else []
+    if fields:
+        i = chooser.randrange(len(fields))
+        name, _, rest = fields[i].partition("=")
+        if name:
+            k = chooser.randrange(len(name))
+            name = name[:k] + f"%{ord(name[k]):02X}" + name[k + 1:] if name[k] != "%" else name
+            fields[i] = f"{name}={rest}"
+    return "/".join(segments) + ("?" + "&".join(fields) if fields else "")
+
+
 def sample(groups: dict[tuple[str, ...], list[str]]) -> list[str]:
     """One request from each group, the same ones every run (``all``: every request)."""
     if SAMPLE == "all":
@@ -94,14 +163,45 @@ def sample(groups: dict[tuple[str, ...], list[str]]) -> list[str]:
     return chosen if SAMPLE == "groups" else chosen[: int(SAMPLE)]
 
 
-async def test_no_request_gets_a_server_error(db_path, metadata):
+def fuzz_requests(database: Path, groups: dict[tuple[str, ...], list[str]]) -> list[tuple[str, dict]]:
+    """Every request of this run, with its headers: the groups' sample, pairs, encoded spellings."""
+    chooser = random.Random(SEED + 1)
+    paths = sample(groups) + pair_requests(database, PAIRS, chooser)
+    paths += [encoded(path, chooser) for path in paths[::ENCODED_EVERY]]
+    return [(path, chooser.choice(ODD_HEADERS)) for path in paths]
+
+
+STREAM_PAGE_ROWS = int(SETTINGS["max_returned_rows"])
+
+
+async def loop_cpu_ms(datasette, path: str, headers: dict) -> tuple[int, float]:
+    """The status and the event loop's CPU time for one request (or one page of a streamed
+    CSV export), in milliseconds."""
+    started = time.thread_time()
+    response = await datasette.client.get(path, headers=headers)
+    cost = (time.thread_time() - started) * 1000
+    if urlsplit(path).path.endswith(".csv"):
+        cost /= max(1, response.text.count("\n") // STREAM_PAGE_ROWS)
+    return response.status_code, cost
+
+
+async def test_no_request_gets_a_server_error_or_holds_the_loop(db_path, metadata):
     datasette = profile_datasette(db_path, metadata)
     queries = list(metadata["databases"]["leftbehind"].get("queries", {}))
     groups = request_groups(db_path, queries)
     assert len(groups) > 800, "the space of requests shrank: are tables or parameters missing?"
-    failures = []
-    for path in sample(groups):
-        response = await datasette.client.get(path)
-        if response.status_code >= 500:
-            failures.append(f"{response.status_code} {path[:200]}")
+    for table in {key[0] for key in groups if key[0].isidentifier()}:
+        await datasette.client.get(f"/leftbehind/{table}")  # Datasette's one-off work per table, not a request's
+    failures, slow = [], []
+    for path, headers in fuzz_requests(db_path, groups):
+        status, cost = await loop_cpu_ms(datasette, path, headers)
+        if status >= 500:
+            failures.append(f"{status} {path[:200]} {sorted(headers)}")
+        if cost > LOOP_CPU_LIMIT_MS:
+            again = path + ("&" if "?" in path else "?") + "_fuzz_again=1"
+            _, second = await loop_cpu_ms(datasette, again, headers)
+            if second > LOOP_CPU_LIMIT_MS:
+                slow.append(f"{cost:.0f} ms, then {second:.0f} ms: {path[:200]} {sorted(headers)}")
     assert not failures, f"{len(failures)} requests got a server error:\n" + "\n".join(failures[:20])
+    assert not slow, (f"{len(slow)} requests took over {LOOP_CPU_LIMIT_MS} ms of the event loop's CPU:\n"
+                      + "\n".join(slow[:20]))

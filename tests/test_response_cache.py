@@ -221,13 +221,13 @@ async def test_thousands_of_long_unique_urls_stay_inside_the_cap(db_path, metada
     cache.max_bytes = cap
     pad = "p" * 12_000
     await datasette.client.get("/leftbehind/topics.json?_warm=1")  # Datasette's own first-request work
-    await datasette.client.get("/-/versions.json?_warm=1")
+    await datasette.client.get("/-/settings.json?_warm=1")
     gc.collect()
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for n in range(2000):
-            page = "/leftbehind/topics.json" if n % 10 == 0 else "/-/versions.json"  # mostly a cheap page
+            page = "/leftbehind/topics.json" if n % 10 == 0 else "/-/settings.json"  # mostly a cheap page
             response = await datasette.client.get(f"{page}?_flood={n}&_pad={pad}")
             assert response.status_code == 200
         gc.collect()
@@ -330,9 +330,13 @@ async def test_the_gzip_body_is_smaller_and_its_length_is_right():
 )
 async def test_what_is_never_compressed(content_type, extra_headers, status, body):
     app, _ = text_app(body, content_type, extra_headers, status)
-    response = await fetch(response_cache.compressed(app), "/a", headers={"accept-encoding": "gzip"})
-    assert response.headers.get("content-encoding") in (None, "br")
-    assert "accept-encoding" not in vary_names_of(response)
+    # Only the headers are read: the 'br' body here is not brotli, and httpx decodes brotli
+    # when the brotli package is installed (the build needs it for the postcode directory).
+    transport = httpx.ASGITransport(app=response_cache.compressed(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with client.stream("GET", "/a", headers={"accept-encoding": "gzip"}) as response:
+            assert response.headers.get("content-encoding") in (None, "br")
+            assert "accept-encoding" not in vary_names_of(response)
 
 
 async def test_a_stream_is_compressed_as_it_streams_not_buffered():

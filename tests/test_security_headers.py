@@ -32,7 +32,9 @@ WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "x-frame-options",
                     "permissions-policy", "cache-control")
 HIDDEN = ["/-/threads", "/-/threads.json", "/-/actor", "/-/actor.json", "/-/messages", "/-/allow-debug",
-          "/-/patterns", "/-/permissions", "/-/auth-token", "/-/thr%65ads.json"]
+          "/-/patterns", "/-/permissions", "/-/auth-token", "/-/thr%65ads.json",
+          # the exact versions of every component: what a known flaw is aimed with
+          "/-/versions", "/-/versions.json", "/-/plugins", "/-/plugins.json", "/-/versi%6Fns.json"]
 OSM_TILE_HOST = re.compile(r"^([a-c]\.)?tile\.openstreetmap\.org$")
 
 

@@ -117,7 +117,7 @@ def broken_sources(sources_dir, tmp_path) -> Path:
     folder = tmp_path / "sources"
     folder.mkdir()
     for source in MANIFEST.values():
-        (folder / source.file).symlink_to(locate_source(source, sources_dir, DEFAULT_CACHE_DIR))
+        (folder / source.local_name).symlink_to(locate_source(source, sources_dir, DEFAULT_CACHE_DIR))
     return folder
 
 
@@ -201,3 +201,53 @@ def test_download_that_stalls_times_out(original, http_folder, tmp_path):
     message = caught.value.report()
     assert REGION_LOOKUP.file in message and "timed out" in message
     assert list(cache.iterdir()) == []
+
+
+POSTCODES = MANIFEST["postcodes"]  # a folder source of 23 files
+
+
+def test_a_folder_source_reports_every_missing_or_wrong_file(sources_dir, tmp_path):
+    """One file missing and one changed: both named, each with the sha256 expected, in one error."""
+    from leftbehind.build import DEFAULT_CACHE_DIR
+
+    original = locate_source(POSTCODES, sources_dir, DEFAULT_CACHE_DIR)
+    folder = tmp_path / "sources" / POSTCODES.folder
+    folder.mkdir(parents=True)
+    names = sorted(path.name for path in original.iterdir())
+    for name in names[2:]:
+        (folder / name).symlink_to(original / name)
+    changed = (original / names[1]).read_bytes()[:-1] + b"\0"
+    (folder / names[1]).write_bytes(changed)
+    with pytest.raises(BuildError) as caught:
+        locate_source(POSTCODES, tmp_path / "sources", tmp_path / "cache")
+    report = caught.value.report()
+    expected = dict(POSTCODES.files)
+    assert f"source 'postcodes' ({POSTCODES.folder}): {POSTCODES.folder}/{names[0]}: not found" in report
+    assert f"expected sha256 {expected[names[0]]}" in report
+    assert f"{POSTCODES.folder}/{names[1]} at " in report and f"expected {expected[names[1]]}" in report
+    assert hashlib.sha256(changed).hexdigest() in report
+    assert len(caught.value.problems) == 2
+
+
+def test_a_folder_source_downloads_each_file_into_the_cache(sources_dir, http_folder, tmp_path):
+    from leftbehind.build import DEFAULT_CACHE_DIR
+
+    original = locate_source(POSTCODES, sources_dir, DEFAULT_CACHE_DIR)
+    served, base = http_folder
+    for path in original.iterdir():
+        shutil.copy(path, served / path.name)
+    cache = tmp_path / "cache"
+    path = locate_source(POSTCODES, None, cache, url=base)
+    assert path == cache / POSTCODES.folder
+    assert sorted(p.name for p in path.iterdir()) == sorted(name for name, _ in POSTCODES.files)
+    assert all(sha256_of(path / name) == sha256 for name, sha256 in POSTCODES.files)
+
+
+def test_the_manifest_refuses_a_folder_without_its_hashes(tmp_path):
+    text = (ROOT / "data" / "sources.yml").read_text(encoding="utf-8")
+    start = text.index("  files:\n    - {name: postcodes_A")
+    end = text.index("- id: ward_outlines_2019")
+    (tmp_path / "sources.yml").write_text(text[:start] + text[end:], encoding="utf-8")
+    with pytest.raises(BuildError) as caught:
+        load_manifest(tmp_path / "sources.yml")
+    assert "record 'postcodes': field 'files': missing, but required with folder" in caught.value.report()

@@ -28,6 +28,9 @@ from markupsafe import Markup, escape
 
 DATABASE = "leftbehind"
 URL_PREFIXES = ("http://", "https://")
+# A cell of a visitor's own query (no table) is read as a list only up to this size:
+# a 1 MB array made a list of thousands of links on the event loop.
+MAX_QUERY_LIST_CHARS = 10_000
 SESSION_LABEL_SQL = """
 select
   case when number is not null then upper(substr(kind, 1, 1)) || substr(kind, 2) || ' ' || number
@@ -91,13 +94,16 @@ def shown_value(kind: str, value: Any) -> str | None:
     return None
 
 
-def json_list(value: Any) -> list | None:
-    """The list a cell holds as JSON text, or None when it holds something else."""
+def json_list(value: Any, limit: int | None = None) -> list | None:
+    """The list a cell holds as JSON text, or None when it holds something else
+    (or is longer than ``limit`` characters, or nested too deeply to parse)."""
     if not isinstance(value, str) or not value.startswith("[") or not value.endswith("]"):
+        return None
+    if limit is not None and len(value) > limit:
         return None
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, list) else None
 
@@ -166,7 +172,7 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
         return Markup('<a href="{}">{} <span class="lb-code">{}</span></a>').format(url, label, value["value"])
     if column in foreign and value:
         return link(datasette.urls.row(DATABASE, foreign[column], str(value)), str(value))
-    items = json_list(value)
+    items = json_list(value, MAX_QUERY_LIST_CHARS if table is None else None)
     if items is not None:
         row_id = row_value(row, "id") if table in (None, "publications") else None
         return list_html([item_html(datasette, known, column, item, row_id) for item in items])

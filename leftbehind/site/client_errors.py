@@ -65,6 +65,11 @@ def as_client_error(request, exception: Exception) -> DatasetteError | None:
         # A parameter Datasette reads as JSON (a list for __in, a _through object).
         return DatasetteError(f"A parameter that must be JSON is not valid JSON: {exception}.",
                               title="Invalid request", status=400)
+    if isinstance(exception, RecursionError):
+        # A value nested thousands deep (JSON in a ?sql= cell read with _json=, say):
+        # Python's parsers give up at its recursion limit.
+        return DatasetteError("A value in the request or its result is nested too deeply to read "
+                              "(JSON nested thousands of levels, for example).", title="Invalid request", status=400)
     if isinstance(exception, OverflowError):
         return DatasetteError("A number in the request is too large for SQLite, whose integers stop at "
                               "9223372036854775807.", title="Invalid request", status=400)

@@ -36,7 +36,8 @@ installed (an old .venv keeps it after ``pip install -e``).
 from __future__ import annotations
 
 import json
-from urllib.parse import urljoin
+import re
+from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
 
 from datasette import hookimpl
@@ -48,6 +49,15 @@ REQUIRED_COLUMNS = {"atom_id", "atom_title", "atom_updated"}
 DATABASE = "leftbehind"
 FEED_QUERY = "publications_feed"  # the feed the site's pages link to
 EPOCH = "1970-01-01T00:00:00Z"
+LINK_SCHEMES = ("http", "https")
+# Characters XML 1.0 cannot hold in any form (control characters, lone surrogates,
+# U+FFFE and U+FFFF): dropped from every text and attribute, so a feed made from any
+# query's values is well-formed. ElementTree would write them as they are.
+NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+MISSING_COLUMNS = (
+    "This page cannot be an Atom feed: a feed needs the columns atom_id, atom_title and atom_updated "
+    "(and may have atom_link, atom_content and atom_authors)."
+)
 
 ElementTree.register_namespace("", ATOM_NS)
 
@@ -56,25 +66,50 @@ def atom(tag: str) -> str:
     return f"{{{ATOM_NS}}}{tag}"
 
 
+def xml_text(value: str) -> str:
+    return NOT_XML.sub("", value)
+
+
 def add(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
-    element = ElementTree.SubElement(parent, atom(tag), {k: v for k, v in attributes.items() if v is not None})
+    element = ElementTree.SubElement(
+        parent, atom(tag), {k: xml_text(v) for k, v in attributes.items() if v is not None}
+    )
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 
-def add_person(parent: ElementTree.Element, person: dict) -> None:
+def web_link(base: str, value) -> str | None:
+    """``value`` as an absolute http(s) URL (a path is taken relative to ``base``), or None.
+
+    Links come from the query's values: a ``javascript:`` or ``data:`` one is dropped.
+    """
+    url = urljoin(base, str(value).strip())
+    return url if urlsplit(url).scheme in LINK_SCHEMES else None
+
+
+def add_person(parent: ElementTree.Element, person: dict, base: str) -> None:
     author = add(parent, "author")
     add(author, "name", str(person["name"]))
-    if person.get("uri"):
-        add(author, "uri", str(person["uri"]))
+    uri = web_link(base, person["uri"]) if person.get("uri") else None
+    if uri:
+        add(author, "uri", uri)
 
 
 def entry_authors(value) -> list[dict]:
-    """The ``atom_authors`` column: a JSON array of objects with a name (and a uri)."""
+    """The ``atom_authors`` column: a JSON array of objects with a name (and a uri).
+
+    Anything else (not JSON, not an array, nested past Python's recursion limit)
+    names no authors.
+    """
     if not value:
         return []
-    people = json.loads(value) if isinstance(value, str) else value
+    try:
+        people = json.loads(value) if isinstance(value, str) else value
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(people, list):
+        return []
     return [person for person in people if isinstance(person, dict) and person.get("name")]
 
 
@@ -103,6 +138,8 @@ async def build_time(datasette, database: str) -> str | None:
 
 
 async def render_atom(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+    if not can_render_atom(columns):
+        return Response.text(MISSING_COLUMNS, status=400)
     settings = feed_settings(datasette, database, query_name)
     query = f"?{request.query_string}" if request.query_string else ""
     self_url = datasette.absolute_url(request, request.path + query)
@@ -115,7 +152,7 @@ async def render_atom(datasette, request, sql, columns, rows, database, table, q
         add(feed, "subtitle", " ".join(str(settings["description"]).split()))
     updated = max((str(row["atom_updated"]) for row in rows if row["atom_updated"]), default=None)
     add(feed, "updated", updated or await build_time(datasette, database) or EPOCH)
-    add_person(feed, feed_author(datasette))
+    add_person(feed, feed_author(datasette), page_url)
     add(feed, "link", rel="self", type="application/atom+xml", href=self_url)
     add(feed, "link", rel="alternate", type="text/html", href=page_url)
     for row in rows:
@@ -125,9 +162,10 @@ async def render_atom(datasette, request, sql, columns, rows, database, table, q
         add(entry, "updated", str(row["atom_updated"]))
         if "atom_authors" in columns:
             for person in entry_authors(row["atom_authors"]):
-                add_person(entry, person)
-        if "atom_link" in columns and row["atom_link"]:
-            add(entry, "link", rel="alternate", href=urljoin(page_url, str(row["atom_link"])))
+                add_person(entry, person, page_url)
+        link = web_link(page_url, row["atom_link"]) if "atom_link" in columns and row["atom_link"] else None
+        if link:
+            add(entry, "link", rel="alternate", href=link)
         if "atom_content" in columns and row["atom_content"]:
             add(entry, "content", str(row["atom_content"]), type="text")
     body = ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)

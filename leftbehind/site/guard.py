@@ -12,9 +12,17 @@ sees a request, this layer:
 3. accepts only the site's own host (400 otherwise) and rewrites the request so
    Datasette builds every absolute URL from the configured public origin, never
    from the request's ``Host`` or forwarded headers;
-4. hides the debug pages and anything that reveals paths or the server's user
-   (404), and serves ``/-/databases.json`` without file paths;
+4. hides the debug pages and anything that reveals paths, the server's user or
+   the exact versions of its software (404), and serves ``/-/databases.json``
+   without file paths;
 5. refuses every method but GET, HEAD and OPTIONS (405);
+6. refuses ``_trace`` (Datasette's debug trace writes SQLite's error text into a
+   page unescaped) and drops every ``Cookie`` header: the site has no logins, so
+   no cookie means anything to it, and Python's cookie parser (quadratic in
+   CPython before 3.11.10, CVE-2024-7592) is never reached.
+
+Parameters are judged by name as Datasette will read them, after decoding
+(``?_tr%61ce=1`` is ``_trace``), never by their raw bytes.
 
 and on the way out it adds the security headers and a ``Cache-Control`` to every
 response. Its ``asgi_wrapper`` runs last (``trylast``), so it wraps the page cache
@@ -30,7 +38,7 @@ import logging
 import os
 import re
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -43,15 +51,39 @@ READ_ONLY_MESSAGE = "This is a read-only site: only GET, HEAD and OPTIONS reques
 # the number of parameters: 3,000 took about 14 s, 100 take a few milliseconds.
 MAX_TARGET_BYTES = 16 * 1024  # path and query string; room for a long ?sql= query
 MAX_PARAMETERS = 100
-MAX_FACETS = 10  # _facet, _facet_array and _facet_date together; each is a query
+MAX_FACETS = 5  # _facet, _facet_array and _facet_date together; each is a query (and a list to render)
 MAX_HEADERS = 64
 MAX_HEADER_BYTES = 16 * 1024
 LOG_ARGUMENT_CHARS = 512  # each argument of a log line (the path above all)
+# A body is handed to the server in pieces of at most this size, so that a client
+# that reads slowly or not at all holds at most one piece in the server's write
+# buffer (beyond its high-water mark), never a second copy of a whole large answer.
+BODY_PIECE_BYTES = 64 * 1024
 
 # Debug pages and pages that reveal the server's paths, threads or user.
+# The versions and plugins pages name the exact version of every component, which
+# makes any known flaw of one easy to aim at.
 HIDDEN_PAGES = re.compile(
-    r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout)(\.json)?$"
+    r"^/-/(threads|actor|messages|allow-debug|patterns|permissions|auth-token|logout|versions|plugins)(\.json)?$"
 )
+# What one page may ask for, so that no page costs the server's event loop much more
+# than the site's own pages do (measured with the fuzzer's loop-CPU check,
+# tests/test_request_fuzz.py). A table's HTML page renders every cell and every facet
+# value with links: 1,000 rows and ten facets of 1,000 values took 2.4 s. So HTML pages
+# show at most MAX_HTML_PAGE_SIZE rows, each facet listing at most MAX_HTML_FACET_SIZE
+# values (Datasette's default); in any format a facet lists at most MAX_FACET_SIZE
+# values (ten facets of 1,000 values took 1.3 s as JSON) and a request asks for at most
+# MAX_FACETS facets. JSON and CSV keep Datasette's max_returned_rows. A larger _size
+# or _facet_size (or "max") is read as the cap, since Datasette's own "more values"
+# link asks for _facet_size=max.
+MAX_HTML_PAGE_SIZE = 100
+MAX_FACET_SIZE = 50
+MAX_HTML_FACET_SIZE = 30
+DATA_FORMATS = (".json", ".csv", ".atom")
+FACET_PARAMETERS = ("_facet", "_facet_array", "_facet_date")
+# Request headers no page of this site reads; dropped before Datasette sees the request.
+DROPPED_HEADERS = {b"cookie"}
+BOOLEAN_VALUES = {"on", "off", "true", "false", "1", "0"}  # what Datasette's value_as_boolean accepts
 DATABASES_PAGE = re.compile(r"^/-/databases(\.json)?$")
 # Headers a proxy may add to say what the client asked for. They are never used
 # to build URLs: the origin is configured.
@@ -199,9 +231,13 @@ def target_refusal(raw_path: bytes, query_string: bytes) -> Refusal | None:
 def parameter_refusal(query_string: bytes) -> Refusal | None:
     """Parameters Datasette 0.65 would fail on with a 500; the query string is already bounded."""
     params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
-    if sum(1 for name, _ in params if name in ("_facet", "_facet_array", "_facet_date")) > MAX_FACETS:
+    if sum(1 for name, _ in params if name in FACET_PARAMETERS) > MAX_FACETS:
         return Refusal(400, f"Too many facets: at most {MAX_FACETS} _facet, _facet_array and _facet_date parameters.")
     for name, value in params:
+        if name == "_trace":
+            return Refusal(400, "_trace is not available on this site.")
+        if name == "_json_infinity" and value.lower() not in BOOLEAN_VALUES:
+            return Refusal(400, "_json_infinity must be on or off (also true/false, 1/0).")
         if name == "_timelimit" and not value.isdigit():
             return Refusal(400, "_timelimit must be a whole number of milliseconds.")
         if name.startswith("_facet") and value.startswith("{") and not valid_facet_config(value):
@@ -211,6 +247,34 @@ def parameter_refusal(query_string: bytes) -> Refusal | None:
             return Refusal(400, '_through must be a JSON object like {"table": "...", "column": "...", "value": "..."} '
                                 "with text for table and column.")
     return None
+
+
+def is_html_page(path: str, params: list[tuple[str, str]]) -> bool:
+    """Whether Datasette will answer with an HTML page: no data extension on the path, and no
+    ``_format``. When in doubt, HTML (its caps are the tighter)."""
+    return not path.endswith(DATA_FORMATS) and not any(name == "_format" for name, _ in params)
+
+
+def capped(value: str, cap: int) -> str:
+    """A ``_size`` or ``_facet_size`` value no larger than ``cap`` ("max" is the cap)."""
+    if value == "max" or (value.isdigit() and int(value) > cap):
+        return str(cap)
+    return value
+
+
+def page_cost_caps(path: str, query_string: bytes) -> bytes | None:
+    """The query string with ``_size`` and ``_facet_size`` capped; None if nothing changes."""
+    if b"size" not in query_string and b"_facet" not in query_string and b"%" not in query_string:
+        return None
+    params = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    html = is_html_page(path, params)
+    caps = {"_facet_size": MAX_HTML_FACET_SIZE if html else MAX_FACET_SIZE}
+    if html:
+        caps["_size"] = MAX_HTML_PAGE_SIZE
+    changed = [(name, capped(value, caps[name]) if name in caps else value) for name, value in params]
+    if changed == params:
+        return None
+    return urlencode(changed).encode("latin-1")
 
 
 def valid_facet_config(value: str) -> bool:
@@ -245,8 +309,10 @@ def host_header(headers: list[tuple[bytes, bytes]]) -> bytes | None:
 
 
 def for_origin(scope, origin: Origin) -> dict:
-    """``scope`` as if the client had asked the origin itself: its scheme and Host, no forwarded headers."""
-    headers = [(name, value) for name, value in scope["headers"] if name != b"host" and name not in FORWARDED_HEADERS]
+    """``scope`` as if the client had asked the origin itself: its scheme and Host, no forwarded
+    headers, and no cookies."""
+    headers = [(name, value) for name, value in scope["headers"]
+               if name != b"host" and name not in FORWARDED_HEADERS and name not in DROPPED_HEADERS]
     headers.append((b"host", origin.netloc.encode("latin-1")))
     return dict(scope, scheme=origin.scheme, headers=headers)
 
@@ -290,6 +356,16 @@ async def send_refusal(send, refusal: Refusal, extra_headers: list[tuple[bytes, 
     await send({"type": "http.response.body", "body": body})
 
 
+async def send_in_pieces(send, message: dict) -> None:
+    """Send one body message as several of at most ``BODY_PIECE_BYTES``, waiting for each."""
+    body = memoryview(message["body"])
+    more = message.get("more_body", False)
+    for start in range(0, len(body), BODY_PIECE_BYTES):
+        end = start + BODY_PIECE_BYTES
+        await send({"type": "http.response.body", "body": bytes(body[start:end]),
+                    "more_body": more or end < len(body)})
+
+
 def guarded(app, datasette):
     """The outermost ASGI layer: limits, host, hidden pages, methods, headers."""
     configured = configured_origin(datasette)
@@ -311,9 +387,16 @@ def guarded(app, datasette):
             if message["type"] == "http.response.start":
                 headers = with_site_headers(list(message.get("headers", [])), message["status"], site_headers, max_age)
                 message = dict(message, headers=headers)
+            elif message["type"] == "http.response.body" and len(message.get("body", b"")) > BODY_PIECE_BYTES:
+                await send_in_pieces(send, message)
+                return
             await send(message)
 
         refusal = refusal_for(scope, hosts)
+        if refusal is None:
+            caps = page_cost_caps(scope["path"], scope.get("query_string", b""))
+            if caps is not None:
+                scope = dict(scope, query_string=caps)
         if refusal is not None:
             extra = [(b"allow", b"GET, HEAD, OPTIONS")] if refusal.status == 405 else []
             await send_refusal(send_with_headers, refusal, extra)
@@ -410,6 +493,14 @@ async def databases_view(datasette, request):
         if not name.startswith("_")
     ]
     return Response.json(databases, headers={"cache-control": "no-cache"})
+
+
+@hookimpl
+def extra_js_urls(datasette):
+    """static/safe-links.js on every page: no link, whoever drew it, runs script when clicked."""
+    from leftbehind.site.assets import asset_url
+
+    return [asset_url(datasette, "safe-links.js")]
 
 
 @hookimpl

@@ -92,8 +92,14 @@ READ_PRAGMAS_WITH_ARGUMENT = {
     "table_list",
 }
 
+# Columns read as NULL: the file a database was opened from names the server's folders.
+HIDDEN_COLUMNS = {("pragma_database_list", "file")}
+
+
 def authorizer(action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None) -> int:
     """SQLite's authorizer callback: refuse what exposes pointers, files or other statements."""
+    if action == sqlite3.SQLITE_READ and ((arg1 or "").lower(), (arg2 or "").lower()) in HIDDEN_COLUMNS:
+        return sqlite3.SQLITE_IGNORE
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
     if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):

@@ -23,6 +23,8 @@ from pathlib import Path
 from leftbehind.serve import METADATA, STATIC, STATIC_MOUNT, TEMPLATES, inspect_command, serve_command
 
 HOST = "127.0.0.1"
+# What tells that the profile's server is up: a cheap page of its own (the versions page is hidden).
+PROBE_PATH = "/-/databases.json"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -94,7 +96,8 @@ def running(
 
 @contextmanager
 def profile_server(
-    database: Path, workdir: Path | None = None, response_cache: bool = True, origin: str | None = None
+    database: Path, workdir: Path | None = None, response_cache: bool = True, origin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Serve ``database`` with the publishing profile; yield its base URL.
 
@@ -104,6 +107,7 @@ def profile_server(
     is the site's configured public origin: the server still listens on 127.0.0.1,
     which it accepts as another name (``LEFTBEHIND_ALLOWED_HOSTS``, as a published
     copy accepts its platform's address), but builds every link from the origin.
+    ``env`` adds to the server's environment (``LEFTBEHIND_WORKERS``, say).
     """
     with _workdir(workdir) as folder:
         inspect_file = folder / f"{database.stem}-inspect.json"
@@ -111,10 +115,12 @@ def profile_server(
         port = free_port()
         base = f"http://{HOST}:{port}"
         command = serve_command(database, inspect_file, HOST, port)
-        env = {} if response_cache else {"LEFTBEHIND_RESPONSE_CACHE": "off"}
+        server_env = dict(env or {})
+        if not response_cache:
+            server_env["LEFTBEHIND_RESPONSE_CACHE"] = "off"
         if origin is not None:
-            env.update(LEFTBEHIND_ORIGIN=origin, LEFTBEHIND_ALLOWED_HOSTS=f"{HOST}:{port}")
-        with running(command, f"{base}/-/versions.json", folder / f"profile-{port}.log", env=env):
+            server_env.update(LEFTBEHIND_ORIGIN=origin, LEFTBEHIND_ALLOWED_HOSTS=f"{HOST}:{port}")
+        with running(command, base + PROBE_PATH, folder / f"profile-{port}.log", env=server_env):
             yield base
 
 

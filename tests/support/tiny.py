@@ -72,13 +72,36 @@ def source_tables(**changes) -> dict[str, SourceTable]:
                               for code, name, x, y in [("E1", "One", -1.1, 53.1), ("E2", "Two", -2.0, 52.0),
                                                        ("S0001", "A Scottish area", -4.0, 56.0)]],
         "lba_outlines_2019": [{"lba_code": "E1", "lba_name": "One", "geometry": square(-1.1, 53.1)}],
+        # 2019 outlines: E1 kept its code; E9 is new, over E2's land (E2 changed before 2019).
+        "ward_outlines_2019": [
+            {"WD19CD": code, "WD19NM": name, "LAD20CD": "D1", "BNG_E": east, "BNG_N": north, "LONG": x, "LAT": y,
+             "geometry": polygon(x, y, half)}
+            for code, name, x, y, half, east, north in [("E1", "One", -1.1, 53.1, 0.02, 460_000, 360_000),
+                                                        ("E9", "Nine", -2.0, 52.0, 0.03, 400_000, 250_000)]
+        ],
+        # LSOA outlines, named after their MSOAs; L4 holds E3's label point (E3 has no best-fit LSOA).
+        "lsoa_outlines": [{"LSOA11CD": code, "LSOA11NM": name, "LSOA11NMW": name, "LAD20CD": lad, "geometry": polygon(x, y, 0.01)}
+                          for code, name, lad, x, y in [("L1", "D1 001A", "D1", -1.0, 53.0), ("L2", "D1 001B", "D1", -1.2, 53.2),
+                                                        ("L3", "D1 002A", "D1", -2.0, 52.0), ("L4", "D2 001A", "D2", -3.0, 51.0)]],
+        "msoa_names": [{"MSOA11CD": code, "MSOA11NM": name, "MSOA11HCLNM": local, "LAD20CD": lad, "LAD20NM": f"District {lad}",
+                        "CTRYCD": "E92000001"}
+                       for code, name, local, lad in [("M1", "D1 001", "Tiny Town North", "D1"), ("M2", "D1 002", "Tiny Town South", "D1"),
+                                                      ("M3", "D2 001", "Little Village", "D2")]],
     }
     made.update(changes)
     return {name: table(name, rows, FORMATS.get(name, "csv")) for name, rows in made.items()}
 
 
 FORMATS = {"population": "rda", "lsoa11_lsoa21": "rda", "lsoa21_ward24": "rda", "ltla24_region": "rda",
-           "lba_outlines_2020": "rda-sf", "lba_outlines_2019": "rda-sf"}
+           "lba_outlines_2020": "rda-sf", "lba_outlines_2019": "rda-sf",
+           "ward_outlines_2019": "geojson", "lsoa_outlines": "geojson"}
+
+
+def polygon(x: float, y: float, half: float):
+    """A square MultiPolygon as the GeoJSON reader gives a geometry: a shapely object."""
+    import shapely
+
+    return shapely.MultiPolygon([shapely.box(x - half, y - half, x + half, y + half)])
 
 
 def square(x: float, y: float, half: float = 0.01) -> list[list[list[tuple[float, float]]]]:
