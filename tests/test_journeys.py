@@ -351,3 +351,27 @@ async def test_the_archives_search_gives_results_that_fit_a_wide_screen(desktop:
     ).fetchone()[0]
     assert len(heights) == min(matches, 100) and sorted(heights)[len(heights) // 2] < 250, heights
     desktop.assert_no_problems()
+
+
+async def test_the_archives_search_shows_its_first_result_on_a_phones_first_screen(phone: Visit, data):
+    """At 390 px the first result came after about 3,500 px of facets; now the facets are folded
+    and the first result begins within a screen and a half (after the table's description, its
+    search box and the folded facets), its values under labels in words, not column names."""
+    page = phone.page
+    await phone.open("/leftbehind/publications?_search=community")
+    titles = {row["title"] for row in data.execute(
+        "select title from publications where rowid in"
+        " (select rowid from publications_fts where publications_fts match 'community')"
+    )}
+    assert not await page.locator("details.lb-facets").evaluate("(details) => details.open")
+    card = page.locator("table.rows-and-columns tbody tr").first
+    box = await card.bounding_box()
+    assert box["y"] < 1.5 * PHONE["height"], box
+    assert box["x"] + box["width"] <= PHONE["width"], box
+    text = await card.inner_text()
+    assert titles and any(title in text for title in titles), text
+    labels = await card.locator("td").evaluate_all(
+        "(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content.replace(/^\"|\"$/g, ''))"
+    )
+    assert labels and all(label and "_" not in label for label in labels), labels
+    phone.assert_no_problems()
