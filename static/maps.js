@@ -19,6 +19,10 @@
 // that has a map lists what it shows in words. Every mark is a 24 px target (WCAG 2.5.8)
 // whatever its drawn size, and only the marks inside the map's view take keyboard focus,
 // so Tab never lands on a mark nobody can see.
+//
+// A map is aria-busy while it fetches and draws its marks (for assistive technology,
+// and the browser tests wait on it): a cluster group adds its marks in chunks, between
+// timers, so only the group knows when the last one is drawn.
 
 const TILES = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png";
 const TILE_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
@@ -100,13 +104,29 @@ function focusOnlyWhatIsShown(map) {
 // A cluster group whose groups and lone marks never overlap: marks closer than CLUSTER_RADIUS
 // px are grouped, and a group's icon is at most that wide, so each is a target of its own.
 const CLUSTER_RADIUS = 50;
+// Add marks with group.lbAdd(markers); group.lbDrawn() resolves once every batch added is drawn.
 function clusterGroup(L, highlight, noun) {
-  return L.markerClusterGroup({
+  // The group says when a batch is done (processed === total, once per addLayers on a map):
+  // count the batches drawing. Adding the group to the map reports an empty batch of its own.
+  let drawing = 0;
+  const waiting = [];
+  const group = L.markerClusterGroup({
     chunkedLoading: true,
+    chunkProgress: (processed, total) => {
+      if (processed === total && drawing > 0 && --drawing === 0) {
+        waiting.splice(0).forEach((done) => done());
+      }
+    },
     maxClusterRadius: CLUSTER_RADIUS,
     showCoverageOnHover: false,
     iconCreateFunction: clusterIcon(L, highlight, noun),
   });
+  group.lbAdd = (markers) => {
+    drawing += 1;
+    group.addLayers(markers);
+  };
+  group.lbDrawn = () => (drawing > 0 ? new Promise((done) => waiting.push(done)) : Promise.resolve());
+  return group;
 }
 
 // What a marker's popup says: the view's own popup column where there is one.
@@ -232,7 +252,7 @@ async function tableMap(element) {
     const markers = data.rows
       .filter(hasPosition)
       .map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row)));
-    group.addLayers(markers);
+    group.lbAdd(markers);
     markers.forEach((marker) => extent.extend(marker.getLatLng()));
     loaded += data.rows.length;
     if (extent.isValid()) {
@@ -260,20 +280,30 @@ async function tableMap(element) {
     button.addEventListener("click", async () => {
       button.disabled = true;
       button.textContent = "Loading…";
+      element.setAttribute("aria-busy", "true");
       let next = data.next_url;
       let page = data;
-      while (next) {
-        page = await loadPage(next.replace(/^https?:\/\/[^/]+/, ""));
-        next = page.next_url;
-        say(element, `Loading: ${loaded.toLocaleString("en-GB")} of ${Number(total).toLocaleString("en-GB")} ${noun}…`);
+      try {
+        while (next) {
+          page = await loadPage(next.replace(/^https?:\/\/[^/]+/, ""));
+          next = page.next_url;
+          say(element, `Loading: ${loaded.toLocaleString("en-GB")} of ${Number(total).toLocaleString("en-GB")} ${noun}…`);
+        }
+        await group.lbDrawn();
+        showProgress(page);
+      } catch (error) {
+        say(element, `The map could not load them all: it shows ${loaded.toLocaleString("en-GB")} ${noun}.`);
+      } finally {
+        element.removeAttribute("aria-busy");
       }
-      showProgress(page);
     });
     element.closest("figure").querySelector("figcaption").prepend(button);
   }
 
   try {
-    showProgress(await loadPage(tableDataUrl(element)));
+    const first = await loadPage(tableDataUrl(element));
+    await group.lbDrawn();
+    showProgress(first);
   } catch (error) {
     say(element, "The map could not load its data. The table below lists the same rows.");
   }
@@ -310,12 +340,13 @@ async function areaMap(element) {
     });
     const data = await fetchJson(element.dataset.points);
     const rows = data.rows.filter(hasPosition);
-    marks.addLayers(
+    marks.lbAdd(
       rows.filter((row) => row.ward_code !== focus).map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row))),
     );
     rows.filter((row) => row.ward_code === focus).forEach((row) => wardMarker(L, row, element.dataset.wardUrl, "focus").addTo(focused));
     frame(L, map, element, outlines, rows);
     focusOnlyWhatIsShown(map);
+    await marks.lbDrawn();
     say(element, `The map shows ${rows.length.toLocaleString("en-GB")} wards.`);
   } catch (error) {
     say(element, "The map could not load its data. The lists on this page show the same wards.");
@@ -325,7 +356,10 @@ async function areaMap(element) {
 function draw(element) {
   element.querySelector(".lb-map-nojs")?.remove();
   element.classList.add("lb-map--live");
-  (element.dataset.map === "table" ? tableMap : areaMap)(element);
+  element.setAttribute("aria-busy", "true");
+  (element.dataset.map === "table" ? tableMap : areaMap)(element)
+    .catch(() => say(element, "The map could not be drawn. Everything it shows is also listed on this page."))
+    .finally(() => element.removeAttribute("aria-busy"));
 }
 
 // Draw each map once it comes within NEAR_SCREEN of the screen.
