@@ -10,12 +10,38 @@ PORT ?= 8001
 SERVICE ?= left-behind-neighbourhoods
 ORIGIN ?=
 
-.PHONY: serve build test bench load audit install clean metadata readme lock publish-cloudrun publish-fly
+.PHONY: serve complete-build build test bench load audit install venv clean metadata readme lock publish-cloudrun publish-fly
+
+# The Python the project needs (pyproject.toml's requires-python): a command exits 0 with it.
+NEEDS_PYTHON := 3.11
+PYTHON_IS_RECENT := -c 'import sys; sys.exit(sys.version_info < (3, 11))'
+VENV_OPTIONS ?=
+
+# .venv is made by $(PYTHON), and made again when its own Python no longer runs or is
+# older than $(NEEDS_PYTHON) (an install that failed under Python 3.10 leaves one behind;
+# reusing it would fail the same way for ever, whatever Python is given next time).
+venv:
+	@if ! $(BIN)/python $(PYTHON_IS_RECENT) 2>/dev/null; then \
+	  $(PYTHON) $(PYTHON_IS_RECENT) 2>/dev/null || { \
+	    echo "make: this project needs Python $(NEEDS_PYTHON) or later, and PYTHON=$(PYTHON) is" \
+	      "$$($(PYTHON) --version 2>&1 || echo 'not found'): run make again with PYTHON=python$(NEEDS_PYTHON)" \
+	      "(or the path of any Python $(NEEDS_PYTHON)+)" >&2; exit 1; }; \
+	  if [ -e $(VENV) ]; then \
+	    echo "make: $(VENV) was made by $$($(BIN)/python --version 2>&1 || echo 'a Python that no longer runs'), not Python $(NEEDS_PYTHON)+: making it again with $(PYTHON)"; \
+	    rm -rf $(VENV); \
+	  fi; \
+	  $(PYTHON) -m venv $(VENV_OPTIONS) $(VENV); \
+	fi
+
+# A .venv that needs making again makes the install run again, whatever the file times say.
+ifneq ($(shell $(BIN)/python $(PYTHON_IS_RECENT) 2>/dev/null && echo ok),ok)
+.PHONY: $(BIN)/datasette
+endif
 
 # The locked versions first (the container installs exactly these), then the project
 # and its test tools; a test checks that what is installed is what is locked.
 $(BIN)/datasette: pyproject.toml requirements.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(MAKE) --no-print-directory venv PYTHON='$(PYTHON)'
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(BIN)/datasette
@@ -36,7 +62,12 @@ metadata: $(BIN)/datasette
 readme: leftbehind.db
 	$(BIN)/python -m leftbehind.readme
 
-serve: leftbehind.db
+# A leftbehind.db newer than its inputs but not a complete build (empty, cut short, damaged:
+# leftbehind/database_check.py says which) is built again before it is served or published.
+complete-build: leftbehind.db
+	@$(BIN)/python -m leftbehind.database_check leftbehind.db || $(BIN)/python build_db.py leftbehind.db
+
+serve: complete-build
 	$(BIN)/python -m leftbehind.serve serve --port $(PORT)
 
 # Rewrite requirements.lock (every dependency pinned, with hashes) from pyproject.toml.
@@ -48,10 +79,10 @@ lock: $(BIN)/datasette
 
 # Deploy the container image (Dockerfile) with the platform's own tool; without the
 # tool or its login, these print the commands they would run and stop.
-publish-cloudrun: leftbehind.db
+publish-cloudrun: complete-build
 	$(BIN)/python -m leftbehind.serve publish cloudrun $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
-publish-fly: leftbehind.db
+publish-fly: complete-build
 	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
 # One worker per core (pytest-xdist); each test file runs whole on one worker, so the
@@ -65,6 +96,7 @@ test: $(BIN)/datasette
 bench: $(BIN)/datasette
 	$(BIN)/python bench/build.py
 	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/page_costs.py
 	$(BIN)/python bench/map.py
 	$(BIN)/python bench/growth.py
 	$(BIN)/python bench/transfer.py
@@ -87,5 +119,7 @@ audit: $(BIN)/datasette $(LIGHTHOUSE)
 load: $(BIN)/datasette
 	$(BIN)/python bench/hostile_load.py
 
+# Everything made here: the database, the venv, the caches of the tests (not the downloaded
+# sources in .cache/, which are pinned by sha256 and slow to fetch again).
 clean:
-	rm -rf leftbehind.db postcodes.db inspect-data.json .pytest_cache
+	rm -rf leftbehind.db .leftbehind.db.* postcodes.db .postcodes.db.* inspect-data.json .pytest_cache .hypothesis .ci-test.log $(VENV)

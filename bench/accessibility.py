@@ -20,7 +20,7 @@ from _common import database, print_machine, save
 from playwright.async_api import async_playwright
 
 from support.axe import IMPACTS, axe_report
-from support.browser import PHONE, VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium
+from support.browser import PHONE, VIEWPORT, launch_chromium, visit
 from support.live import profile_server
 from support.pages import page_types, reach_state
 
@@ -35,16 +35,15 @@ async def measure(base: str, pages, details: bool) -> dict:
         browser = await launch_chromium(playwright)
         try:
             for width, viewport in WIDTHS.items():
-                context = await browser.new_context(viewport=viewport)
-                await keep_to_own_server(context, base)
-                await add_map_hook(context)
-                page = await context.new_page()
+                context, opened = await visit(browser, base, viewport)
                 for page_type in pages:
                     if VIEWPORT_NAMES[width] not in page_type.widths:
                         continue
-                    await page.goto(base + page_type.path)
-                    await reach_state(page, page_type)
-                    report = await axe_report(page)
+                    await opened.open(page_type.path, page_type.status)
+                    await opened.settle()
+                    await reach_state(opened.page, page_type)
+                    await opened.settle()
+                    report = await axe_report(opened.page)
                     counts = report.counts()
                     results.setdefault(page_type.name, {})[width] = {
                         "counts": counts,

@@ -20,7 +20,7 @@ from pathlib import Path
 from _common import database, median, out_dir, print_machine, save
 from playwright.async_api import Browser, async_playwright
 
-from support.browser import VIEWPORT, add_map_hook, keep_to_own_server, launch_chromium, wait_for_markers
+from support.browser import VIEWPORT, launch_chromium, new_context, wait_for_markers
 from support.live import profile_server
 from leftbehind.serve import SETTINGS
 
@@ -37,18 +37,16 @@ def counts(db: Path) -> tuple[int, int]:
 
 
 async def one_round(browser: Browser, base: str, neighbourhoods: int, wards: int) -> dict[str, float]:
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await new_context(browser, base, viewport=VIEWPORT)
     try:
-        await keep_to_own_server(context, base)
-        await add_map_hook(context)
         await context.add_init_script(RECORD_CLICK)
         page = await context.new_page()
         await page.goto(base + "/leftbehind/left_behind_neighbourhoods")
-        reached_225 = await wait_for_markers(page, neighbourhoods)
+        reached_225 = await wait_for_markers(page, neighbourhoods, polling="raf")
         await page.goto(base + "/leftbehind/wards")
-        reached_first = await wait_for_markers(page, min(wards, int(SETTINGS["max_returned_rows"])))
+        reached_first = await wait_for_markers(page, min(wards, int(SETTINGS["max_returned_rows"])), polling="raf")
         await page.locator("button.lb-map-load-all").click()  # static/maps.js
-        reached_all = await wait_for_markers(page, wards, timeout_ms=120_000)
+        reached_all = await wait_for_markers(page, wards, polling="raf")
         clicked = await page.evaluate("window.__clickedAt")
         return {
             "neighbourhoods_s": reached_225 / 1000,

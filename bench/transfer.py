@@ -28,6 +28,12 @@ page it prints:
 
 Medians (and the largest CLS) of ``--rounds`` rounds after one warm-up round (the server's page cache
 warm, as for any visitor after the first).
+
+Then every page type of ``bench/_pages.py`` (and About, Find my ward and the dashboard), once each
+at 1280 px in a fresh context: what came over the wire **until the page's load event** (the HTML
+and everything it loads before it is shown: styles, scripts, images; the target: under 100 KB
+for every page but the dashboard) and **in all** once the network is idle (what scripts fetch
+after it: map data, Leaflet where a map is drawn, the SQL editor where someone edits SQL).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import asyncio
 from typing import Any
 
 from _common import database, median, out_dir, print_machine, save
+from _pages import pages as page_types
 from playwright.async_api import Browser, async_playwright
 
 from support.browser import CHROMIUM, LAUNCH_ARGS, add_map_hook, is_own, wait_for_markers
@@ -54,6 +61,7 @@ PAGES = {
 ANSWER_PAGES = ("ward page", "council page")
 VIEWPORTS = {"1280 px": {"width": 1280, "height": 900}, "390 px": {"width": 390, "height": 844}}
 MAP_MARKERS = 225
+BUDGET_BYTES = 100_000  # until the load event, every page but the dashboard
 SETTLE_MS = 1000  # after the page is drawn and the network idle: late shifts count too
 # Other hosts (map tiles) fail to resolve, as offline. Not with Playwright's routing,
 # which would turn the browser's HTTP cache off and so hide what caching saves.
@@ -149,7 +157,7 @@ class Traffic:
 async def settle(page: Any, path: str) -> None:
     """Wait until the page has drawn what it is for, then for the network to be idle."""
     if path == PAGES["map page"]:
-        await wait_for_markers(page, MAP_MARKERS)
+        await wait_for_markers(page, MAP_MARKERS, polling="raf")
     elif path == PAGES["dashboard"]:
         await page.wait_for_function(
             "() => [...document.querySelectorAll('.dashboard-card-chart')].every("
@@ -208,6 +216,42 @@ async def one_visit(browser: Browser, base: str, path: str, viewport: dict) -> d
         await context.close()
 
 
+async def page_weight(browser: Browser, base: str, path: str) -> dict[str, float]:
+    """A first visit to ``path`` at 1280 px: bytes and requests until the load event, and in all."""
+    context = await browser.new_context(viewport=VIEWPORTS["1280 px"])
+    try:
+        await add_map_hook(context)
+        page = await context.new_page()
+        traffic = Traffic(base)
+        await traffic.attach(context, page)
+        await page.goto(base + path, wait_until="load")
+        loaded = {"loaded": traffic.transferred, "loaded_requests": traffic.requests}
+        await settle(page, path)
+        return {**loaded, "all": traffic.transferred, "all_requests": traffic.requests}
+    finally:
+        await context.close()
+
+
+async def weigh_every_page(base: str, paths: dict[str, str]) -> dict[str, dict]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*LAUNCH_ARGS, OFFLINE_BUT_HERE], headless=True
+        )
+        try:
+            weights = {}
+            for name, path in paths.items():
+                await page_weight(browser, base, path)  # warm the server's page cache
+                weights[name] = await page_weight(browser, base, path)
+            return weights
+        finally:
+            await browser.close()
+
+
+def every_page(db) -> dict[str, str]:
+    paths = {name: page.path for name, page in page_types(db).items() if "csv" not in name and "Atom" not in name}
+    return {**paths, "About": "/about", "Find my ward": "/find-my-ward", "dashboard": PAGES["dashboard"]}
+
+
 async def run(base: str, rounds: int, pages: dict[str, str]) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {}
     async with async_playwright() as playwright:
@@ -241,7 +285,9 @@ def main() -> int:
     db = database()
     print_machine()
     with profile_server(db, out_dir() / "transfer-logs") as base:
-        results = asyncio.run(run(base, args.rounds, pages))
+        results = asyncio.run(run(base, args.rounds, pages)) if args.rounds else {}
+        # Every page type's weight, unless only some pages were asked for (--page).
+        weights = {} if args.page else asyncio.run(weigh_every_page(base, every_page(db)))
     print(f"\nbytes and layout shift in headless chromium (median of {args.rounds} rounds)")
     print(f"  {'page':22} {'transferred':>12} {'decoded':>12} {'ratio':>6} {'requests':>8} {'CLS':>6} {'(max)':>6}")
     summaries = {}
@@ -254,7 +300,16 @@ def main() -> int:
             print(f"  {'':22} answer painted at {figures['answer_ms']:,.0f} ms after {figures['before_answer']:,.0f} B;"
                   f" after scrolling to the end {figures['after_scrolling']:,.0f} B"
                   f" in {figures['requests_after_scrolling']:.0f} requests")
-    save("transfer" + (f"-{args.label}" if args.label else ""), {"rounds": results, "medians": summaries})
+    if weights:
+        print(f"\nevery page type at 1280 px, first visit: bytes over the wire (requests) until the load event, "
+              f"and in all; budget {BUDGET_BYTES:,} bytes until load (not the dashboard)")
+        print(f"  {'page':26} {'until load':>12} {'':>4} {'in all':>12} {'':>4}  budget")
+        for name, weight in weights.items():
+            verdict = "" if name == "dashboard" else ("met" if weight["loaded"] < BUDGET_BYTES else "NOT met")
+            print(f"  {name:26} {weight['loaded']:>12,.0f} ({weight['loaded_requests']:>2.0f}) {weight['all']:>12,.0f} "
+                  f"({weight['all_requests']:>2.0f})  {verdict}")
+    save("transfer" + (f"-{args.label}" if args.label else ""),
+         {"rounds": results, "medians": summaries, "every_page": weights, "budget_bytes": BUDGET_BYTES})
     return 0
 
 

@@ -14,13 +14,16 @@ publishing needs it (``--origin``, or ``LEFTBEHIND_ORIGIN``).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from leftbehind import publish
+from leftbehind.database_check import IncompleteBuild, check_complete_build
 from leftbehind.publish import checked_origin
 
 # The folder holding metadata.yml, templates/, static/ and the databases: the checkout, or
@@ -123,6 +126,26 @@ def profile_instance(database: Path = DATABASE, inspect_file: Path | None = None
     return datasette_from_serve_args(datasette_serve_args(database, inspect_file))[0]
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """One line saying the port is taken and how to serve on another, or None when it is free.
+
+    Without it gunicorn tries five times, a second apart, and stops with "Can't connect".
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            return (
+                f"Port {port} on {host} is in use (another server, or this site already running?). "
+                f"Serve on another: make serve PORT={port + 1} (or: python -m leftbehind.serve --port {port + 1})"
+            )
+    return None
+
+
 def _datasette() -> str:
     """The datasette executable beside this Python, so the venv's copy is used."""
     candidate = Path(sys.executable).parent / "datasette"
@@ -164,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
                         "or https://NAME-PROJECT_NUMBER.REGION.run.app)")
     args = parser.parse_args(argv)
     database = args.database.resolve()
+    if not args.print:
+        try:
+            check_complete_build(args.database)
+        except IncompleteBuild as error:
+            print(error, file=sys.stderr)
+            return 1
 
     if args.command == "publish":
         try:
@@ -181,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as error:
             print(f"Not serving: {error}.", file=sys.stderr)
             return 2
+    if not args.print and (taken := port_in_use(host, port)) is not None:
+        print(taken, file=sys.stderr)
+        return 1
     inspect_file = _inspect_file_for(database)
     inspect = inspect_command(database, inspect_file)
     serve_ = serve_command(database, inspect_file, host, port)

@@ -36,12 +36,16 @@ import asyncio
 import os
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 import h11
 from gunicorn.app.base import BaseApplication
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
+
+from leftbehind.database_check import IncompleteBuild, check_complete_build
+from leftbehind.serve import port_in_use
 
 # One per core of the 2-core machines this runs on, the fewest that isolate; see
 # docs/load-test.md, "Issue 21", for what was measured and why this is not 3 or 4.
@@ -261,7 +265,18 @@ class SiteServer(BaseApplication):
 
 
 def main(argv: list[str] | None = None) -> int:
-    SiteServer(sys.argv[1:] if argv is None else argv).run()
+    args = sys.argv[1:] if argv is None else argv
+    options = serve_options(args)
+    try:
+        for database in (*options["files"], *options["immutable"]):
+            check_complete_build(Path(database))
+    except IncompleteBuild as error:
+        print(error, file=sys.stderr)
+        return 1
+    if (taken := port_in_use(options["host"], options["port"])) is not None:
+        print(taken, file=sys.stderr)
+        return 1
+    SiteServer(args).run()
     return 0
 
 

@@ -352,18 +352,29 @@ def locate_source(
 def locate_sources(
     sources: dict[str, Source], sources_dir: Path | None, cache_dir: Path
 ) -> dict[str, Path]:
-    """Verified local paths for every source, keyed by source id; every problem of every
-    source is reported at once."""
-    paths: dict[str, Path] = {}
-    problems: list[str] = []
+    """Verified local paths for every source, keyed by source id.
+
+    From a folder, every file is checked and every problem reported at once (a missing
+    folder is named as such). Downloads stop at the first that fails: the next would
+    most likely fail the same way (no network, a proxy), each after its timeout.
+    """
+    if sources_dir is None:
+        return {source_id: locate_source(source, None, cache_dir) for source_id, source in sorted(sources.items())}
+    if not sources_dir.is_dir():
+        raise BuildError(
+            f"the sources folder {sources_dir} does not exist" if not sources_dir.exists()
+            else f"the sources folder {sources_dir} is not a folder",
+            [f"{sources_dir}: given by --sources-dir or {SOURCES_DIR_ENV}; it should hold the "
+             f"{len(sources)} files data/sources.yml lists (or give neither, to download them)"],
+        )
+    paths, problems = {}, []
     for source_id, source in sorted(sources.items()):
         try:
             paths[source_id] = locate_source(source, sources_dir, cache_dir)
         except BuildError as error:
             problems += error.problems
     if problems:
-        summary = "a source file is missing or wrong" if len(problems) == 1 else "source files are missing or wrong"
-        raise BuildError(summary, problems)
+        raise BuildError(f"{len(problems)} of the {len(sources)} source files in {sources_dir} cannot be used", problems)
     return paths
 
 

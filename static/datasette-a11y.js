@@ -1,7 +1,7 @@
 // Names and keyboard access for the controls that Datasette and datasette-dashboards draw
 // with JavaScript, after the page's HTML (whose own controls leftbehind/site/accessible_markup.py names).
+// (The SQL editor is named "SQL query" by static/sql-editor.js, which loads it.)
 //
-// - The SQL editor (CodeMirror 5, started on window load) names the text area it draws.
 // - Each column's options menu (the cog that Datasette's table.js adds to a column heading)
 //   becomes a button a keyboard can reach: Enter or Space opens the menu and moves to its
 //   first item, Escape closes it and returns to the button, leaving it closes it; the menu
@@ -11,13 +11,8 @@
 // - The map datasette-cluster-map draws above query results with latitude and longitude
 //   columns is named, and says in words that the table below lists the same places.
 //
-// Loaded deferred on every page (templates/base.html): it sets the SQL editor's name before
-// the window's load event starts the editor, and does the rest once Datasette's own deferred
-// table.js has drawn its column menus (DOMContentLoaded).
-
-if (window.CodeMirror) {
-  window.CodeMirror.defaults.screenReaderLabel = "SQL query";
-}
+// Loaded deferred on every page (templates/base.html): it does its work once Datasette's own
+// deferred table.js has drawn its column menus (DOMContentLoaded).
 
 function columnMenus() {
   const icons = document.querySelectorAll(".rows-and-columns th svg.dropdown-menu-icon");

@@ -14,7 +14,7 @@ import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 from support.axe import axe_report
 from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, visit, wait_for_markers
@@ -68,47 +68,70 @@ STRUCTURE = """() => ({
 EXPECTED_STRUCTURE = {"mains": 1, "mainId": "main", "lang": "en-GB", "firstFocusable": "lb-skip-link", "skipTarget": "#main"}
 
 
-async def audit(chromium: Browser, site: str, pages, width: str) -> dict[str, dict]:
-    """Every page type at one width: its blocking axe violations, a wrong structure, a sideways scroll
-    at 390 px, and any cell showing a raw JSON array."""
-    context, opened = await visit(chromium, site, VIEWPORTS[width])
-    found: dict[str, dict] = {"axe": {}, "structure": {}, "too wide": {}, "raw JSON arrays": {}}
-    try:
-        for page_type in pages:
-            if width not in page_type.widths:
-                continue
-            await opened.open(page_type.path, page_type.status)
-            await reach_state(opened.page, page_type)
-            report = await axe_report(opened.page)
-            if report.blocking():
-                found["axe"][page_type.name] = report.blocking()
-            if (structure := await opened.page.evaluate(STRUCTURE)) != EXPECTED_STRUCTURE:
-                found["structure"][page_type.name] = structure
-            if width == "phone" and (scroll_width := await opened.page_width()) > PHONE["width"]:
-                found["too wide"][page_type.name] = scroll_width
-            if arrays := await opened.page.evaluate(JSON_ARRAY_CELLS):  # lists are shown as lists, not JSON
-                found["raw JSON arrays"][page_type.name] = arrays[:2]
-            await opened.shoot(f"a11y-{slug(page_type.name)}")
-            problems = opened.watch.take()
-            if problems and page_type.status == 200:  # the 404 and 400 pages are errors on purpose
-                found.setdefault("page problems", {})[page_type.name] = problems
-    finally:
-        await context.close()
-    return {kind: failures for kind, failures in found.items() if failures}
+AUDITORS = 4  # browser contexts auditing side by side, each taking the next page from one queue
+
+
+async def audit_page(opened: Visit, page_type, width: str) -> dict[str, object]:
+    """One page type at one width: its blocking axe violations, a wrong structure, a sideways
+    scroll at 390 px, any cell showing a raw JSON array, and problems on our side."""
+    found: dict[str, object] = {}
+    await opened.open(page_type.path, page_type.status)
+    await opened.settle()
+    await reach_state(opened.page, page_type)
+    await opened.settle()
+    report = await axe_report(opened.page)
+    if report.blocking():
+        found["axe"] = report.blocking()
+    if (structure := await opened.page.evaluate(STRUCTURE)) != EXPECTED_STRUCTURE:
+        found["structure"] = structure
+    if width == "phone" and (scroll_width := await opened.page_width()) > PHONE["width"]:
+        found["too wide"] = scroll_width
+    if arrays := await opened.page.evaluate(JSON_ARRAY_CELLS):  # lists are shown as lists, not JSON
+        found["raw JSON arrays"] = arrays[:2]
+    await opened.shoot(f"a11y-{slug(page_type.name)}")
+    problems = opened.watch.take()
+    if problems and page_type.status == 200:  # the 404 and 400 pages are errors on purpose
+        found["page problems"] = problems
+    return found
+
+
+def heaviest_first(pages) -> list:
+    """Tables and views first: axe takes longest over their hundred rows, and a long page
+    started last would leave the other auditors idle at the end."""
+    return sorted(pages, key=lambda page_type: not page_type.name.startswith(("table ", "view ")))
 
 
 async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violation(chromium, live_site, data, db_path):
-    """axe-core on every page type at 1280 and 390 px (two tabs at each width side by side, to cut the wait)."""
+    """axe-core on every page type at 1280 and 390 px, ``AUDITORS`` browser contexts at a time."""
     pages = page_types(data, db_path)
     assert len(pages) > 40
-    widths = {"1280 px": "desktop", "390 px": "phone"}
-    runs = [(label, audit(chromium, live_site, pages[start::2], width)) for label, width in widths.items() for start in (0, 1)]
-    results = await asyncio.gather(*(run for _, run in runs))
-    merged: dict[str, dict] = {label: {} for label in widths}
-    for (label, _), failures in zip(runs, results):
-        for kind, failing_pages in failures.items():
-            merged[label].setdefault(kind, {}).update(failing_pages)
-    assert merged == {"1280 px": {}, "390 px": {}}
+    widths = {"desktop": "1280 px", "phone": "390 px"}
+    queue: asyncio.Queue = asyncio.Queue()
+    for page_type in heaviest_first(pages):
+        for width in widths:
+            if width in page_type.widths:
+                queue.put_nowait((page_type, width))
+    failures: dict[str, dict] = {label: {} for label in widths.values()}
+    audited: list[tuple[str, str]] = []
+
+    async def auditor() -> None:
+        contexts, tabs = [], {}
+        try:
+            for width in widths:
+                context, tabs[width] = await visit(chromium, live_site, VIEWPORTS[width])
+                contexts.append(context)
+            while not queue.empty():
+                page_type, width = queue.get_nowait()
+                for kind, failure in (await audit_page(tabs[width], page_type, width)).items():
+                    failures[widths[width]].setdefault(kind, {})[page_type.name] = failure
+                audited.append((page_type.name, width))
+        finally:
+            for context in contexts:
+                await context.close()
+
+    await asyncio.gather(*(auditor() for _ in range(AUDITORS)))
+    assert len(audited) == sum(len(page_type.widths) for page_type in pages)
+    assert failures == {"1280 px": {}, "390 px": {}}
 
 
 async def test_axe_finds_what_it_should(chromium, live_site):
@@ -116,6 +139,7 @@ async def test_axe_finds_what_it_should(chromium, live_site):
     context, opened = await visit(chromium, live_site, VIEWPORT)
     try:
         await opened.open("/about")
+        await opened.settle()
         await opened.page.evaluate(
             "document.querySelector('main').insertAdjacentHTML('beforeend', '<select><option>x</option></select>')"
         )
@@ -183,7 +207,7 @@ async def test_keyboard_alone_reaches_and_operates_search_facets_and_the_map(des
     wards = data.execute("select count(*) from wards where latitude is not null").fetchone()[0]
     await page.locator(FOCUS_TARGETS["load all"]).focus()
     await page.keyboard.press("Enter")
-    await wait_for_markers(page, wards, timeout_ms=120_000)
+    await wait_for_markers(page, wards)
 
     # A column's options menu opens from the keyboard, takes focus, and Escape closes it.
     icon = page.locator(FOCUS_TARGETS["column options"]).first
@@ -206,7 +230,7 @@ async def test_keyboard_alone_reaches_and_operates_search_facets_and_the_map(des
     await facet.focus()
     await page.keyboard.press("Enter")
     await page.wait_for_url(lambda url: column in parse_qs(urlsplit(url).query))
-    await page.wait_for_load_state("networkidle")  # its map, before the next page cuts it short
+    await desktop.settle()  # its map, before the next page cuts it short
 
     # The search box searches.
     await desktop.open(WARDS)

@@ -25,14 +25,16 @@ import pytest
 import pytest_asyncio
 import sqlite_utils
 from playwright.async_api import Browser, Page
+from playwright.async_api import Error as PlaywrightError
 
 from support.pages import ward_heading
 from support.browser import (
+    POLL_MS,
     VIEWPORT,
     PageWatch,
-    add_map_hook,
     click_cluster,
-    keep_to_own_server,
+    new_context,
+    settle,
     wait_for_markers,
 )
 from leftbehind.build import ROOT, content_tables
@@ -101,9 +103,7 @@ class Tab:
 
 @pytest_asyncio.fixture
 async def tab(browser: Browser, server: str, screenshots: Path) -> AsyncIterator[Tab]:
-    context = await browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    await keep_to_own_server(context, server)
-    await add_map_hook(context)
+    context = await new_context(browser, server, viewport=VIEWPORT, accept_downloads=True)
     page = await context.new_page()
     watch = PageWatch(server)
     watch.attach(page)
@@ -171,6 +171,82 @@ def word_only_in_one_description(sql: sqlite3.Connection) -> tuple[str, str]:
 # --- tests ------------------------------------------------------------------------
 
 
+async def hold_requests(page: Page, pattern: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold every request matching ``pattern`` in flight until ``release`` is set: (held, release)."""
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route) -> None:
+        held.set()
+        await release.wait()
+        try:
+            await route.continue_()
+        except PlaywrightError:  # the browser has given up on it meanwhile
+            pass
+
+    await page.route(pattern, hold)
+    return held, release
+
+
+async def test_the_page_watcher_forgives_only_what_a_navigation_cancelled(tab: Tab):
+    """A suggestion in flight when Enter submits the search is cancelled by the browser
+    (net::ERR_ABORTED): not a problem of the site. The same request aborted by the page's
+    own script, with no navigation, is one."""
+    suggestion, release_suggestions = await hold_requests(tab.page, "**/find-my-ward.json?*")
+    await tab.open("/find-my-ward")
+    async with tab.page.expect_event("requestfailed") as cancelled:
+        await tab.page.locator("#q").fill("durham")  # the suggestion request goes out, and is held
+        await suggestion.wait()
+        await tab.page.locator("#q").press("Enter")
+        await tab.page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("q") == ["durham"])
+    assert "ERR_ABORTED" in (await cancelled.value).failure
+    assert len(tab.watch.cancelled) == 1 and tab.watch.take() == []
+
+    # Aborted by the page itself: a problem.
+    suggestion.clear()
+    async with tab.page.expect_event("requestfailed"):
+        await tab.page.evaluate("""() => {
+            const controller = new AbortController();
+            fetch("/find-my-ward.json?q=norton", { signal: controller.signal }).catch(() => {});
+            window.__abortSuggestion = () => controller.abort();
+        }""")
+        await suggestion.wait()
+        await tab.page.evaluate("window.__abortSuggestion()")
+    release_suggestions.set()
+    problems = tab.watch.take()
+    assert len(problems) == 1 and "find-my-ward.json?q=norton" in problems[0] and "ERR_ABORTED" in problems[0], problems
+
+
+# An init script: every mark takes 2 ms to add to a cluster group, as on a slow phone (or a
+# machine whose cores are busy), so the group draws 1,000 marks in several chunks.
+SLOW_DEVICE = """
+window.addEventListener("DOMContentLoaded", () => {
+  const wait = setInterval(() => {
+    if (!window.L || !L.MarkerClusterGroup) return;
+    clearInterval(wait);
+    const addLayer = L.MarkerClusterGroup.prototype._addLayer;
+    L.MarkerClusterGroup.prototype._addLayer = function (...args) {
+      const until = performance.now() + 2;
+      while (performance.now() < until) {}
+      return addLayer.apply(this, args);
+    };
+  }, 1);
+});
+"""
+
+
+async def test_the_wards_map_works_on_a_slow_device(tab: Tab, sql):
+    """Drawn in chunks, the map still fits itself to its marks and offers to load the rest (on a
+    slow device it said it 'could not load its data': it fitted to bounds not yet computed)."""
+    total = mapped_rows(sql, "wards")
+    await tab.page.add_init_script(SLOW_DEVICE)
+    await tab.open("/leftbehind/wards")
+    await wait_for_markers(tab.page, first_map_page(total))
+    figure = tab.page.locator(".lb-map-figure").first
+    await figure.locator(".lb-map-status").filter(has_text=f"Showing {first_map_page(total):,} of {total:,} wards").wait_for()
+    assert await tab.page.locator("button.lb-map-load-all").inner_text() == f"Load all {total:,} wards"
+    tab.assert_no_problems()
+
+
 async def test_neighbourhood_map_shows_all_225_and_a_popup_opens_the_ward(tab: Tab, sql):
     expected = mapped_rows(sql, "left_behind_neighbourhoods")
     assert expected == 225
@@ -224,7 +300,7 @@ async def test_wards_map_shows_every_ward_after_load_all(tab: Tab, sql):
     button = tab.page.locator("button.lb-map-load-all")
     assert await button.inner_text() == f"Load all {expected:,} wards"
     await button.click()
-    await wait_for_markers(tab.page, expected, timeout_ms=60_000)
+    await wait_for_markers(tab.page, expected)
     assert await button.count() == 0
     await tab.shoot("wards-map-all", show_map=True)
     tab.assert_no_problems()
@@ -288,7 +364,7 @@ def pages_to_check(sql: sqlite3.Connection) -> list[str]:
 
 
 async def test_every_page_loads_without_errors(tab: Tab, sql):
-    """Every page, four tabs at a time, each watched until its network is idle."""
+    """Every page, four tabs at a time, each watched until it has settled (maps drawn, nothing in flight)."""
     paths = pages_to_check(sql)
     assert len(paths) > 15
     problems: dict[str, list[str]] = {}
@@ -300,7 +376,7 @@ async def test_every_page_loads_without_errors(tab: Tab, sql):
         for path in share:
             response = await page.goto(tab.base + path)
             assert response is not None and response.ok, (path, response and response.status)
-            await page.wait_for_load_state("networkidle")
+            await settle(page, watch)
             table = path.removeprefix("/leftbehind/")
             if table in MAP_TABLES:
                 await wait_for_markers(page, first_map_page(mapped_rows(sql, table)))
@@ -335,7 +411,7 @@ async def test_every_dashboard_chart_renders(tab: Tab, sql, metadata):
         if library == "vega-lite":
             rows = len(sql.execute(chart["query"]).fetchall())
             marks = container.locator(VEGA_MARKS)
-            await marks.nth(rows - 1).wait_for(state="attached", timeout=15_000)
+            await marks.nth(rows - 1).wait_for(state="attached")
             assert await marks.count() >= rows, f"{slug}: fewer marks than rows of data"
         elif library == "metric":
             # Metrics are formatted in SQL with thousands separators (printf('%,d', ...)).
@@ -344,17 +420,57 @@ async def test_every_dashboard_chart_renders(tab: Tab, sql, metadata):
             await tab.page.wait_for_function(
                 "([id, text]) => document.getElementById(id).innerText.includes(text)",
                 arg=[f"chart-{slug}", value],
-                timeout=15_000,
+                polling=POLL_MS,
             )
         elif library == "map":
             markers = container.locator(".leaflet-marker-icon")
-            await markers.nth(changes - 1).wait_for(state="attached", timeout=15_000)
+            await markers.nth(changes - 1).wait_for(state="attached")
             assert await markers.count() == changes
         elif library == "table":
             rows = container.locator("tbody tr")
-            await rows.nth(changes - 1).wait_for(state="attached", timeout=15_000)
+            await rows.nth(changes - 1).wait_for(state="attached")
             assert await rows.count() == changes
         else:
             raise AssertionError(f"no check for chart library {library}")
     await tab.shoot("dashboard")
+    tab.assert_no_problems()
+
+
+# --- what a page loads -----------------------------------------------------------------
+
+
+async def test_the_sql_editor_is_loaded_when_someone_edits_sql(tab: Tab, sql):
+    """The SQL editor (CodeMirror, 83 KB compressed) is not loaded with the page: the text area is a text
+    area until it is focused; then the editor replaces it, named, with the cursor in it, and runs the query."""
+    loaded: list[str] = []
+    tab.page.on("request", lambda request: loaded.append(request.url))
+    await tab.open("/leftbehind")
+    await tab.page.wait_for_load_state("load")
+    assert not any("codemirror" in url for url in loaded)
+    assert await tab.page.locator(".CodeMirror").count() == 0
+    assert await tab.page.locator("button#sql-format").is_visible()  # as Datasette shows it on load
+    await tab.page.locator("textarea#sql-editor").focus()
+    editor = tab.page.locator(".CodeMirror")
+    await editor.wait_for()
+    assert any("codemirror-5.57.0.min.js" in url for url in loaded)
+    assert await tab.page.locator(".CodeMirror textarea").get_attribute("aria-label") == "SQL query"
+    await tab.page.evaluate("document.querySelector('.CodeMirror').CodeMirror.setValue('select count(*) as n from regions')")
+    await tab.page.keyboard.press("Shift+Enter")
+    await tab.page.wait_for_url(lambda url: "sql=" in url)
+    count = scalar(sql, "select count(*) from regions")
+    assert await tab.page.locator("td.col-n").inner_text() == str(count)
+    tab.assert_no_problems()
+
+
+async def test_pages_load_leaflet_minified_and_only_to_draw_a_map(tab: Tab):
+    scripts: list[str] = []
+    tab.page.on("request", lambda request: scripts.append(request.url) if "leaflet" in request.url else None)
+    await tab.open("/leftbehind/left_behind_neighbourhoods")
+    await wait_for_markers(tab.page, 225)
+    assert any(url.endswith("/leaflet-v1.7.1.min.js") for url in scripts)
+    assert not any(url.endswith("/leaflet-v1.7.1.js") for url in scripts)
+    scripts.clear()
+    await tab.open("/-/dashboards/left-behind")
+    await tab.page.wait_for_load_state("networkidle")
+    assert scripts == []  # no chart of the dashboard is a map
     tab.assert_no_problems()

@@ -18,7 +18,7 @@ import urllib.robotparser
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import frictionless
 import httpx
@@ -28,6 +28,7 @@ import yaml
 from datasette.utils import tilde_encode
 
 from leftbehind.build import ROOT
+from leftbehind.site import feeds
 from support.live import profile_server
 
 ORIGIN = "https://data.example.org"
@@ -88,14 +89,12 @@ EXPENSIVE = [
     "/-/dashboards",
     "/-/dashboards/left-behind?region=North+East",
 ]
-# Of those, the ones a parser that knows no wildcards (Python's robotparser) can decide.
-EXPENSIVE_BY_PREFIX = [
-    "/leftbehind?sql=select+*+from+wards",
-    "/find-my-ward?q=park",
-    "/find-my-ward.json?q=park",
-    "/leftbehind.db",
-    "/-/versions.json",
-    "/-/dashboards",
+# Of those, the only ones a parser that knows no wildcards (Python's robotparser) cannot
+# decide: a row's own JSON (one row: cheap and finite) and the dashboard with a query string
+# (it takes none: the same page).
+ONLY_BY_WILDCARD = [
+    "/leftbehind/wards/E05001595.json",
+    "/-/dashboards/left-behind?region=North+East",
 ]
 
 
@@ -168,13 +167,30 @@ def test_robots_lets_crawlers_read_the_pages_for_people_both_ways(robots, robot_
         assert robot_parser.can_fetch("*", ORIGIN + path), f"robotparser keeps crawlers off {path}"
 
 
-def test_robots_keeps_crawlers_off_expensive_urls(robots, robot_parser):
-    allowed = [path for path in EXPENSIVE if google_allows(robots, path)]
+def every_tables_exports_and_query_strings(db_path: Path, metadata: dict) -> list[str]:
+    """For every table and view: its JSON and CSV, a sort, and a filter by each of its columns;
+    for every canned query: its exports and each of its parameters."""
+    paths = []
+    for (table,) in database_rows(db_path, "select name from sqlite_master where type in ('table', 'view')"):
+        base = f"/leftbehind/{quote(table)}"
+        paths += [f"{base}.json", f"{base}.csv?_stream=on", f"{base}?_sort=rowid", f"{base}?_next=100"]
+        paths += [f"{base}?{column}__exact=x" for (column,) in database_rows(
+            db_path, f"select name from pragma_table_info('{table}')")]
+    for name, query in metadata["databases"]["leftbehind"]["queries"].items():
+        paths += [f"/leftbehind/{name}.json", f"/leftbehind/{name}.csv", f"/leftbehind/{name}?_shape=array"]
+        sql = re.sub(r"'[^']*'", "''", query["sql"])  # a :name inside a string is no parameter
+        paths += [f"/leftbehind/{name}?{parameter}=x" for parameter in re.findall(r"(?<![\w:]):([A-Za-z_]\w*)", sql)]
+    return paths
+
+
+def test_robots_keeps_crawlers_off_expensive_urls(robots, robot_parser, db_path, metadata):
+    expensive = EXPENSIVE + every_tables_exports_and_query_strings(db_path, metadata)
+    allowed = [path for path in expensive if google_allows(robots, path)]
     assert allowed == [], f"Google's rules let crawlers read {allowed}"
-    # robotparser knows no wildcards (it would read /*? as a literal path): the literal
-    # prefixes are there for it and for crawlers like it.
-    allowed = [path for path in EXPENSIVE_BY_PREFIX if robot_parser.can_fetch("*", ORIGIN + path)]
-    assert allowed == [], f"robotparser lets crawlers read {allowed}"
+    # robotparser knows no wildcards (it would read /*? as a literal path), as some crawlers do
+    # not: every table's and query's exports and query strings are kept off it by prefix.
+    allowed = [path for path in expensive if robot_parser.can_fetch("*", ORIGIN + path)]
+    assert allowed == ONLY_BY_WILDCARD, f"robotparser lets crawlers read {allowed}"
 
 
 def test_robots_names_the_sitemap_on_the_origin(robot_parser):
@@ -303,6 +319,20 @@ def test_dataset_has_what_dataset_search_needs(dataset, metadata):
     assert re.fullmatch(r"\d{4}-\d{2}", start) and re.fullmatch(r"\d{4}-\d{2}", end) and start < end
     assert dataset["spatialCoverage"] == {"@type": "Place", "name": DATASET["spatial_coverage"]}
     assert dataset["isAccessibleForFree"] is True
+
+
+def test_dataset_has_a_licence_and_keywords_at_the_top(client, dataset, metadata):
+    """What Google's Dataset Search asks of the whole: a licence and keywords. No one licence
+    covers the whole, so the licence is About's section that says which covers which part."""
+    licence = dataset["license"]
+    assert licence == {"@type": "CreativeWork", "name": metadata["license"], "url": f"{ORIGIN}/about#licences"}
+    about = client.get(local(licence["url"]).split("#")[0])
+    section = re.search(r'<h2 id="licences">(.*?)</h2>(.*?)<h2', about.text, re.DOTALL)
+    assert section, "About has no section the licence points to"
+    words = " ".join(re.sub(r"<[^>]+>", "", section.group(2)).split())
+    assert "CC BY 4.0" in words and "Open Government Licence" in words and "No open licence is stated" in words
+    assert dataset["keywords"] == DATASET["keywords"]
+    assert len(dataset["keywords"]) >= 5 and all(isinstance(k, str) and k.strip() for k in dataset["keywords"])
 
 
 def test_dataset_states_the_licence_of_each_part(dataset, db_path, metadata):
@@ -512,3 +542,25 @@ def test_the_site_refuses_to_start_beside_another_atom_renderer():
         atom_feed.startup(Site())
     Site.renderers = {"atom": (atom_feed.render_atom, atom_feed.can_render_atom)}
     atom_feed.startup(Site())  # its own renderer: starts
+
+
+def elementtree_writes(xml: bytes) -> bytes:
+    """What ElementTree writes for the elements ``xml`` holds (Atom as the default namespace)."""
+    ET.register_namespace("", "http://www.w3.org/2005/Atom")
+    return ET.tostring(ET.fromstring(xml), encoding="utf-8", xml_declaration=True)
+
+
+async def test_the_feed_is_written_exactly_as_elementtree_writes_it(datasette):
+    """leftbehind/site/feeds.py writes the XML itself (ElementTree's writer took most of a feed's time):
+    byte for byte what ElementTree writes, for the served feed and for text and attributes that need escaping."""
+    served = (await datasette.client.get("/leftbehind/publications_feed.atom?_size=max")).content
+    assert served.count(b"<entry>") > 50
+    awkward = feeds.parent("feed", [feeds.parent("entry", [
+        feeds.element("title", 'A & B <c> "d" \'e\'\n\tf'),  # (a parser reads a CR in text as a LF)
+        feeds.element("link", rel="alternate", href='https://x.example/?a=1&b=<2>"3"\n\t\r', type=None),
+        feeds.element("content", "", type="text"),  # an empty text: a short empty element, as ElementTree writes it
+        feeds.person({"name": "Ünïcödé – ‘quoted’", "uri": "/people/1"}, "https://x.example/feed"),
+        feeds.parent("entry", []),
+    ])], namespace="http://www.w3.org/2005/Atom")
+    for xml in (served, (feeds.XML_DECLARATION + awkward).encode("utf-8")):
+        assert xml == elementtree_writes(xml)

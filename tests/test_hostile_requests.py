@@ -16,8 +16,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -52,6 +54,15 @@ def profile_site(database: Path, folder: Path, env: dict[str, str] | None = None
 def site(db_path, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     with profile_site(db_path, tmp_path_factory.mktemp("hostile-site")) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def patient(db_path, metadata):
+    """The publishing profile with a long time limit, for the tests of SQLite's limits: what
+    stops these queries must be the limit under test, never the clock of a busy machine."""
+    datasette = profile_datasette(db_path, metadata)
+    datasette._settings["sql_time_limit_ms"] = datasette.sql_time_limit_ms = 60_000
+    return datasette
 
 
 def raw_exchange(base: str, request: bytes, timeout: float = 30) -> bytes:
@@ -185,14 +196,14 @@ def test_an_origin_with_a_path_is_a_startup_error():
         "select length(replace(hex(zeroblob(3000000)), '00', 'xxx'))",
     ],
 )
-async def test_one_function_call_cannot_build_a_huge_value(datasette, sql):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+async def test_one_function_call_cannot_build_a_huge_value(patient, sql):
+    response = await patient.client.get("/leftbehind.json", params={"sql": sql})
     assert response.status_code == 400
     assert "string or blob too big" in response.json()["error"]
 
 
-async def test_printf_past_the_length_limit_gives_null(datasette):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": "select printf('%.*c', 20000000, 'x')"})
+async def test_printf_past_the_length_limit_gives_null(patient):
+    response = await patient.client.get("/leftbehind.json", params={"sql": "select printf('%.*c', 20000000, 'x')"})
     assert response.status_code == 200
     assert response.json()["rows"] == [[None]]
 
@@ -206,8 +217,8 @@ async def test_printf_past_the_length_limit_gives_null(datasette):
         " select v from s, wards where n = 20 limit 150",
     ],
 )
-async def test_a_result_too_large_for_json_is_refused_before_it_is_built(datasette, sql):
-    response = await datasette.client.get("/leftbehind.json", params={"sql": sql})
+async def test_a_result_too_large_for_json_is_refused_before_it_is_built(patient, sql):
+    response = await patient.client.get("/leftbehind.json", params={"sql": sql})
     assert response.status_code == 400
     assert "Query result too large" in response.json()["error"]
 
@@ -311,9 +322,13 @@ def test_log_lines_are_cut_to_a_sane_length(site):
     base, log = site
     long_path = "/leftbehind/topics?_pad=" + "p" * (guard.MAX_TARGET_BYTES - 200)
     assert httpx.get(base + long_path, timeout=30).status_code == 200
-    time.sleep(0.2)  # the access log line is written after the response
-    lines = log.read_text(errors="replace").splitlines()
-    assert any("_pad=ppp" in line for line in lines)
+    deadline = time.monotonic() + 60  # the access log line is written after the response: wait for it
+    while True:
+        lines = log.read_text(errors="replace").splitlines()
+        if any("_pad=ppp" in line for line in lines):
+            break
+        assert time.monotonic() < deadline, "the request was never logged"
+        time.sleep(0.05)
     assert max(len(line) for line in lines) < 2 * guard.LOG_ARGUMENT_CHARS
 
 
@@ -336,8 +351,12 @@ async def test_ordinary_pages_are_answered_while_runaway_queries_run(db_path, me
         finished.append("runaway")
         return response.status_code
 
+    lane = sql_lane.lane_for(datasette)
+
     async def ordinary(path: str, params: dict) -> int:
-        await asyncio.sleep(0.2)  # the runaway queries are running by now
+        async with asyncio.timeout(60):  # a deadline, not a wait
+            while lane.running == 0:  # until a runaway query holds the lane (an event, not a guess of 0.2 s)
+                await asyncio.sleep(0.01)
         response = await datasette.client.get(path, params=params)
         finished.append("ordinary")
         return response.status_code
@@ -448,3 +467,29 @@ def test_time_limit_interrupts_only_the_query_it_guards():
     started = time.perf_counter()
     assert conn.execute(counted).fetchone() == (3000000,)
     assert time.perf_counter() - started > 0.2, "the check needs a query that outlasts the 100 ms limit"
+
+
+def test_one_thread_keeps_every_querys_time_limit():
+    """Queries on several connections at once, with different limits: each is interrupted at its own
+    deadline, one that finishes in time is not, and one thread keeps all the deadlines."""
+    def run(limit_ms: int, sql: str):
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        started = time.perf_counter()
+        try:
+            with sqlite_limits.interrupt_after(conn, limit_ms):
+                value = conn.execute(sql).fetchone()[0]
+        except sqlite3.OperationalError as error:
+            value = str(error)
+        return value, time.perf_counter() - started
+
+    short = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000) select count(*) from c"
+    with ThreadPoolExecutor(4) as pool:
+        late = pool.submit(run, 600, RUNAWAY_SQL)
+        early = pool.submit(run, 150, RUNAWAY_SQL)
+        quick = [pool.submit(run, 150, short) for _ in range(50)]
+        (early_value, early_seconds), (late_value, late_seconds) = early.result(), late.result()
+    assert early_value == late_value == "interrupted"
+    assert 0.15 <= early_seconds < 0.55, early_seconds  # its own deadline, not the later one
+    assert 0.6 <= late_seconds < 1.2, late_seconds  # not cut short by the earlier deadline
+    assert all(future.result()[0] == 1000 for future in quick)
+    assert [t.name for t in threading.enumerate()].count("sql-time-limit") == 1

@@ -244,7 +244,7 @@ async def test_a_map_below_the_first_screen_waits_until_a_person_scrolls_to_it(p
     leaflet: list[str] = []
     page.on("request", lambda request: leaflet.append(request.url) if "leaflet" in request.url.lower() else None)
     await phone.open(f"/leftbehind/local_authorities/{council['lad_code']}")
-    await page.wait_for_load_state("networkidle")
+    await phone.settle()
     box = await page.locator(".lb-map").bounding_box()
     assert box["y"] > PHONE["height"] + 400, box  # beyond the distance a map starts loading at
     assert leaflet == [], leaflet

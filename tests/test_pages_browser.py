@@ -290,7 +290,7 @@ async def test_record_pages_at_both_widths(tab: Visit, data):
     assert await tab.page.locator("h2#evidence").is_visible()
     await tab.shoot("session-record")
     await tab.open("/-/dashboards/left-behind")
-    await tab.page.wait_for_load_state("networkidle")
+    await tab.settle()
     await tab.shoot("dashboard")
     assert await tab.page_width() <= tab.width
     tab.assert_no_problems()

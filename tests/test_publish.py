@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import socket
 import shutil
 import subprocess
 import sys
@@ -280,3 +281,23 @@ def test_serve_with_only_a_port_serves_the_site(db_path, tmp_path):
     command = [sys.executable, "-m", "leftbehind.serve", "--database", str(database), "--port", str(port)]
     with running(command, f"http://127.0.0.1:{port}{PROBE_PATH}", tmp_path / "serve.log", cwd=ROOT):
         assert httpx.get(f"http://127.0.0.1:{port}/leftbehind/wards/E05001595", timeout=30).status_code == 200
+
+
+def test_a_port_in_use_is_named_in_one_line_that_suggests_another(db_path, tmp_path):
+    """Not gunicorn's five tries a second apart and "Can't connect": one line, and PORT=."""
+    database = tmp_path / "leftbehind.db"
+    database.write_bytes(db_path.read_bytes())
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "leftbehind.serve", "--database", str(database), "--port", str(port)],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Port {port} on 127.0.0.1 is in use (another server, or this site already running?). "
+        f"Serve on another: make serve PORT={port + 1} (or: python -m leftbehind.serve --port {port + 1})"
+    )
+    assert "Traceback" not in result.stderr

@@ -206,16 +206,20 @@ def test_the_number_of_entries_is_bounded():
     assert len(cache.vary) == len(cache.variants) == 10
 
 
-async def test_thousands_of_long_unique_urls_stay_inside_the_cap(db_path, metadata):
-    """The real site flooded with 2,000 unique 12 KB URLs, each a cacheable 200.
+async def test_hundreds_of_long_unique_urls_stay_inside_the_cap(db_path, metadata):
+    """The real site flooded with 600 unique 12 KB URLs, each a cacheable 200.
 
     The cache's accounted size stays under its cap, the memory it really holds
     (what clearing it gives back, measured by tracemalloc) is what it accounts
     for, and the process's Python memory grows by no more than the cap plus a
-    stated overhead.
+    stated overhead. The cap is small (2 MiB) so that few requests prove it: the
+    flood offers several times the cap plus the overhead, so a cache without a
+    bound would fail the last check (the flood of 2,000 URLs at 16 MiB took ten
+    times as long to prove the same).
     """
-    cap = 16 * 1024 * 1024
-    overhead = 8 * 1024 * 1024  # Datasette's own caches and the allocator's free lists
+    cap = 2 * 1024 * 1024
+    overhead = 6 * 1024 * 1024  # Datasette's own caches and the allocator's free lists (about 3 MiB)
+    requests = 600
     datasette = profile_datasette(db_path, metadata)
     cache = response_cache.response_cache_for(datasette)
     cache.max_bytes = cap
@@ -226,19 +230,21 @@ async def test_thousands_of_long_unique_urls_stay_inside_the_cap(db_path, metada
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        for n in range(2000):
+        for n in range(requests):
             page = "/leftbehind/topics.json" if n % 10 == 0 else "/-/settings.json"  # mostly a cheap page
             response = await datasette.client.get(f"{page}?_flood={n}&_pad={pad}")
             assert response.status_code == 200
         gc.collect()
         flooded = tracemalloc.get_traced_memory()[0]
         accounted = cache.size
-        assert 0 < len(cache.entries) < 2000  # it filled up and evicted
+        assert 0 < len(cache.entries) < requests  # it filled up and evicted
+        offered = requests * accounted / len(cache.entries)
         cache.clear()
         gc.collect()
         held = flooded - tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
+    assert offered > 1.5 * (cap + overhead), "the flood is too small to tell a bounded cache from an unbounded one"
     assert accounted <= cap
     assert held <= cap, f"the cache held {held / 2**20:.1f} MiB, over its {cap / 2**20:.0f} MiB cap"
     assert accounted >= 0.9 * held, f"accounted {accounted / 2**20:.1f} MiB, really held {held / 2**20:.1f} MiB"
@@ -415,3 +421,50 @@ async def test_the_site_streams_a_gzipped_csv_export(datasette, db_path):
     with sqlite3.connect(db_path) as connection:
         count = connection.execute("select count(*) from wards").fetchone()[0]
     assert len(rows) == count + 1  # the header and every ward: the stream went to the end
+
+
+async def test_a_streams_small_pieces_leave_in_chunks_compressed_or_not():
+    """Datasette streams a CSV a row per message: they leave in chunks, every byte in order, the last one
+    when the stream ends."""
+    body = TEXT * 5  # 450 KB in pieces of 60 bytes
+    for accept in (b"gzip", b"identity"):
+        app, _ = text_app(body, chunk=60)
+        sent: list[dict] = []
+
+        async def record(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/a.csv", "headers": [(b"accept-encoding", accept)]}
+        await response_cache.compressed(app)(scope, None, record)
+        start, *bodies = sent
+        assert len(bodies) < len(body) / response_cache.STREAM_CHUNK_BYTES + 3, len(bodies)
+        assert all(len(m["body"]) >= response_cache.STREAM_CHUNK_BYTES for m in bodies[:-1] if accept == b"identity")
+        assert [m.get("more_body", False) for m in bodies][-1] is False
+        joined = b"".join(m["body"] for m in bodies)
+        assert (gzip.decompress(joined) if accept == b"gzip" else joined) == body
+
+
+ANONYMOUS_VISITS = [
+    "/", "/about", "/find-my-ward", "/find-my-ward?q=park", "/find-my-ward.json?q=park", "/leftbehind",
+    "/leftbehind/wards", "/leftbehind/wards?region_name=North+East", "/leftbehind/wards.json",
+    "/leftbehind/wards/E05001648", "/leftbehind/local_authorities/E06000047", "/leftbehind/regions/E12000001",
+    "/leftbehind/left_behind_neighbourhoods", "/leftbehind/ward_changes", "/leftbehind/search_publications?q=covid",
+    "/leftbehind?sql=select+1", "/leftbehind/publications_feed.atom", "/leftbehind/wards.csv?_size=5",
+    "/-/dashboards/left-behind", "/sitemap.xml", "/robots.txt", "/leftbehind/datapackage.json",
+    "/leftbehind/publications?_facet=year", "/leftbehind/sessions",
+]
+
+
+async def test_no_page_sets_a_cookie_for_an_anonymous_visitor_and_each_is_kept(datasette):
+    """Datasette's CSRF token (asgi-csrf's ds_csrftoken) and messages (ds_messages) are set only when a page
+    has a form that posts or a message: none of the site's pages does for a visitor without a cookie. So an
+    ordinary visitor gets public answers, and the page cache keeps every one of them."""
+    cache = response_cache.response_cache_for(datasette)
+    for path in ANONYMOUS_VISITS:
+        first = await datasette.client.get(path)
+        assert first.status_code == 200, path
+        assert "set-cookie" not in first.headers, (path, first.headers.get("set-cookie"))
+        control = first.headers["cache-control"]
+        assert "private" not in control and "no-store" not in control, (path, control)
+        url = b"http://localhost" + path.split("?")[0].encode() + b"?" + (path.split("?", 1)[1].encode() if "?" in path else b"")
+        assert any(key.startswith(url) for key in cache.entries), path

@@ -13,16 +13,14 @@ from urllib.parse import quote
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
-from support.browser import VIEWPORT, add_map_hook, keep_to_own_server, wait_for_markers
+from support.browser import VIEWPORT, new_context, wait_for_markers
 
 PWNED = "() => window.pwned === undefined"
 
 
 @pytest_asyncio.fixture
 async def page(chromium: Browser, live_site: str) -> AsyncIterator[Page]:
-    context = await chromium.new_context(viewport=VIEWPORT)
-    await keep_to_own_server(context, live_site)
-    await add_map_hook(context)
+    context = await new_context(chromium, live_site, viewport=VIEWPORT)
     try:
         yield await context.new_page()
     finally:

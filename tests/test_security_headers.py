@@ -14,8 +14,6 @@ import shlex
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -23,9 +21,8 @@ import pytest
 import yaml
 from playwright.async_api import Browser
 
-from support.browser import VIEWPORT, keep_to_own_server
+from support.browser import VIEWPORT, PageWatch, new_context, settle
 from leftbehind.build import ROOT
-from support.live import profile_server
 from leftbehind.serve import inspect_command
 
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
@@ -39,9 +36,9 @@ OSM_TILE_HOST = re.compile(r"^([a-c]\.)?tile\.openstreetmap\.org$")
 
 
 @pytest.fixture(scope="module")
-def server(db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with profile_server(db_path, tmp_path_factory.mktemp("headers")) as base:
-        yield base
+def server(live_site: str) -> str:
+    """The session's real server, publishing profile (the other browser tests share it)."""
+    return live_site
 
 
 def versioned_asset(base: str, page: str, name: str) -> str:
@@ -192,15 +189,17 @@ def browser(chromium: Browser) -> Browser:
 
 async def test_no_page_type_breaks_the_content_security_policy(browser, server):
     """Every page type, four tabs at a time: the policy is sent and nothing on the page breaks it."""
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await new_context(browser, server, viewport=VIEWPORT)
     await context.add_init_script(RECORD_VIOLATIONS)
-    await keep_to_own_server(context, server)
     found: dict[str, list] = {}
 
     async def visit(paths: list[str]) -> None:
         page = await context.new_page()
+        watch = PageWatch(server)
+        watch.attach(page)
         for path in paths:
-            response = await page.goto(server + path, wait_until="networkidle")
+            response = await page.goto(server + path)
+            await settle(page, watch)  # everything it loads after the load event, its maps and charts
             if "content-security-policy" not in response.headers:
                 found[path] = ["no Content-Security-Policy header"]
             elif violations := await page.evaluate("window.__violations"):
@@ -228,14 +227,16 @@ async def test_a_primed_dashboard_asks_nothing_of_another_origin(browser, server
     """After a request with a hostile Host, the dashboard still fetches its charts from the site only."""
     path = "/-/dashboards/left-behind"
     assert prime_with_hostile_host(server, path) == 400
-    context = await browser.new_context(viewport=VIEWPORT)
+    context = await new_context(browser, server, viewport=VIEWPORT)
     requested: list[str] = []
     context.on("request", lambda request: requested.append(request.url))
-    await keep_to_own_server(context, server)
     page = await context.new_page()
+    watch = PageWatch(server)
+    watch.attach(page)
     try:
-        await page.goto(server + path, wait_until="networkidle")
+        await page.goto(server + path)
         await page.wait_for_selector(".dashboard-card-chart svg, .dashboard-card-chart canvas")
+        await settle(page, watch)
     finally:
         await context.close()
     own = urlsplit(server).netloc

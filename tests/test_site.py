@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections import Counter
+from urllib.parse import quote
 
 import pytest
 
@@ -197,3 +198,14 @@ async def test_database_download_works_for_datasette_lite(datasette, db_path):
     assert response.status_code == 200
     assert response.headers.get("access-control-allow-origin") == "*"
     assert response.content == db_path.read_bytes()
+
+
+@pytest.mark.parametrize("name", ["%", "_", "%%", "nort%", "Norton_South", "norton south"])
+async def test_the_name_search_takes_every_character_literally(datasette, data, name):
+    """% and _ are not wildcards: '%' found every ward (issue 25)."""
+    expected = sorted(
+        row[0] for row in data.execute("select ward_code, ward_name from wards")
+        if name.strip().lower() in row[1].lower()
+    ) if name.strip() else []
+    found = await get_json(datasette, f"/leftbehind/find_ward.json?name={quote(name)}&_shape=objects")
+    assert sorted(row["ward_code"] for row in found["rows"]) == expected

@@ -10,6 +10,12 @@ A request meets these layers from the outside in:
 ``sql_lane``                  visitors' own SQL on a lane of its own; SQLite's limits,
                               authorizer and time limit on every connection
 ``client_errors``             bad requests answered 4xx, not 500
+``retry``                     an ordinary page's query the time limit interrupted is
+                              tried once more (a patch of Datasette's ``execute``)
+``permissions``               Datasette's permission checks, without a query and a deep
+                              copy of the metadata for each
+``schema``                    an immutable database's schema read once, not on every page
+``plain_templates``           Datasette's templates rendered without Jinja's async mode
 ============================  ==========================================================
 
 Then Datasette renders the page, with what these give its templates:
@@ -19,6 +25,7 @@ Then Datasette renders the page, with what these give its templates:
                               and the archive's sessions
 ``site_facts``                the build and the sources, for the footer and About
 ``cells``                     table cells people can read
+``exports``                   CSV links that export every row; what each export holds
 ``accessible_markup``         names and structure for Datasette's own controls
 ``page_meta``                 meta description and Open Graph tags
 ``assets``                    versioned URLs of the site's static files
@@ -49,10 +56,14 @@ PLUGIN_MODULES = (
     "leftbehind.site.page_language",
     "leftbehind.site.sql_lane",
     "leftbehind.site.sqlite_limits",
+    "leftbehind.site.permissions",
+    "leftbehind.site.schema",
+    "leftbehind.site.plain_templates",
     "leftbehind.site.pages.hooks",
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",
     "leftbehind.site.cells",
+    "leftbehind.site.exports",
     "leftbehind.site.accessible_markup",
     "leftbehind.site.page_meta",
     "leftbehind.site.assets",
@@ -64,6 +75,9 @@ PLUGIN_MODULES = (
 
 def register() -> None:
     """Register the site's plugins with Datasette (once per process; again is harmless)."""
+    from leftbehind.site.retry import use_retry_on_interrupt
+
+    use_retry_on_interrupt()
     for name in PLUGIN_MODULES:
         module = importlib.import_module(name)
         if not pm.is_registered(module):

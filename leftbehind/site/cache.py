@@ -18,9 +18,10 @@ ETag naming two byte sequences) pass through untouched. A body or chunk of
 A response that could be compressed carries ``Vary: Accept-Encoding`` whether or
 not this client gets it compressed, so no cache on the way hands one client's
 variant to another. A streamed response (a CSV export with ``_stream=on``) is
-compressed as it streams: each chunk goes through one zlib stream and out as
-soon as zlib has output for it, so memory stays at zlib's window whatever the
-export's size, and nothing waits for the export to end. Brotli was measured and
+compressed as it streams: its pieces (a message per row, from Datasette) are
+gathered into chunks of 16 KB, each chunk goes through one zlib stream and out as
+soon as zlib has output for it, so memory stays at zlib's window and one chunk
+whatever the export's size, and nothing waits for the export to end. Brotli was measured and
 left out: at the same speed (quality 5) it made the site's largest files only
 about 5% smaller than gzip, and its high qualities cost 50 times as much CPU per
 compression (800 ms for the dashboard's Vega), for a compiled dependency in
@@ -99,6 +100,10 @@ COMPRESSIBLE_TYPES = frozenset({
 # Below this a body fits in one packet anyway, and gzip's 18 bytes of framing can
 # make it larger.
 MIN_COMPRESS_BYTES = 1024
+# A streamed body (a CSV export: Datasette sends each row as a message of its own) leaves in
+# pieces of at least this much: every layer outside, and the server, then handle tens of
+# messages where they handled thousands, and nothing waits for the export to end.
+STREAM_CHUNK_BYTES = 16 * 1024
 GZIP_LEVEL = 6  # zlib's default: level 9 made the site's largest files 0.2-1% smaller at 1.3-2.5 times the time
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 # A body (or a streamed chunk) this large is compressed on a thread, not on the event
@@ -435,6 +440,8 @@ def compressed(app):
     The response start is held until the first body message: then it is known
     whether the body is complete and small (sent as it is), complete (gzipped
     whole, with its new Content-Length) or streamed (gzipped chunk by chunk).
+    A streamed body's pieces are gathered into chunks of ``STREAM_CHUNK_BYTES``,
+    compressed or not.
     """
 
     async def compressing_app(scope, receive, send):
@@ -445,9 +452,11 @@ def compressed(app):
         start: dict = {}
         state = {"mode": None}  # None until the first body message; then "plain", "whole" or "stream"
         compressor = None
+        pending: list[bytes] = []  # a stream's small pieces, until they make a chunk
+        pending_size = 0
 
         async def compressing_send(message):
-            nonlocal compressor
+            nonlocal compressor, pending_size
             kind = message["type"]
             if kind == "http.response.start":
                 start.update(message)
@@ -455,6 +464,15 @@ def compressed(app):
                     state["mode"] = "plain"
                     await send(message)
                 return
+            if kind == "http.response.body" and (message.get("more_body", False) or pending):
+                body = message.get("body", b"")
+                pending.append(body)
+                pending_size += len(body)
+                if message.get("more_body", False) and pending_size < STREAM_CHUNK_BYTES:
+                    return
+                message = {**message, "body": b"".join(pending)}
+                pending.clear()
+                pending_size = 0
             if kind != "http.response.body" or state["mode"] in ("plain", "whole"):
                 await send(message)
                 return

@@ -15,16 +15,24 @@ change: CSV and JSON keep their machine forms (``render_cell`` is not used for t
   such flags, and on topics (stored as ids), are labelled the same way
   (``value_labels``, for templates/_facet_results.html).
 
-Names are looked up once per Datasette instance: the database is immutable.
+Names, and every table's foreign keys, are read once per Datasette instance, at
+start-up (the database is immutable), without the visitors' time limit: read on a
+visitor's first request under a busy machine, they failed that page with a 500.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 from typing import Any
 
 from datasette import hookimpl
+from datasette.plugins import pm
 from markupsafe import Markup, escape
+
+from leftbehind.site.retry import read_rows
+from leftbehind.site.urls import row_url
 
 DATABASE = "leftbehind"
 URL_PREFIXES = ("http://", "https://")
@@ -41,25 +49,27 @@ from sessions
 
 
 async def lookups(datasette) -> dict[str, Any]:
-    """Names and ids the cells link by, read once per instance (the database is immutable)."""
+    """Names and ids the cells link by, and which columns of each table and view they may
+    change, read once per instance (the database is immutable): at start-up."""
     cached = getattr(datasette, "_leftbehind_cell_lookups", None)
     if cached is not None:
         return cached
     db = datasette.get_database(DATABASE)
-    tables = set(await db.table_names())
+    tables = {row["name"] for row in await read_rows(db, "select name from sqlite_master where type = 'table'")}
 
     async def pairs(sql: str, needs: str) -> dict:
         if needs not in tables:
             return {}
-        return {row[0]: row[1] for row in (await db.execute(sql)).rows}
+        return {row[0]: row[1] for row in (tuple(row.values()) for row in await read_rows(db, sql))}
 
     roles: dict[tuple[str, str], list[str]] = {}
     if {"publication_organisations", "organisations"} <= tables:
-        for row in (await db.execute(
+        for row in await read_rows(
+            db,
             "select publication_id, organisations.name, role from publication_organisations"
-            " join organisations on organisations.id = organisation_id order by role"
-        )).rows:
-            roles.setdefault((row[0], row[1]), []).append(row[2])
+            " join organisations on organisations.id = organisation_id order by role",
+        ):
+            roles.setdefault((row["publication_id"], row["name"]), []).append(row["role"])
     result = {
         "topics": await pairs("select id, label from topics", "topics"),
         "organisations": await pairs("select name, id from organisations", "organisations"),
@@ -71,8 +81,14 @@ async def lookups(datasette) -> dict[str, Any]:
         "roles": roles,
         "foreign_keys": {},
         "shown_as": shown_as_by_table(datasette),
+        "columns": {},
     }
     if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+        for table in [*tables, *await db.view_names()]:
+            await foreign_keys_of(datasette, result, table)
+            result["columns"][table] = await columns_rendered(
+                db, table, result["foreign_keys"][table], result["shown_as"].get(table, {})
+            )
         datasette._leftbehind_cell_lookups = result
     return result
 
@@ -94,6 +110,28 @@ def shown_value(kind: str, value: Any) -> str | None:
     return None
 
 
+async def columns_rendered(db, table: str, foreign: dict[str, str], shown_as: dict[str, str]) -> frozenset[str]:
+    """The columns of ``table`` whose cells ``cell_html`` may change: its foreign keys, the
+    columns declared ``shown_as`` (flags and shares in words), the columns with a value that
+    looks like a JSON array, and the names it links (outside ``wards``, and each outside its
+    own table). Every other cell is Datasette's at once."""
+    columns = await db.table_columns(table)
+    arrays: set[str] = set()
+    if columns:
+        escaped = [column.replace("]", "]]") for column in columns]
+        sql = "select " + ", ".join(
+            f"exists(select 1 from [{table.replace(']', ']]')}] where [{c}] like '[%' and [{c}] like '%]')"
+            for c in escaped
+        )
+        found = await db.execute_fn(lambda conn: conn.execute(sql).fetchone())
+        arrays = {column for column, holds in zip(columns, found) if holds}
+    links = set()
+    if table != "wards":
+        links = {"ward_code", "ward_name"} | ({"lad_name"} if table != "local_authorities" else set())
+        links |= {"region_name"} if table != "regions" else set()
+    return frozenset(foreign) | frozenset(shown_as) | frozenset(arrays) | (frozenset(columns) & links)
+
+
 def json_list(value: Any, limit: int | None = None) -> list | None:
     """The list a cell holds as JSON text, or None when it holds something else
     (or is longer than ``limit`` characters, or nested too deeply to parse)."""
@@ -109,7 +147,8 @@ def json_list(value: Any, limit: int | None = None) -> list | None:
 
 
 def link(url: str, text: str) -> Markup:
-    return Markup('<a href="{}">{}</a>').format(url, text)
+    # Markup.format would escape the same way, at several times the cost (a table has thousands of links).
+    return Markup(f'<a href="{escape(url)}">{escape(text)}</a>')
 
 
 def item_html(datasette, known: dict[str, Any], column: str, item: Any, row_id: str | None) -> Markup:
@@ -118,22 +157,22 @@ def item_html(datasette, known: dict[str, Any], column: str, item: Any, row_id: 
     if text.startswith(URL_PREFIXES):
         return link(text, text)
     if column == "topics" and text in known["topics"]:
-        return link(datasette.urls.row(DATABASE, "topics", text), known["topics"][text])
+        return link(row_url(datasette, "topics", text), known["topics"][text])
     if column == "organisations" and text in known["organisations"]:
-        html = link(datasette.urls.row(DATABASE, "organisations", known["organisations"][text]), text)
+        html = link(row_url(datasette, "organisations", known["organisations"][text]), text)
         roles = known["roles"].get((row_id, text)) if row_id else None
         return html + Markup(" ({})").format(", ".join(roles)) if roles else html
     if column == "sessions" and text in known["sessions"]:
-        return link(datasette.urls.row(DATABASE, "sessions", known["sessions"][text]), text)
+        return link(row_url(datasette, "sessions", known["sessions"][text]), text)
     if column == "speakers" and text in known["people"]:
-        return link(datasette.urls.row(DATABASE, "people", known["people"][text]), text)
+        return link(row_url(datasette, "people", known["people"][text]), text)
     return Markup(escape(text))
 
 
 def list_html(items: list[Markup]) -> Markup:
     if not items:
         return Markup('<span class="lb-none">none</span>')
-    return Markup('<ul class="lb-cell-list">{}</ul>').format(Markup("").join(Markup("<li>{}</li>").format(i) for i in items))
+    return Markup('<ul class="lb-cell-list">' + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
 
 
 def row_value(row: Any, key: str) -> Any:
@@ -165,13 +204,13 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
         other = foreign.get(column)
         if other is None or value["value"] is None:
             return None
-        url = datasette.urls.row(DATABASE, other, str(value["value"]))
+        url = row_url(datasette, other, str(value["value"]))
         label = value.get("label")
         if label in (None, "", value["value"]):
             return link(url, str(value["value"]))
-        return Markup('<a href="{}">{} <span class="lb-code">{}</span></a>').format(url, label, value["value"])
+        return Markup(f'<a href="{escape(url)}">{escape(label)} <span class="lb-code">{escape(value["value"])}</span></a>')
     if column in foreign and value:
-        return link(datasette.urls.row(DATABASE, foreign[column], str(value)), str(value))
+        return link(row_url(datasette, foreign[column], str(value)), str(value))
     items = json_list(value, MAX_QUERY_LIST_CHARS if table is None else None)
     if items is not None:
         row_id = row_value(row, "id") if table in (None, "publications") else None
@@ -181,11 +220,11 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
     if column in ("ward_code", "ward_name"):
         code = row_value(row, "ward_code")
         if isinstance(code, str) and code.startswith("E05"):
-            return link(datasette.urls.row(DATABASE, "wards", code), value)
+            return link(row_url(datasette, "wards", code), value)
     if column == "lad_name" and value in known["councils"] and table != "local_authorities":
-        return link(datasette.urls.row(DATABASE, "local_authorities", known["councils"][value]), value)
+        return link(row_url(datasette, "local_authorities", known["councils"][value]), value)
     if column == "region_name" and value in known["regions"] and table != "regions":
-        return link(datasette.urls.row(DATABASE, "regions", known["regions"][value]), value)
+        return link(row_url(datasette, "regions", known["regions"][value]), value)
     return None
 
 
@@ -197,12 +236,14 @@ def may_change(value, table: str | None) -> bool:
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    """Synchronous once the lookups are read (a table of 100 rows calls this thousands of
-    times, and a coroutine per cell costs more than the work)."""
+    """Synchronous and at once for the cells it does not change (a table of 100 rows calls this
+    thousands of times, and a coroutine per cell costs more than the work)."""
     if database != DATABASE or not may_change(value, table):
         return None
     known = getattr(datasette, "_leftbehind_cell_lookups", None)
     if known is not None and (table is None or table in known["foreign_keys"]):
+        if table is not None and column not in known["columns"].get(table, (column,)):
+            return None
         return cell_html(row, value, column, table, datasette, known)
 
     async def inner():
@@ -232,5 +273,70 @@ def extra_template_vars(view_name, database, table, datasette):
 
     async def inner():
         return {"value_labels": await value_labels(datasette, table)}
+
+    return inner
+
+
+MARKDOWN_PLUGIN = "render_markdown"  # datasette-render-markdown's name with Datasette's plugin manager
+
+
+def markdown_columns(datasette, database: str | None, table: str | None):
+    """The columns datasette-render-markdown converts in ``table``: (names, pattern or None)."""
+    config = datasette.plugin_config("datasette-render-markdown", database=database, table=table) or {}
+    patterns = config.get("patterns")
+    if patterns is None:
+        patterns = ["*_markdown"]
+    pattern = re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
+    return frozenset(config.get("columns") or []), pattern
+
+
+def markdown_for_its_columns(render_markdown_cell):
+    """datasette-render-markdown's ``render_cell``, asked only for the columns it converts.
+
+    The plugin reads its configuration from the metadata for every text cell of every page
+    (``datasette.plugin_config``), a few microseconds a cell, to find that a column is not
+    one it converts. Which columns it converts in a table (its ``columns`` and ``patterns``
+    settings, ``*_markdown`` by default, matched as ``fnmatch`` matches on POSIX) depends only
+    on the metadata: read once per table and metadata object; every other cell returns at once.
+    """
+    decided: dict[tuple, tuple] = {}
+    decided_for: list = [None]
+
+    def render_cell(value, column, table, database, datasette):
+        if not isinstance(value, str):
+            return None
+        if pm.hook.get_metadata.get_hookimpls():
+            return render_markdown_cell(value, column, table, database, datasette)
+        if decided_for[0] is not datasette._metadata_local:
+            decided.clear()
+            decided_for[0] = datasette._metadata_local
+        key = (database, table)
+        if key not in decided:
+            decided[key] = markdown_columns(datasette, database, table)
+        names, pattern = decided[key]
+        if column in names or (pattern is not None and pattern.match(column)):
+            return render_markdown_cell(value, column, table, database, datasette)
+        return None
+
+    render_cell.leftbehind_scoped = True
+    return render_cell
+
+
+def scope_markdown_cells() -> None:
+    """Put ``markdown_for_its_columns`` in place of datasette-render-markdown's ``render_cell``
+    (in this process, once; the plugin stays registered as it is, for /-/plugins.json too)."""
+    for implementation in pm.hook.render_cell.get_hookimpls():
+        if implementation.plugin_name == MARKDOWN_PLUGIN and not getattr(
+            implementation.function, "leftbehind_scoped", False
+        ):
+            implementation.function = markdown_for_its_columns(implementation.function)
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        scope_markdown_cells()
+        if DATABASE in datasette.databases:
+            await lookups(datasette)
 
     return inner

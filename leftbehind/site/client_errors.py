@@ -15,7 +15,10 @@ import json
 import sqlite3
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.views.base import DatasetteError
+
+BUSY_MESSAGE = "The server is too busy to finish this page just now. Please try again in a few seconds."
 
 # What SQLite (or the result budget of leftbehind/site/sql_lane.py) says when a
 # query goes past one of the limits set for untrusted SQL.
@@ -43,7 +46,11 @@ CLIENT_ERROR_PREFIXES = (
 
 
 def as_client_error(request, exception: Exception) -> DatasetteError | None:
-    """The 400 error a bad request should have given, if this was one."""
+    """The 400 error a bad request should have given, if this was one (or the 503 of a
+    server too busy to finish a query of the site's own pages in time)."""
+    if isinstance(exception, QueryInterrupted):
+        # Interrupted twice (leftbehind/site/retry.py): the machine is too busy right now.
+        return DatasetteError(BUSY_MESSAGE, title="Too busy", status=503)
     if isinstance(exception, DatasetteError):
         if exception.status == 500 and str(exception.message).startswith(CLIENT_ERROR_PREFIXES):
             return DatasetteError(exception.message, title="Invalid request", status=400)

@@ -29,9 +29,13 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from leftbehind.site.site_facts import site_facts
+
 DATABASE = "leftbehind"
 CONFIG = "leftbehind-dataset"
 PACKAGE_PATH = f"/{DATABASE}/datapackage.json"
+# Where About says which licence covers which part (templates/pages/about.html).
+LICENCES_PATH = "/about#licences"
 # Pages that carry the JSON-LD: the home page and About.
 JSONLD_TEMPLATES = ("index.html", "pages/about.html")
 SQLITE_MEDIA_TYPE = "application/vnd.sqlite3"
@@ -119,15 +123,13 @@ def licence(name: str | None, url: str | None) -> dict | None:
 
 
 async def sources(datasette) -> list[dict]:
-    rows = (await datasette.get_database(DATABASE).execute(
-        "select id, title, url, licence, licence_url, attribution from sources order by id"
-    )).rows
-    return [dict(row) for row in rows]
+    """The ``sources`` rows, by id (read once, by leftbehind/site/site_facts.py)."""
+    return (await site_facts(datasette))["data_sources"]
 
 
 async def build_facts(datasette) -> dict[str, str]:
-    rows = (await datasette.get_database(DATABASE).execute("select item, value from build_info")).rows
-    return {row["item"]: row["value"] for row in rows}
+    """The ``build_info`` items (read once, by leftbehind/site/site_facts.py)."""
+    return (await site_facts(datasette))["build"]
 
 
 def absolute(datasette, request, path: str) -> str:
@@ -244,6 +246,14 @@ async def dataset_jsonld(datasette, request) -> dict:
         "url": absolute(datasette, request, "/"),
         "isAccessibleForFree": True,
         "conditionsOfAccess": datasette.metadata("license"),
+        # One licence does not cover the whole (the CNI has none stated): the whole's licence is
+        # the page that says which covers each part, named by what it says; each part's is below.
+        "license": {
+            "@type": "CreativeWork",
+            "name": datasette.metadata("license"),
+            "url": absolute(datasette, request, LICENCES_PATH),
+        },
+        "keywords": list(settings.get("keywords", [])),
         "creator": {"@type": "Organization", "url": absolute(datasette, request, "/"), **settings.get("creator", {})},
         "temporalCoverage": settings.get("temporal_coverage"),
         "spatialCoverage": {"@type": "Place", "name": settings.get("spatial_coverage")},

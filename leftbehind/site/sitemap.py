@@ -13,18 +13,28 @@ Every URL here is one ``robots.txt`` lets crawlers read. URLs are built with
 ``datasette.absolute_url``, from the request that leftbehind/site/guard.py has
 already rewritten to the configured origin: never from the ``Host`` a client
 sent. The database is immutable while served, so the list of paths is made
-once per Datasette instance. ``robots.txt`` (datasette-block-robots, its rules in
+once per Datasette instance, at start-up. ``robots.txt`` (datasette-block-robots, its rules in
 metadata.yml) gets the ``Sitemap:`` line through that plugin's
-``block_robots_extra_lines`` hook.
+``block_robots_extra_lines`` hook, and before it a Disallow line for each prefix of
+an export or query string of every table, view and canned query (``literal_robot_lines``):
+metadata.yml's wildcard rules (``/*?``, ``/*.json``) are Google's and Bing's, and crawlers
+that read robots.txt as the 1994 rules did (prefixes only) would read them as paths nobody
+asks for. What no prefix can name is left to the wildcards: a row page's own ``.json``
+(one row, and finite).
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from datasette import hookimpl
 from datasette.utils import derive_named_parameters, path_from_row_pks
 from datasette.utils.asgi import Response
+
+from leftbehind.site.dataset_description import PACKAGE_PATH
+from leftbehind.site.retry import read_rows
+from leftbehind.site.site_facts import site_facts
 
 DATABASE = "leftbehind"
 SITEMAP_PATH = "/sitemap.xml"
@@ -61,10 +71,8 @@ async def sitemap_paths(datasette) -> list[str]:
 
 async def built_on(datasette) -> str | None:
     """The day the database was built (``build_info``), as the sitemap's lastmod."""
-    row = (await datasette.get_database(DATABASE).execute(
-        "select value from build_info where item = 'built_at'"
-    )).first()
-    return row["value"][:10] if row and row["value"] else None
+    built_at = (await site_facts(datasette))["build"].get("built_at")
+    return built_at[:10] if built_at else None
 
 
 def sitemap_xml(urls: list[str], lastmod: str | None) -> str:
@@ -75,7 +83,8 @@ def sitemap_xml(urls: list[str], lastmod: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def sitemap_view(datasette, request):
+async def known_sitemap(datasette) -> tuple[list[str], str | None]:
+    """The sitemap's paths and its lastmod, made once per instance when its databases are immutable."""
     listed = getattr(datasette, "_leftbehind_sitemap", None)
     if listed is None:
         paths = await sitemap_paths(datasette)
@@ -84,7 +93,11 @@ async def sitemap_view(datasette, request):
         listed = (paths, await built_on(datasette))
         if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
             datasette._leftbehind_sitemap = listed
-    paths, lastmod = listed
+    return listed
+
+
+async def sitemap_view(datasette, request):
+    paths, lastmod = await known_sitemap(datasette)
     origin = datasette.absolute_url(request, "/").rstrip("/")  # every path starts with / (and base_url)
     return Response(sitemap_xml([origin + path for path in paths], lastmod),
                     content_type="application/xml; charset=utf-8")
@@ -95,6 +108,55 @@ def register_routes():
     return [(r"^/sitemap\.xml$", sitemap_view)]
 
 
+async def literal_robot_lines(datasette) -> list[str]:
+    """Disallow lines that need no wildcard: every table's, view's and canned query's exports
+    and query strings (Datasette's own parameters start with _, filters with a column's name,
+    a query's with its parameter's), each by its prefix."""
+    db = datasette.get_database(DATABASE)
+    base = datasette.urls.database(DATABASE)
+    prefixes = [f"{base}.json", f"{base}?_", PACKAGE_PATH]
+    tables = await read_rows(db, "select name from sqlite_master where type in ('table', 'view') order by name")
+    for table in (row["name"] for row in tables):
+        path = datasette.urls.table(DATABASE, table)
+        columns = await read_rows(db, "select name from pragma_table_info(?)", (table,))
+        prefixes += [f"{path}.json", f"{path}.csv", f"{path}?_", *(f"{path}?{quote(row['name'])}" for row in columns)]
+    for name, query in (await datasette.get_canned_queries(DATABASE, None)).items():
+        path = datasette.urls.query(DATABASE, name)
+        parameters = await derive_named_parameters(db, query["sql"])
+        prefixes += [f"{path}.json", f"{path}.csv", f"{path}.atom", f"{path}?_", *(f"{path}?{p}" for p in parameters)]
+    kept: list[str] = []
+    for prefix in sorted(set(prefixes)):  # a prefix another one already covers adds nothing
+        if not kept or not prefix.startswith(kept[-1]):
+            kept.append(prefix)
+    return [f"Disallow: {prefix}" for prefix in kept]
+
+
+async def known_robot_lines(datasette) -> list[str]:
+    lines = getattr(datasette, "_leftbehind_robot_lines", None)
+    if lines is None:
+        lines = await literal_robot_lines(datasette)
+        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+            datasette._leftbehind_robot_lines = lines
+    return lines
+
+
+@hookimpl
+def startup(datasette):
+    """Make the sitemap and the robots.txt lines before the first crawler comes."""
+    if DATABASE not in datasette.databases:
+        return None
+
+    async def inner():
+        await known_robot_lines(datasette)
+        await known_sitemap(datasette)
+
+    return inner
+
+
 @hookimpl
 def block_robots_extra_lines(datasette, request):
-    return [f"Sitemap: {datasette.absolute_url(request, SITEMAP_PATH)}"]
+    async def inner():
+        lines = await known_robot_lines(datasette) if DATABASE in datasette.databases else []
+        return [*lines, f"Sitemap: {datasette.absolute_url(request, SITEMAP_PATH)}"]
+
+    return inner

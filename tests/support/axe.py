@@ -24,15 +24,6 @@ BLOCKING = ("critical", "serious")
 # only the violations back.
 AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
 
-# Let the page settle before axe looks: no request in flight, no animation
-# running (Leaflet's zoom and marker animations change what axe sees).
-SETTLED = """
-() => document.readyState === "complete"
-  && !document.querySelector(".leaflet-zoom-anim, .leaflet-cluster-anim")
-  && document.getAnimations().every((animation) => animation.playState !== "running")
-"""
-
-
 @dataclass
 class AxeReport:
     """The violations axe found on one page."""
@@ -69,10 +60,9 @@ class AxeReport:
 
 
 async def axe_report(page: Any) -> AxeReport:
-    """Run axe-core on ``page`` as it is now, once it has settled."""
+    """Run axe-core on ``page`` as it is now: settle it first (``support.browser.settle``),
+    so that axe sees the page finished, its maps drawn and nothing moving."""
     from axe_playwright_python.async_playwright import Axe
 
-    await page.wait_for_load_state("networkidle")
-    await page.wait_for_function(SETTLED, polling="raf")
     results = await Axe().run(page, options=AXE_OPTIONS)
     return AxeReport(results.response["violations"])

@@ -26,6 +26,7 @@ alone would not prove anything was drawn.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,11 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+# A deadline, not a wait: every wait in the browser tests ends at its own event (a
+# response, an element, a count reached); this only stops a test that would otherwise
+# hang. It is set on every context, for every Playwright call, far beyond what any step
+# takes with the machine's cores busy with other work.
+DEADLINE_MS = 180_000
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # git-ignored
@@ -109,6 +115,11 @@ MARKERS_REACHED = (
 )
 
 
+# How often a condition in the page is checked while a test waits for it: a polling
+# interval, not a wait (the wait ends as soon as the condition holds).
+POLL_MS = 50
+
+
 class ChromiumMissing(RuntimeError):
     """Debian's chromium is not installed: the browser tests cannot run."""
 
@@ -142,27 +153,40 @@ async def add_map_hook(context: Any) -> None:
     await context.add_init_script(MAP_HOOK)
 
 
+async def new_context(browser: Any, base: str, **options) -> Any:
+    """A browser context for the site at ``base``: other hosts aborted, the map hook in,
+    and the deadline (``DEADLINE_MS``) on every call."""
+    context = await browser.new_context(**options)
+    context.set_default_timeout(DEADLINE_MS)
+    await keep_to_own_server(context, base)
+    await add_map_hook(context)
+    return context
+
+
 async def click_cluster(page: Any, cluster: Any) -> None:
     """Click a cluster icon and wait until the map has zoomed in or spread it out."""
     await page.evaluate(ARM_CLUSTER_SETTLED)
     await cluster.click()
-    await page.wait_for_function(CLUSTER_SETTLED, polling="raf")
+    await page.wait_for_function(CLUSTER_SETTLED, polling=POLL_MS)
 
 
 async def marker_counts(page: Any) -> dict[str, int] | None:
     return await page.evaluate(MARKER_COUNTS)
 
 
-async def wait_for_markers(page: Any, expected: int, timeout_ms: float = 30_000) -> float:
+async def wait_for_markers(page: Any, expected: int, polling: float | str = POLL_MS) -> float:
     """Wait until ``expected`` markers are loaded, shown and in the DOM.
 
     Returns the moment it happened, in milliseconds since the navigation started
-    (``performance.now()`` in the page). On timeout the error says what was counted.
+    (``performance.now()`` in the page), as precise as ``polling``: the tests check
+    every ``POLL_MS``, the map benchmark every frame (``"raf"``). Counting 7,433
+    markers on every frame would take the CPU the map needs to draw them.
+    On the deadline the error says what was counted.
     """
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     try:
-        await page.wait_for_function(MARKERS_REACHED, arg=expected, polling="raf", timeout=timeout_ms)
+        await page.wait_for_function(MARKERS_REACHED, arg=expected, polling=polling)
     except PlaywrightTimeout as error:
         counts = await marker_counts(page)
         raise AssertionError(f"expected {expected} markers on the map, counted {counts}") from error
@@ -171,25 +195,49 @@ async def wait_for_markers(page: Any, expected: int, timeout_ms: float = 30_000)
 
 @dataclass
 class PageWatch:
-    """Everything that went wrong while a page was open, on our side.
+    """Everything that went wrong while a page was open, on our side, and what is in flight.
 
     Failures of requests to other hosts (map tiles) are ignored; everything else
     counts: uncaught exceptions, console errors, failed requests and error
-    responses from our server. One failure is normal and ignored: Chromium
-    aborts a navigation that turns into a download (net::ERR_ABORTED).
+    responses from our server. Two failures are the browser's own doing and ignored,
+    both ``net::ERR_ABORTED``: a navigation that turns into a download, and a request
+    of a document that was being navigated away from (a type-ahead suggestion still in
+    flight, or sent just after, when Enter submits the search): one that started while
+    a navigation of the main frame was under way, or before one started. A request
+    aborted for any other reason (by the page's script, say) still counts.
+
+    It also keeps the page's own requests in flight, for ``settle``.
     """
 
     base: str
     problems: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     downloads: set[str] = field(default_factory=set)
+    cancelled: list[str] = field(default_factory=list)  # left behind by a navigation: not problems
+    navigations: int = 0  # of the main frame, started
+    leaving: bool = False  # a navigation of the main frame has started and not yet committed
+    in_flight: dict[Any, tuple[int, bool]] = field(default_factory=dict)  # request -> (navigations, leaving)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
 
     def attach(self, page: Any) -> None:
         page.on("pageerror", lambda error: self.problems.append(f"JavaScript error: {error}"))
         page.on("console", self._on_console)
-        page.on("requestfailed", self._on_request_failed)
+        page.on("request", lambda request: self._on_request(page, request))
+        page.on("requestfinished", self._done)
+        page.on("requestfailed", lambda request: self._on_request_failed(page, request))
         page.on("response", self._on_response)
-        page.on("download", lambda download: self.downloads.add(download.url))
+        page.on("download", self._on_download)
+        page.on("framenavigated", lambda frame: self._arrived() if frame == page.main_frame else None)
+
+    def _arrived(self) -> None:
+        self.leaving = False
+
+    def _on_download(self, download: Any) -> None:
+        self.downloads.add(download.url)
+        self.leaving = False  # the navigation became a download: the document stays
 
     def _on_console(self, message: Any) -> None:
         if message.type != "error":
@@ -199,9 +247,41 @@ class PageWatch:
             return
         self.problems.append(f"console error at {source or '?'}: {message.text}")
 
-    def _on_request_failed(self, request: Any) -> None:
+    @staticmethod
+    def _main_navigation(page: Any, request: Any) -> bool:
+        return request.is_navigation_request() and request.frame == page.main_frame
+
+    def _on_request(self, page: Any, request: Any) -> None:
+        if self._main_navigation(page, request):
+            self.navigations += 1
+            self.leaving = True
         if is_own(request.url, self.base):
-            self.failed.append((request.url, str(request.failure)))
+            self.in_flight[request] = (self.navigations, self.leaving)
+            self.idle.clear()
+
+    def _done(self, request: Any) -> tuple[int, bool] | None:
+        """Forget ``request``; (navigations, leaving) when it started."""
+        started = self.in_flight.pop(request, None)
+        if not self.in_flight:
+            self.idle.set()
+        return started
+
+    def _on_request_failed(self, page: Any, request: Any) -> None:
+        started = self._done(request)
+        if self._main_navigation(page, request):
+            self.leaving = False
+        if not is_own(request.url, self.base):
+            return
+        failure = str(request.failure)
+        left_behind = (
+            started is not None
+            and not request.is_navigation_request()
+            and (started[1] or self.navigations > started[0])
+        )
+        if "ERR_ABORTED" in failure and left_behind:
+            self.cancelled.append(request.url)
+            return
+        self.failed.append((request.url, failure))
 
     def _on_response(self, response: Any) -> None:
         if is_own(response.url, self.base) and response.status >= 400:
@@ -215,8 +295,45 @@ class PageWatch:
             if not (url in self.downloads and "ERR_ABORTED" in failure)
         ]
         problems = self.problems + failures
-        self.problems, self.failed, self.downloads = [], [], set()
+        self.problems, self.failed, self.downloads, self.cancelled = [], [], set(), []
         return problems
+
+
+# True once the page has loaded and nothing on it is still moving: no Leaflet zoom or
+# cluster animation, no CSS or Web animation running, no region marked busy (our maps
+# are aria-busy until their marks are drawn, static/maps.js).
+STILL = """
+() => document.readyState === "complete"
+  && !document.querySelector(".leaflet-zoom-anim, .leaflet-cluster-anim, [aria-busy=true]")
+  && document.getAnimations().every((animation) => animation.playState !== "running")
+"""
+# True when nothing in the document changed during the next two animation frames.
+UNCHANGED_FOR_TWO_FRAMES = """
+async () => {
+  let changed = false;
+  const observer = new MutationObserver(() => { changed = true; });
+  observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  observer.disconnect();
+  return !changed;
+}
+"""
+
+
+async def settle(page: Any, watch: PageWatch) -> None:
+    """Wait until the page is finished: loaded, still (``STILL``), none of its requests to
+    our server in flight, and nothing in it changing over two frames.
+
+    Events, not time: no "network idle for 500 ms", which is a guess that is wrong both
+    ways under load (too short for a busy server, and always 500 ms too long).
+    """
+    await page.wait_for_load_state("load")
+    async with asyncio.timeout(DEADLINE_MS / 1000):
+        while True:
+            await page.wait_for_function(STILL, polling=POLL_MS)
+            await watch.idle.wait()
+            if await page.evaluate(UNCHANGED_FOR_TWO_FRAMES) and watch.idle.is_set() and await page.evaluate(STILL):
+                return
 
 
 class Visit:
@@ -236,6 +353,9 @@ class Visit:
         SCREENSHOTS.mkdir(exist_ok=True)
         await self.page.screenshot(path=SCREENSHOTS / f"{name}-{self.width}.png", animations="disabled")
 
+    async def settle(self) -> None:
+        await settle(self.page, self.watch)
+
     async def page_width(self) -> int:
         return await self.page.evaluate("document.documentElement.scrollWidth")
 
@@ -245,10 +365,8 @@ class Visit:
 
 
 async def visit(browser: Any, base: str, viewport: dict, **options) -> tuple[Any, Visit]:
-    """A new context (map tiles aborted, map hook in) and a watched page at ``viewport``."""
-    context = await browser.new_context(viewport=viewport, **options)
-    await keep_to_own_server(context, base)
-    await add_map_hook(context)
+    """A new context (``new_context``) and a watched page at ``viewport``."""
+    context = await new_context(browser, base, viewport=viewport, **options)
     page = await context.new_page()
     watch = PageWatch(base)
     watch.attach(page)

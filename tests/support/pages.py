@@ -160,10 +160,10 @@ async def reach_state(page, page_type: PageType) -> None:
         await page.locator("main .dropdown-menu").wait_for(state="visible")
     elif page_type.state == "load all":
         button = page.locator("button.lb-map-load-all")
-        await button.wait_for(timeout=60_000)
+        await button.wait_for()
         total = int(await button.get_attribute("data-total"))
         await button.click()
-        await wait_for_markers(page, total, timeout_ms=120_000)
+        await wait_for_markers(page, total)
     elif page_type.state == "suggestions":
         await page.locator("#q").press_sequentially(SUGGESTION_TEXT)
         await page.wait_for_function("() => document.querySelectorAll('[data-suggest-list] a').length > 1")

@@ -10,11 +10,14 @@ from leftbehind.site.pages.reading import (
     facts_of,
     fetch_rows,
     map_url,
+    once,
     outlines_url,
     schema_of,
     ward_link,
 )
 from leftbehind.site.pages.words import status_of
+from leftbehind.site.retry import read_rows
+from leftbehind.site.urls import row_url
 
 
 def set_counts(wards: list[dict[str, Any]]) -> dict[str, int]:
@@ -141,15 +144,14 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
     wards = await fetch_rows(db, WARD_LIST_SQL.format(where="region_code = :code"), {"code": region_code})
     councils: dict[str, dict[str, Any]] = {}
     for ward in wards:
-        council = councils.setdefault(
-            ward["lad_code"],
-            {
+        council = councils.get(ward["lad_code"])
+        if council is None:
+            council = councils[ward["lad_code"]] = {
                 "code": ward["lad_code"],
                 "name": ward["lad_name"],
-                "url": datasette.urls.row(DATABASE, "local_authorities", ward["lad_code"]),
+                "url": row_url(datasette, "local_authorities", ward["lad_code"]),
                 "wards": [],
-            },
-        )
+            }
         council["wards"].append(ward)
     council_rows = []
     for council in councils.values():
@@ -178,23 +180,25 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
 
 async def neighbourhoods_map(datasette) -> dict[str, Any]:
     """What the neighbourhoods page says beside its map: the set sizes and the wards that left."""
-    db = datasette.get_database(DATABASE)
-    facts = await facts_of(datasette)
-    left = await fetch_rows(
-        db,
-        "select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change, cni_rank "
-        "from wards where left_behind_change = 'left in 2020' order by ward_name",
-    )
-    counts = {
-        row["left_behind_change"]: row["n"]
-        for row in await fetch_rows(db, "select left_behind_change, count(*) as n from wards group by left_behind_change")
-    }
-    return {
-        "sets": facts["sets"],
-        "both": counts.get("in both sets", 0),
-        "joined": counts.get("joined in 2020", 0),
-        "left": [ward_link(datasette, row) for row in left],
-        "ward_url_prefix": datasette.urls.table(DATABASE, "wards") + "/",
-    }
 
+    async def compute() -> dict[str, Any]:
+        db = datasette.get_database(DATABASE)
+        facts = await facts_of(datasette)
+        left = await read_rows(
+            db,
+            "select ward_code, ward_name, lad_code, lad_name, region_code, region_name, left_behind_change, cni_rank "
+            "from wards where left_behind_change = 'left in 2020' order by ward_name",
+        )
+        counts = {
+            row["left_behind_change"]: row["n"]
+            for row in await read_rows(db, "select left_behind_change, count(*) as n from wards group by left_behind_change")
+        }
+        return {
+            "sets": facts["sets"],
+            "both": counts.get("in both sets", 0),
+            "joined": counts.get("joined in 2020", 0),
+            "left": [ward_link(datasette, row) for row in left],
+            "ward_url_prefix": datasette.urls.table(DATABASE, "wards") + "/",
+        }
 
+    return await once(datasette, "neighbourhoods_map", compute)

@@ -16,6 +16,7 @@ from leftbehind.site.pages.geometry import (
     parse_coordinate,
     polygons_of,
 )
+from leftbehind.site.retry import read_rows
 from leftbehind.site.pages.reading import (
     DATABASE,
     facts_of,
@@ -129,13 +130,13 @@ def _search_result(datasette, row: dict[str, Any]) -> dict[str, Any]:
     return link
 
 
-async def _outline_index(datasette) -> list[tuple[str, tuple[float, float, float, float], list]]:
+async def outline_index(datasette) -> list[tuple[str, tuple[float, float, float, float], list]]:
     """Every outline with its bounding box, parsed once, for "use my location"."""
 
     async def compute():
         db = datasette.get_database(DATABASE)
         index = []
-        for row in await fetch_rows(db, "select ward_code, geojson from ward_outlines"):
+        for row in await read_rows(db, "select ward_code, geojson from ward_outlines"):
             try:
                 polygons = polygons_of(json.loads(row["geojson"]))
             except (TypeError, ValueError):
@@ -163,7 +164,7 @@ async def nearest(datasette, latitude: float, longitude: float) -> dict[str, Any
     )
     inside: list[str] = []
     if schema.outlines:
-        for code, (west, south, east, north), polygons in await _outline_index(datasette):
+        for code, (west, south, east, north), polygons in await outline_index(datasette):
             if west <= longitude <= east and south <= latitude <= north and geometry_contains(polygons, longitude, latitude):
                 inside.append(code)
         missing = [code for code in inside if code not in {row["ward_code"] for row in rows}]
@@ -189,11 +190,11 @@ async def examples(datasette) -> dict[str, Any]:
 
     async def compute():
         db = datasette.get_database(DATABASE)
-        ward = await fetch_rows(db, "select ward_name from wards order by cni_rank limit 1")
-        council = await fetch_rows(
+        ward = await read_rows(db, "select ward_name from wards order by cni_rank limit 1")
+        council = await read_rows(
             db, "select lad_name from wards group by lad_code order by sum(left_behind_2020) desc, lad_name limit 1"
         )
-        other = await fetch_rows(
+        other = await read_rows(
             db,
             "select ward_name from wards where left_behind_change is null and cni_rank > 3000"
             " and ward_name not like '%and%' order by ward_code limit 1",

@@ -17,8 +17,9 @@ from leftbehind.site.pages.areas import (
     neighbourhoods_map,
     region_page,
 )
-from leftbehind.site.pages.find import finder, suggestions
-from leftbehind.site.pages.reading import DATABASE
+from leftbehind.site.pages.find import examples, finder, outline_index, suggestions
+from leftbehind.site.pages.reading import DATABASE, facts_of, schema_of
+from leftbehind.site.pages.row_view import ROUTE, PeopleRowView
 from leftbehind.site.pages.wards import ward_page
 
 ROW_PAGES = {
@@ -59,6 +60,25 @@ async def suggestions_view(datasette, request):
     return Response.json(await suggestions(datasette, request.args.get("q")))
 
 
+async def read_once(datasette) -> None:
+    """What the pages read once per instance, read at start-up rather than by a first visitor."""
+    schema = await schema_of(datasette)
+    await facts_of(datasette)
+    await examples(datasette)
+    await neighbourhoods_map(datasette)
+    if schema.outlines:
+        await outline_index(datasette)
+
+
 @hookimpl
-def register_routes():
-    return [(r"^/find-my-ward\.json$", suggestions_view)]
+def startup(datasette):
+    async def inner():
+        if DATABASE in datasette.databases:
+            await read_once(datasette)
+
+    return inner
+
+
+@hookimpl
+def register_routes(datasette):
+    return [(r"^/find-my-ward\.json$", suggestions_view), (ROUTE, PeopleRowView.as_view(datasette))]

@@ -4,7 +4,8 @@ Today's geography (lad24_* columns on ``wards``, ``local_authorities_2024``,
 ``ward_links_2024``) and ``ward_outlines`` are used when the database has them and
 ignored when it does not: the schema is read once per Datasette instance. The database
 is immutable while served, so facts that never change (set sizes, the sources) are read
-once per instance and kept.
+once per instance and kept: at start-up (``pages.hooks.startup``), with ``read_rows``,
+without the visitors' time limit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from leftbehind.site.pages.words import STATUS_SHORT, status_of
+from leftbehind.site.retry import read_rows
+from leftbehind.site.urls import row_url
 
 DATABASE = "leftbehind"
 
@@ -64,8 +67,8 @@ async def fetch_rows(db, sql: str, params: dict | None = None) -> list[dict[str,
 async def schema_of(datasette) -> Schema:
     async def compute() -> Schema:
         db = datasette.get_database(DATABASE)
-        tables = frozenset(await db.table_names())
-        columns = frozenset(await db.table_columns("wards")) if "wards" in tables else frozenset()
+        tables = frozenset(row["name"] for row in await read_rows(db, "select name from sqlite_master where type = 'table'"))
+        columns = frozenset(row["name"] for row in await read_rows(db, "pragma table_info(wards)"))
         return Schema(tables, columns)
 
     return await once(datasette, "schema", compute)
@@ -76,11 +79,11 @@ async def facts_of(datasette) -> dict[str, Any]:
 
     async def compute() -> dict[str, Any]:
         db = datasette.get_database(DATABASE)
-        counts = (await fetch_rows(db, "select count(*) as wards, sum(population is null) as unknown from wards"))[0]
-        sets = {row["id"]: row["wards"] for row in await fetch_rows(db, "select id, wards from left_behind_sets")}
+        counts = (await read_rows(db, "select count(*) as wards, sum(population is null) as unknown from wards"))[0]
+        sets = {row["id"]: row["wards"] for row in await read_rows(db, "select id, wards from left_behind_sets")}
         sources = {
             row["id"]: row
-            for row in await fetch_rows(db, "select id, title, url, licence, licence_url, attribution from sources")
+            for row in await read_rows(db, "select id, title, url, licence, licence_url, attribution from sources")
         }
         return {
             "total_wards": counts["wards"],
@@ -98,14 +101,14 @@ def ward_link(datasette, row: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": row["ward_code"],
         "name": row["ward_name"],
-        "url": datasette.urls.row(DATABASE, "wards", row["ward_code"]),
+        "url": row_url(datasette, "wards", row["ward_code"]),
         "status": status,
         "answer": STATUS_SHORT[status],
         "cni_rank": row.get("cni_rank"),
         "council": row.get("lad_name"),
-        "council_url": datasette.urls.row(DATABASE, "local_authorities", row["lad_code"]) if row.get("lad_code") else None,
+        "council_url": row_url(datasette, "local_authorities", row["lad_code"]) if row.get("lad_code") else None,
         "region": row.get("region_name"),
-        "region_url": datasette.urls.row(DATABASE, "regions", row["region_code"]) if row.get("region_code") else None,
+        "region_url": row_url(datasette, "regions", row["region_code"]) if row.get("region_code") else None,
     }
 
 

@@ -1,0 +1,169 @@
+"""Datasette's templates rendered without Jinja's async mode: the same pages, in about half the time.
+
+Datasette renders every template in Jinja's async mode, where each piece of output and each
+call is awaited: about twice the time of the same template rendered plainly, for every HTML
+page (a table page of 100 rows writes 20,000 pieces). Async mode exists so a template may call
+an async function; the site's templates and Datasette's call only a few, and none needs to run
+while the template does:
+
+- Datasette's own: ``crumb_items`` (the breadcrumbs, asked for the page's database and table),
+  ``menu_links``, ``database_actions`` and ``table_actions`` (plugin hooks that take no
+  arguments);
+- the site's: ``neighbourhoods_map`` (no arguments), and a people's page's own data
+  (``ward_page(code)`` and the like), which ``leftbehind/site/pages/row_view.py`` reads
+  before rendering and hands over under ``READY``.
+
+So ``render_template`` (put in place of Datasette's on each instance at start-up) builds the
+context exactly as Datasette's ``render_template`` (0.65) does, calls every hook as it does,
+awaits those functions first (``crumb_items`` for the page's database and table, the others
+with no arguments), and renders the same template, from the same loader with the same
+filters, plainly. A page whose context holds any other async function, or that asks for
+Datasette's template debugging (``?_context=1``), is rendered by Datasette as before.
+tests/test_plain_templates.py renders every page type both ways and compares them byte for byte.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from datasette import hookimpl
+from datasette.plugins import pm
+from datasette.utils import await_me_maybe, display_actor, format_bytes
+from jinja2 import Template
+from markupsafe import Markup
+
+READY = "_leftbehind_ready"  # context key: name -> a plain function giving what the async one would
+
+
+def plain_environment(datasette):
+    """Datasette's Jinja environment, not async: the same loader, filters, tests and extensions."""
+    environment = getattr(datasette, "_leftbehind_plain_jinja", None)
+    if environment is None:
+        environment = datasette.jinja_env.overlay(enable_async=False)
+        datasette._leftbehind_plain_jinja = environment
+    return environment
+
+
+def is_async(value: Any) -> bool:
+    return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
+
+
+def takes_no_arguments(function) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
+
+
+def hides_async(value: Any) -> bool:
+    """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if is_async(item):
+            return True
+        if depth < 2 and isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif depth < 2 and isinstance(item, (list, tuple)):
+            stack += [(v, depth + 1) for v in item[:100]]
+    return False
+
+
+def returning(value):
+    return lambda *args, **kwargs: value
+
+
+async def render_template(datasette, render_async, templates, context=None, request=None, view_name=None):
+    """``Datasette.render_template``, rendered plainly when the page allows (see the module's docstring)."""
+    context = dict(context or {})
+    ready = context.pop(READY, {})
+    if request is None or (request.args.get("_context") and datasette.setting("template_debug")):
+        return await render_async(templates, context, request=request, view_name=view_name)
+    environment = plain_environment(datasette)
+    if isinstance(templates, Template):
+        template = environment.get_template(templates.name)
+    else:
+        template = environment.select_template([templates] if isinstance(templates, str) else templates)
+    # From here, Datasette 0.65's render_template, with the template rendered plainly.
+    body_scripts = []
+    for extra_script in pm.hook.extra_body_script(
+        template=template.name, database=context.get("database"), table=context.get("table"),
+        columns=context.get("columns"), view_name=view_name, request=request, datasette=datasette,
+    ):
+        extra_script = await await_me_maybe(extra_script)
+        if isinstance(extra_script, dict):
+            script, module = extra_script["script"], bool(extra_script.get("module"))
+        else:
+            script, module = extra_script, False
+        body_scripts.append({"script": Markup(script), "module": module})
+    extra_template_vars: dict[str, Any] = {}
+    for extra_vars in pm.hook.extra_template_vars(
+        template=template.name, database=context.get("database"), table=context.get("table"),
+        columns=context.get("columns"), view_name=view_name, request=request, datasette=datasette,
+    ):
+        extra_vars = await await_me_maybe(extra_vars)
+        assert isinstance(extra_vars, dict), f"extra_vars is of type {type(extra_vars)}"
+        extra_template_vars.update(extra_vars)
+    links = []
+    for hook in pm.hook.menu_links(datasette=datasette, actor=request.actor, request=request):
+        extra_links = await await_me_maybe(hook)
+        if extra_links:
+            links.extend(extra_links)
+    crumbs = {}
+    database, table = context.get("database"), context.get("table")
+    for asked in ((None, None), (database, None), (database, table) if table else (None, None)):
+        crumbs[asked] = await datasette._crumb_items(request, table=asked[1], database=asked[0])
+    template_context = {
+        **context,
+        "request": request,
+        "crumb_items": lambda request=None, database=None, table=None: crumbs[(database, table)],
+        "urls": datasette.urls,
+        "actor": request.actor,
+        "menu_links": returning(links),
+        "display_actor": display_actor,
+        "show_logout": "ds_actor" in request.cookies and request.actor,
+        "app_css_hash": datasette.app_css_hash(),
+        "zip": zip,
+        "body_scripts": body_scripts,
+        "format_bytes": format_bytes,
+        "show_messages": lambda: datasette._show_messages(request),
+        "extra_css_urls": await datasette._asset_urls("extra_css_urls", template, context, request, view_name),
+        "extra_js_urls": await datasette._asset_urls("extra_js_urls", template, context, request, view_name),
+        "base_url": datasette.setting("base_url"),
+        "csrftoken": request.scope["csrftoken"],
+        **extra_template_vars,
+        **ready,
+    }
+    for name, value in template_context.items():
+        if name in ready or not is_async(value):
+            continue
+        if inspect.iscoroutinefunction(value) and takes_no_arguments(value):
+            template_context[name] = returning(await value())
+        else:  # an async function that needs arguments: only async mode can call it
+            return await render_async(templates, context, request=request, view_name=view_name)
+    if any(hides_async(value) for value in template_context.values()):
+        return await render_async(templates, context, request=request, view_name=view_name)
+    try:
+        return template.render(template_context)
+    except Exception:  # (breadcrumbs asked for another table, say): Datasette renders it, or says why not
+        return await render_async(templates, context, request=request, view_name=view_name)
+
+
+def install(datasette) -> None:
+    """Put ``render_template`` in place of ``datasette``'s own (this instance only; again is harmless)."""
+    if getattr(datasette, "_leftbehind_render_async", None) is not None:
+        return
+    render_async = datasette.render_template
+    datasette._leftbehind_render_async = render_async
+
+    async def render(templates, context=None, request=None, view_name=None):
+        return await render_template(datasette, render_async, templates, context, request, view_name)
+
+    datasette.render_template = render
+
+
+@hookimpl
+def startup(datasette):
+    install(datasette)

@@ -1,0 +1,41 @@
+"""leftbehind/site/plain_templates.py: every page type rendered plainly is what Datasette's async rendering gives."""
+
+from __future__ import annotations
+
+from support.pages import page_types
+
+from leftbehind.site import plain_templates
+
+
+async def test_every_page_type_renders_plainly_as_datasette_renders_it(datasette, data, db_path, monkeypatch):
+    """Each template the site renders is rendered both ways, with the same context, and compared."""
+    monkeypatch.setenv("LEFTBEHIND_RESPONSE_CACHE", "off")
+    await datasette.invoke_startup()
+    assert datasette.render_template.__qualname__.startswith("install")
+    compared: dict[str, list[bool]] = {}
+    plain_render = plain_templates.render_template
+    plainly = []
+    original_render = plain_templates.plain_environment(datasette).get_template("base.html").__class__.render
+
+    def noted_render(template, *args, **kwargs):
+        plainly.append(template.name)
+        return original_render(template, *args, **kwargs)
+
+    async def both(ds, render_async, templates, context=None, request=None, view_name=None):
+        ours = await plain_render(ds, render_async, templates, context, request, view_name)
+        asked = {key: value for key, value in (context or {}).items() if key != plain_templates.READY}
+        theirs = await render_async(templates, asked, request=request, view_name=view_name)
+        name = getattr(templates, "name", None) or (templates if isinstance(templates, str) else templates[0])
+        compared.setdefault(name, []).append(ours == theirs)
+        return ours
+
+    monkeypatch.setattr(plain_templates, "render_template", both)
+    monkeypatch.setattr(type(plain_templates.plain_environment(datasette).get_template("base.html")), "render",
+                        noted_render)
+    for page in page_types(data, db_path):
+        response = await datasette.client.get(page.path)
+        assert response.status_code == page.status, page
+    assert len(compared) > 12
+    assert {name: results for name, results in compared.items() if not all(results)} == {}
+    # Rendered plainly: all but the pages whose context needs async mode (a session's contents, the errors).
+    assert set(compared) - set(plainly) <= {"row-leftbehind-sessions.html", "error.html"}, set(compared) - set(plainly)
