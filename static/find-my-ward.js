@@ -22,7 +22,6 @@ function suggestions(form) {
   }
   let timer = null;
   let latest = 0;
-  let inFlight = null;
 
   function clear() {
     list.replaceChildren();
@@ -40,11 +39,9 @@ function suggestions(form) {
       return;
     }
     const asked = ++latest;
-    inFlight?.abort();
-    inFlight = new AbortController();
     let data;
     try {
-      const response = await fetch(`${input.dataset.suggest}?${new URLSearchParams({ q: text })}`, { signal: inFlight.signal });
+      const response = await fetch(`${input.dataset.suggest}?${new URLSearchParams({ q: text })}`);
       data = await response.json();
     } catch (error) {
       return;
@@ -101,10 +98,11 @@ function suggestions(form) {
       input.focus();
     }
   });
-  // Searching leaves the page: no suggestion is asked for, or awaited, any more.
+  // Searching leaves the page: no suggestion is asked for any more. One already asked for is
+  // left to the browser, which cancels it as the page goes (a response after a newer one is
+  // ignored: see latest).
   form.addEventListener("submit", () => {
     clearTimeout(timer);
-    inFlight?.abort();
   });
 }
 
