@@ -302,10 +302,11 @@ def main() -> int:
                   f" in {figures['requests_after_scrolling']:.0f} requests")
     if weights:
         print(f"\nevery page type at 1280 px, first visit: bytes over the wire (requests) until the load event, "
-              f"and in all; budget {BUDGET_BYTES:,} bytes until load (not the dashboard)")
+              f"and in all; budget {BUDGET_BYTES:,} bytes until load (not the dashboard, nor a CSV download)")
         print(f"  {'page':26} {'until load':>12} {'':>4} {'in all':>12} {'':>4}  budget")
         for name, weight in weights.items():
-            verdict = "" if name == "dashboard" else ("met" if weight["loaded"] < BUDGET_BYTES else "NOT met")
+            # The dashboard's charts need Vega; a CSV is a download of data, not a page to read.
+            verdict = "" if name == "dashboard" or "CSV" in name else ("met" if weight["loaded"] < BUDGET_BYTES else "NOT met")
             print(f"  {name:26} {weight['loaded']:>12,.0f} ({weight['loaded_requests']:>2.0f}) {weight['all']:>12,.0f} "
                   f"({weight['all_requests']:>2.0f})  {verdict}")
     save("transfer" + (f"-{args.label}" if args.label else ""),

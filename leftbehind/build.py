@@ -7,6 +7,7 @@ leaves the last good database exactly as it was.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import gc
@@ -22,14 +23,17 @@ import numpy as np
 import sqlite_utils
 
 from leftbehind.catalogue import Catalogue, load_catalogue
+from leftbehind.corrections import Correction, apply_corrections, check_councils_2022_2024, load_corrections
 from leftbehind.errors import BuildError
 from leftbehind.readers import SourceColumns, SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
 from leftbehind.tables import POSTCODE_TABLES, TABLES
 from leftbehind.ward_tables import check_set_publications
+from leftbehind.deprivation import Deprivation, deprivation
 from leftbehind.geography import Today, today_geography
 from leftbehind.outlines import check_outline_coverage, outline_rows, ward_outline_sources
+from leftbehind.similar import similar_ward_rows
 from leftbehind.place_names import neighbourhood_links
 from leftbehind.postcodes import (
     POSTCODE_DATABASE_SOURCES,
@@ -64,10 +68,14 @@ class Inputs:
     catalogue: Catalogue
     sources: dict[str, Source]
     tables: dict[str, SourceTable]
+    # The declared corrections (data/corrections.yml), already applied to ``tables``.
+    corrections: list[Correction] = field(default_factory=list)
     built_at: str = ""
     commit: str | None = None
     # Rows in each table and view loaded so far: build_info, declared last, reports them.
     counts: dict[str, int] = field(default_factory=dict)
+    # The similar wards being computed in a worker thread while write_database runs.
+    similar_wards_future: concurrent.futures.Future | None = field(default=None, repr=False)
 
     @cached_property
     def population(self) -> dict[str, float]:
@@ -84,6 +92,7 @@ class Inputs:
 
     @cached_property
     def today(self) -> Today:
+        check_councils_2022_2024(*(self.tables[name] for name in ("lsoa11_lsoa21", "lsoa21_ward24", "ltla24_region")))
         return today_geography(
             self.ward_basics,
             self.ward_lsoas,
@@ -95,8 +104,23 @@ class Inputs:
         )
 
     @cached_property
+    def deprivation(self) -> Deprivation:
+        """Each ward's IMD 2019, the definition reproduced and the indicative 2025 re-run."""
+        return deprivation(self.ward_basics, self.ward_lsoas, self.today.shares, self.tables)
+
+    @property
+    def similar_wards(self) -> list[dict[str, Any]]:
+        """Rows of similar_wards: from the worker thread write_database starts, or computed here."""
+        if self.similar_wards_future is not None:
+            return self.similar_wards_future.result()
+        return similar_ward_rows(self.wards)
+
+    @cached_property
     def wards(self) -> list[dict[str, Any]]:
-        return [{**ward, **self.today.ward_columns(ward["ward_code"])} for ward in self.ward_basics]
+        return [
+            {**ward, **self.today.ward_columns(ward["ward_code"]), **self.deprivation.ward_columns(ward["ward_code"])}
+            for ward in self.ward_basics
+        ]
 
     @cached_property
     def ward_universe(self) -> set[str]:
@@ -238,7 +262,8 @@ def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> In
     catalogue = load_catalogue(data_dir)
     check_set_publications({p["id"] for p in catalogue["publications"]}, f"{data_dir.name}/publications.yml")
     sources, tables = read_sources(data_dir, sources_dir, cache_dir)
-    return Inputs(catalogue, sources, tables)
+    corrections = load_corrections(data_dir / "corrections.yml", sources)
+    return Inputs(catalogue, sources, apply_corrections(tables, corrections), corrections)
 
 
 def repository_commit() -> str | None:
@@ -321,13 +346,24 @@ def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLE
     db.execute("PRAGMA synchronous = OFF")
     db.execute("PRAGMA journal_mode = MEMORY")
     try:
-        with db.conn:
-            for table in tables:
-                rows = table.rows(inputs) if table.rows else []
-                load_table(db, table, rows)
-                inputs.counts[table.name] = (
-                    db.execute(f"select count(*) from [{table.name}]").fetchone()[0] if table.is_view else len(rows)
-                )
+        # The similar wards are numpy work, which releases the GIL: a worker thread computes them
+        # on the second core while the tables declared before them are written.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="similar-wards") as worker:
+            if any(table.name == "similar_wards" for table in tables):
+                inputs.similar_wards_future = worker.submit(similar_ward_rows, inputs.wards)
+            try:
+                with db.conn:
+                    for table in tables:
+                        rows = table.rows(inputs) if table.rows else []
+                        load_table(db, table, rows)
+                        inputs.counts[table.name] = (
+                            db.execute(f"select count(*) from [{table.name}]").fetchone()[0]
+                            if table.is_view else len(rows)
+                        )
+            finally:
+                if inputs.similar_wards_future is not None:
+                    inputs.similar_wards_future.cancel()
+                inputs.similar_wards_future = None
         check_database(db, tables)
         db.execute("PRAGMA journal_mode = DELETE")
         if vacuum:

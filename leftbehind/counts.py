@@ -33,4 +33,32 @@ COUNTS: dict[str, str] = {
         "select group_concat(printf('%,d', engaged_community_rank), ', ') from (select engaged_community_rank "
         "from wards group by engaged_community_rank having count(*) > 1 order by engaged_community_rank)"
     ),
+    # Deprivation by ward, the definition reproduced, the indicative 2025 re-run (issue 23).
+    "cni2019_line": "select line from ten_percent_lines where id = 'cni2019'",
+    "imd2019_line": "select line from ten_percent_lines where id = 'imd2019'",
+    "imd2019_wards_ranked": "select wards_ranked from ten_percent_lines where id = 'imd2019'",
+    "reproduced_2020": "select count(*) from wards where reproduced_2020 = 1",
+    "reproduced_official_2020": "select count(*) from wards where reproduced_2020 = 1 and left_behind_2020 = 1",
+    "official_not_reproduced_2020": (
+        "select count(*) from wards where left_behind_2020 = 1 and reproduced_2020 = 0"
+    ),
+    "reproduced_not_official_2020": (
+        "select count(*) from wards where left_behind_2020 = 0 and reproduced_2020 = 1"
+    ),
+    # The same test with the IMD line drawn at a tenth of all wards, those without a figure too.
+    "reproduced_2020_line_of_all_wards": (
+        "select count(*) from wards where cni_rank <= (select line from ten_percent_lines where id = 'cni2019') "
+        "and imd2019_ward_rank <= (select count(*) / 10 from wards)"
+    ),
+    "indicative_2025": "select count(*) from wards where indicative_2025 = 1",
+    "left_behind_2020_cni2023": (
+        "select cni2023_within_line from left_behind_2020_in_2025_by_region where region_name = 'England'"
+    ),
+    "left_behind_2020_imd2025": (
+        "select imd2025_within_line from left_behind_2020_in_2025_by_region where region_name = 'England'"
+    ),
+    "left_behind_2020_indicative_2025": (
+        "select indicative_2025 from left_behind_2020_in_2025_by_region where region_name = 'England'"
+    ),
+    "source_corrections": "select count(distinct correction_id) from source_corrections",
 }

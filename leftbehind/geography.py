@@ -160,32 +160,52 @@ def councils24(rows: Iterable[Mapping[str, Any]], label: str = "LAD24->region lo
     return councils
 
 
-def _people_by_code(
+Share = tuple[str, str, float]  # (LSOA 2011, LSOA 2021, people)
+
+
+def lsoa21_shares(
     ward_code: str,
     lsoas: Sequence[str],
     population: Mapping[str, float],
     parts: Mapping[str, Mapping[str, float]],
-    wards24: Mapping[str, Ward24],
-) -> tuple[dict[str, float], dict[str, Ward24]]:
-    """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward, keyed by 2024 ward
-    code (hashing a code is far cheaper than a Ward24), and the Ward24 of each code."""
-    people: dict[str, float] = {}
-    found: dict[str, Ward24] = {}
+) -> list[Share]:
+    """(LSOA 2011, LSOA 2021, people) for every part of one WD17 ward's best-fit LSOA 2011s:
+    the (fractional) mid-2017 people each LSOA 2021 receives from the ward, by the rule above.
+
+    The one place a ward's people are followed into 2021 areas: today's wards and councils
+    (``ward_geography``) and the ward averages of the 2025 indices (``leftbehind.deprivation``)
+    both sum these.
+    """
+    shares = []
     for lsoa11 in lsoas:
         if lsoa11 not in parts:
             raise BuildError(
                 "an LSOA of a ward is missing from the LSOA 2011 to 2021 lookup",
                 [f"ward {ward_code}: LSOA11 {lsoa11} has no row in the LSOA11->LSOA21 lookup"],
             )
-        for lsoa21, fraction in parts[lsoa11].items():
-            ward24 = wards24.get(lsoa21)
-            if ward24 is None:
-                raise BuildError(
-                    "an LSOA 2021 is missing from the 2024 ward lookup",
-                    [f"ward {ward_code}: LSOA21 {lsoa21} (from LSOA11 {lsoa11}) has no row in the LSOA21->WD24 lookup"],
-                )
-            found[ward24.code] = ward24
-            people[ward24.code] = people.get(ward24.code, 0.0) + population[lsoa11] * fraction
+        people = population[lsoa11]
+        shares += [(lsoa11, lsoa21, people * fraction) for lsoa21, fraction in parts[lsoa11].items()]
+    return shares
+
+
+def _people_by_code(
+    ward_code: str,
+    shares: Sequence[Share],
+    wards24: Mapping[str, Ward24],
+) -> tuple[dict[str, float], dict[str, Ward24]]:
+    """The (fractional) mid-2017 people of one WD17 ward in each 2024 ward, keyed by 2024 ward
+    code (hashing a code is far cheaper than a Ward24), and the Ward24 of each code."""
+    people: dict[str, float] = {}
+    found: dict[str, Ward24] = {}
+    for lsoa11, lsoa21, amount in shares:
+        ward24 = wards24.get(lsoa21)
+        if ward24 is None:
+            raise BuildError(
+                "an LSOA 2021 is missing from the 2024 ward lookup",
+                [f"ward {ward_code}: LSOA21 {lsoa21} (from LSOA11 {lsoa11}) has no row in the LSOA21->WD24 lookup"],
+            )
+        found[ward24.code] = ward24
+        people[ward24.code] = people.get(ward24.code, 0.0) + amount
     return people, found
 
 
@@ -227,16 +247,20 @@ def ward_geography(
     population: Mapping[str, float],
     parts: Mapping[str, Mapping[str, float]],
     wards24: Mapping[str, Ward24],
+    shares: Sequence[Share] | None = None,
 ) -> WardGeography | None:
     """One WD17 ward's 2024 council (most people) and its 2024 wards with shares.
 
     None for a ward with no best-fit LSOA 2011 (12 CNI wards): nothing to follow.
     The whole people per 2024 ward add up to the ward's population as the wards
     table rounds it (the sum over its LSOAs), and the shares to exactly 1.
+    ``shares`` are the ward's ``lsoa21_shares`` when already computed.
     """
     if not lsoas:
         return None
-    people, found = _people_by_code(ward_code, lsoas, population, parts, wards24)
+    if shares is None:
+        shares = lsoa21_shares(ward_code, lsoas, population, parts)
+    people, found = _people_by_code(ward_code, shares, wards24)
     if len(people) == 1:  # most wards lie within one 2024 ward: all its people, a share of 1
         (ward24,) = found.values()
         link = Link(ward24, round(sum(map(population.__getitem__, lsoas))), SHARE_UNITS)
@@ -260,10 +284,13 @@ def ward_geographies(
     population: Mapping[str, float],
     parts: Mapping[str, Mapping[str, float]],
     wards24: Mapping[str, Ward24],
+    shares: Mapping[str, Sequence[Share]] | None = None,
 ) -> dict[str, WardGeography | None]:
-    """The 2024 geography of every ward, keyed and ordered by ward code."""
+    """The 2024 geography of every ward, keyed and ordered by ward code (``shares``: each
+    ward's ``lsoa21_shares``, when already computed)."""
+    shares = shares or {}
     return {
-        code: ward_geography(code, ward_lsoas.get(code, ()), population, parts, wards24)
+        code: ward_geography(code, ward_lsoas.get(code, ()), population, parts, wards24, shares.get(code))
         for code in sorted(ward_codes)
     }
 
@@ -489,6 +516,8 @@ class Today:
     geographies: dict[str, WardGeography | None]
     councils: dict[str, Council24]
     fallback: dict[str, str]
+    # Each ward's people in each LSOA 2021 (lsoa21_shares): what the 2025 ward averages weigh by.
+    shares: dict[str, list[Share]]
 
     def ward_columns(self, ward_code: str) -> dict[str, Any]:
         """The wards table's 2024 columns for one ward, with the names of its 2024 wards."""
@@ -512,6 +541,10 @@ def today_geography(
     parts = lsoa21_parts(lsoa11_lsoa21, labels[0])
     wards24 = wards24_by_lsoa21(lsoa21_ward24, labels[1])
     councils = councils24(ltla24_region, labels[2])
-    geographies = ward_geographies([w["ward_code"] for w in wards], ward_lsoas, population, parts, wards24)
+    shares = {
+        ward["ward_code"]: lsoa21_shares(ward["ward_code"], ward_lsoas.get(ward["ward_code"], ()), population, parts)
+        for ward in wards
+    }
+    geographies = ward_geographies([w["ward_code"] for w in wards], ward_lsoas, population, parts, wards24, shares)
     check_link_councils_known(geographies, councils)
-    return Today(geographies, councils, lad24_without_lsoas(wards, geographies))
+    return Today(geographies, councils, lad24_without_lsoas(wards, geographies), shares)

@@ -11,6 +11,7 @@ with its SQL.
 from __future__ import annotations
 
 import operator
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,12 @@ CC_BY = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
 OGL = ("OGL v3.0", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
 
 
+def index_and_year(word: str) -> str | None:
+    """An index and its year in words ("imd2019": "IMD 2019"), or None when ``word`` is not one."""
+    match = re.fullmatch(r"(imd|cni)(\d{4})", word)
+    return f"{LABEL_WORDS[match[1]]} {match[2]}" if match else None
+
+
 @dataclass(frozen=True)
 class Column:
     """One column: its type, whether it may be null, what it references, what it means."""
@@ -53,7 +60,7 @@ class Column:
         """The column's short name for people: its label, or its name in words ("cni_rank": "CNI rank")."""
         if self.label:
             return self.label
-        words = [LABEL_WORDS.get(word, word) for word in self.name.split("_")]
+        words = [LABEL_WORDS.get(word) or index_and_year(word) or word for word in self.name.split("_")]
         if self.references and words[-1] == "ID":  # session_id: "Session", the record it names
             words.pop()
         return " ".join(words)[:1].upper() + " ".join(words)[1:]

@@ -36,6 +36,7 @@ import asyncio
 import os
 import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,8 @@ from leftbehind.serve import port_in_use
 # docs/load-test.md, "Issue 21", for what was measured and why this is not 3 or 4.
 WORKERS = 2
 WORKER_TIMEOUT_SECONDS = 15
+# A booting worker (Datasette's start-up reads, on a busy machine) may take this long on top.
+BOOT_ALLOWANCE_SECONDS = 60
 GRACEFUL_TIMEOUT_SECONDS = 10
 MAX_REQUESTS = 25_000
 MAX_REQUESTS_JITTER = 2_500
@@ -215,6 +218,18 @@ def positive_int(name: str, default: int) -> int:
 
 class SiteWorker(UvicornWorker):
     """A gunicorn worker running uvicorn with the site's protocol and limits."""
+
+    def init_process(self) -> None:
+        """Start the heartbeat's clock, with ``BOOT_ALLOWANCE_SECONDS`` for booting.
+
+        gunicorn (27.0.1) compares the heartbeat file's time with its monotonic clock, but
+        the file starts with the wall-clock time of its creation, which looks decades
+        ahead: until its first heartbeat a worker is never late, and one that hangs while
+        booting would never be replaced.
+        """
+        start = time.monotonic() + BOOT_ALLOWANCE_SECONDS
+        os.utime(self.tmp.fileno(), (start, start))
+        super().init_process()
 
     @property
     def CONFIG_KWARGS(self) -> dict[str, Any]:  # noqa: N802 (UvicornWorker's name)

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from leftbehind.errors import BuildError
 from leftbehind.validation import (
@@ -182,7 +183,8 @@ class Source:
 
 
 def raw_url(repository: str, commit: str, path: str) -> str:
-    return f"{RAW_BASE_URL}/{repository}/{commit}/{path}"
+    """The file's raw URL; a path with spaces (``data/English IMD - Ward 2017.csv``) is percent-encoded."""
+    return f"{RAW_BASE_URL}/{repository}/{commit}/{quote(path, safe='/')}"
 
 
 def load_manifest(path: Path) -> dict[str, Source]:

@@ -26,9 +26,13 @@ from leftbehind.catalogue_rows import (
     session_rows,
     topic_rows,
 )
+from leftbehind.corrections import correction_rows
+from leftbehind.deprivation import IMD_DOMAINS, difference_rows, ten_percent_line_rows
 from leftbehind.geography import local_authority_2024_rows, ward_link_rows
 from leftbehind.registry import OGL, Column, Table
 from leftbehind.ward_tables import (
+    LEFT_BEHIND_2020_IN_2025_BY_REGION_SQL,
+    LEFT_BEHIND_2020_IN_2025_SQL,
     NEIGHBOURHOODS_VIEW_SQL,
     left_behind_set_rows,
     local_authority_rows_today,
@@ -629,6 +633,101 @@ LOCAL_AUTHORITIES = Table(
     ),
 )
 
+# --- Ward columns of deprivation: why, and what since (issue 23) ---------------------------
+
+# Said wherever the 2025 re-run appears: what it is, how it is made, and why to be careful.
+INDICATIVE_2025 = (
+    "Indicative, not an official set or figure: this project's own re-run, not OCSI's or Local "
+    "Trust's. The 2021 LSOA scores are averaged to each December 2017 ward over its mid-2017 "
+    "people (followed through the ONS LSOA 2011 to 2021 lookup as for its 2024 council; a split "
+    "LSOA shares its people equally), which only approximates a ward-level index; the CNI 2023 "
+    "changed method since 2019; no open licence is stated for the CNI."
+)
+IMD2019_WARD_FIGURES = (
+    "humaniverse's ward figures: the mean of the ward's best-fit LSOAs' scores weighted by their "
+    "mid-2019 people (source imd2019_ward), not OCSI's own ward-level IMD, which is not published"
+)
+# The IMD 2019 combines its domains (their ranks, transformed) with these weights.
+IMD_DOMAIN_WEIGHTS = {
+    "income": "22.5%", "employment": "22.5%", "education": "13.5%", "health": "13.5%",
+    "crime": "9.3%", "housing_and_services": "9.3%", "living_environment": "9.3%",
+}
+
+
+def _imd2019_domain_columns() -> tuple[Column, ...]:
+    columns: list[Column] = []
+    for _, name, title in IMD_DOMAINS:
+        columns.append(Column(
+            f"imd2019_{name}_score", float,
+            f"IMD 2019 {title} domain score of the ward, from {IMD2019_WARD_FIGURES}; higher = more deprived. "
+            f"The domain weighs {IMD_DOMAIN_WEIGHTS[name]} in the IMD. Null for a ward with no "
+            "best-fit LSOA.",
+        ))
+        columns.append(Column(
+            f"imd2019_{name}_rank", int,
+            f"Rank of the {title} domain score among the wards that have one (as many as have an "
+            "imd2019_ward_rank); 1 = most deprived.",
+        ))
+    return tuple(columns)
+
+
+WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "imd2019_ward_score", float,
+        f"Index of Multiple Deprivation 2019 score of the ward, from {IMD2019_WARD_FIGURES}; higher = "
+        "more deprived. Null for a ward with no best-fit LSOA.",
+    ),
+    Column(
+        "imd2019_ward_rank", int,
+        "Rank of imd2019_ward_score among the wards that have one; 1 = most deprived (standard "
+        "competition ranks). The ward is among the 10% most deprived, the IMD test of the 'left "
+        "behind' definition, when this rank is within the line in ten_percent_lines (id imd2019).",
+        index=True,
+    ),
+    *_imd2019_domain_columns(),
+    Column(
+        "reproduced_2020", int,
+        "The 2020 set's definition applied by this project to public data: 1 when the ward's CNI 2019 "
+        "rank (cni_rank) is among the 10% most in need and its imd2019_ward_rank among the 10% most "
+        "deprived (the lines are in ten_percent_lines), 0 when it misses either test, null when it "
+        "meets the CNI test but has no IMD figure. A reproduction, not the official set "
+        "(left_behind_2020): reproduction_differences lists where the two differ, with reasons.",
+        index=True,
+    ),
+    Column(
+        "cni2023_ward_score", float,
+        "Community Needs Index 2023 score averaged to the ward (source cni2023_lsoa); higher = more need; "
+        "rounded to 4 decimals. Not comparable point for point with cni_score. " + INDICATIVE_2025 + " Null "
+        "for a ward with no best-fit LSOA.",
+    ),
+    Column(
+        "cni2023_ward_rank", int,
+        "Rank of cni2023_ward_score among the wards that have one; 1 = most in need. Indicative, not "
+        "official (see cni2023_ward_score).",
+        index=True,
+    ),
+    Column(
+        "imd2025_ward_score", float,
+        "Index of Multiple Deprivation 2025 score averaged to the ward (source imd2025_lsoa); higher = "
+        "more deprived; rounded to 4 decimals. " + INDICATIVE_2025 + " Null for a ward with no "
+        "best-fit LSOA.",
+    ),
+    Column(
+        "imd2025_ward_rank", int,
+        "Rank of imd2025_ward_score among the wards that have one; 1 = most deprived. Indicative, not "
+        "official (see imd2025_ward_score).",
+        index=True,
+    ),
+    Column(
+        "indicative_2025", int,
+        "The same definition applied to the newest indices: 1 when cni2023_ward_rank is among the 10% "
+        "most in need and imd2025_ward_rank among the 10% most deprived (the lines are in "
+        "ten_percent_lines), 0 when the ward misses either test, null when it cannot be told. "
+        + INDICATIVE_2025,
+        index=True,
+    ),
+)
+
 WARDS = Table(
     name="wards",
     description_html=True,
@@ -802,6 +901,7 @@ WARDS = Table(
             nullable=False, references="sources.id", index=True,
             label="Source of the map point",
         ),
+        *WARD_DEPRIVATION_COLUMNS,
     ),
 )
 
@@ -945,6 +1045,196 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
             "JSON the cluster map shows in a marker's popup (title, description, link to the ward's row).",
             label="Map popup",
         ),
+    ),
+)
+
+# --- Deprivation by ward: why, and what since (issue 23) -----------------------------------
+
+SOURCE_CORRECTIONS = Table(
+    name="source_corrections",
+    description=(
+        "Every value this project corrects in a source file after reading it, declared with its reason and "
+        "evidence in data/corrections.yml (the files themselves are used exactly as published). The build "
+        "refuses a correction that no longer fits its file, and fails on any LSOA whose 2024 council "
+        "contradicts a 2022 council that still exists until a correction explains it."
+    ),
+    rows=lambda inputs: correction_rows(inputs.corrections),
+    primary_key=("correction_id", "column_name"),
+    columns=(
+        Column("correction_id", str, "The correction's identifier in data/corrections.yml.", nullable=False),
+        Column(
+            "source_id", str, "The source file corrected (sources.id).",
+            nullable=False, references="sources.id", index=True,
+        ),
+        Column("key_column", str, "The column that picks the one row corrected.", nullable=False),
+        Column("key_value", str, "Its value in that row (an LSOA code, for example).", nullable=False),
+        Column("column_name", str, "The column whose value is corrected.", nullable=False),
+        Column("found", str, "The value as the source file has it.", nullable=False),
+        Column("corrected", str, "The value the build uses instead.", nullable=False),
+        Column(
+            "basis", str,
+            "'stated' when a source states the corrected value, 'inferred' when it is worked out from other "
+            "facts (the evidence says how; an inferred value may be wrong).",
+            nullable=False,
+        ),
+        Column("reason", str, "Why the value is corrected, in this project's words.", nullable=False),
+        Column("evidence", str, "JSON array of the facts that support the correction.", nullable=False),
+    ),
+)
+
+TEN_PERCENT_LINES = Table(
+    name="ten_percent_lines",
+    description=(
+        "Where the 10% ends for each of the two tests of the 'left behind' definition (among the 10% of "
+        "wards most in need on the Community Needs Index, and among the 10% most deprived on the Index of "
+        "Multiple Deprivation), for the indices of 2019 and, indicatively, of 2025. A ward is within the "
+        "10% when its rank is at most a tenth of the wards ranked: line = wards_ranked // 10. Only wards "
+        "with a figure are ranked (a ward with no best-fit LSOA has no IMD or 2025 figure). The "
+        "2025 rows are this project's indicative re-run, not an official set."
+    ),
+    rows=lambda inputs: ten_percent_line_rows(inputs.deprivation, inputs.wards),
+    primary_key=("id",),
+    licence=WARD_LICENCE,
+    label_column="measure",
+    columns=(
+        Column("id", str, "The test's identifier: cni2019, imd2019, cni2023 or imd2025.", nullable=False),
+        Column("measure", str, "The index ranked.", nullable=False),
+        Column("rank_column", str, "The column of the wards table that holds each ward's rank.", nullable=False),
+        Column("figures", str, "Whose ward figures are ranked.", nullable=False),
+        Column(
+            "indicative", int,
+            "1 for the 2025 re-run (this project's ward averages, not an official set), 0 for 2019.",
+            nullable=False,
+        ),
+        Column("wards_ranked", int, "How many wards have a rank.", nullable=False),
+        Column(
+            "line", int, "The largest rank within the 10% (most in need, or most deprived; 1 = most).",
+            nullable=False,
+        ),
+        Column(
+            "wards_within_line", int,
+            "How many wards rank within the line (more than line only where wards tie on it).",
+            nullable=False,
+        ),
+    ),
+)
+
+REPRODUCTION_DIFFERENCES = Table(
+    name="reproduction_differences",
+    description=(
+        "Every ward on which the 2020 set's definition, applied by this project to public data "
+        "(wards.reproduced_2020), and the official 2020 set (wards.left_behind_2020) disagree, both ways, "
+        "with both ranks and the likely reason. The CNI ranks are OCSI's own; the IMD ward figures are "
+        "humaniverse's, as OCSI's ward-level IMD is not published, so most differences lie near the IMD's "
+        "10% line."
+    ),
+    rows=lambda inputs: difference_rows(inputs.wards, inputs.deprivation.lines),
+    primary_key=("ward_code",),
+    licence=WARD_LICENCE,
+    label_column="ward_name",
+    sort="cni_rank",
+    columns=(
+        Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
+        Column("ward_name", str, "Ward name (WD17).", nullable=False),
+        Column("lad_name", str, "Local authority district (December 2017).", nullable=False),
+        Column(
+            "difference", str,
+            "'in the official 2020 set, not reproduced' or 'reproduced, not in the official 2020 set'.",
+            nullable=False,
+        ),
+        Column("cni_rank", int, "Community Needs Index 2019 rank; 1 = most in need.", nullable=False),
+        Column("imd2019_ward_rank", int, "IMD 2019 ward rank (see wards); 1 = most deprived.", nullable=False),
+        Column(
+            "lsoa_count", int,
+            "How many LSOAs the ONS best-fit lookup assigns to the ward: the fewer, the more a ward figure "
+            "made from whole LSOAs can differ from one made otherwise.",
+        ),
+        Column("left_behind_2019", int, "1 if the ward was in the original 2019 set, else 0.", nullable=False),
+        Column("likely_reason", str, "Why the two most likely differ, with the figures, in words.", nullable=False),
+    ),
+)
+
+SIMILAR_WARDS = Table(
+    name="similar_wards",
+    description=(
+        "Neighbourhoods like yours: for every ward, the five wards most like it on the three domains of the "
+        "Community Needs Index 2019 and the seven domains of the IMD 2019, nearest first, for finding peers "
+        "to learn from. Each domain score is standardised over the wards (z-score: minus the mean, divided "
+        "by the standard deviation); the distance is the square root of the mean squared difference over "
+        "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. Wards "
+        "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
+        "as like a ward that has IMD figures. Ties go to the lower ward code."
+    ),
+    rows=lambda inputs: inputs.similar_wards,
+    primary_key=("ward_code", "rank"),
+    # Stored in key order without a rowid: 2.2 MB with both indexes instead of 2.7 MB, for a
+    # database that must stay under 15 MB.
+    without_rowid=True,
+    licence=WARD_LICENCE,
+    columns=(
+        Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
+        Column(
+            "similar_ward_code", str, "A ward like it (wards.ward_code).",
+            nullable=False, references="wards.ward_code", index=True,
+        ),
+        Column("rank", int, "1 = the most similar.", nullable=False),
+        Column(
+            "distance", float,
+            "How far apart the two wards are on the standardised domains (0 = identical; rounded to 4 "
+            "decimals). For scale: over all pairs of wards the root mean square distance is 2, by "
+            "construction (each z-score difference has a mean square of 2).",
+            nullable=False,
+        ),
+    ),
+)
+
+LEFT_BEHIND_2020_IN_2025 = Table(
+    name="left_behind_2020_in_2025",
+    description=(
+        "The 'left behind' neighbourhoods of the 2020 set with their ranks then (CNI 2019 and IMD 2019) "
+        "and now (CNI 2023 and IMD 2025), and whether each is still within the 10% on each index. The 2025 "
+        "columns are an indicative re-run by this project, not an official set: the 2021 LSOA scores are "
+        "averaged to each ward over its people, which only approximates a ward-level index; the CNI 2023 "
+        "changed method; no open licence is stated for the CNI."
+    ),
+    sql=LEFT_BEHIND_2020_IN_2025_SQL,
+    licence=WARD_LICENCE,
+    facets=("region_name", "indicative_2025"),
+    columns=(
+        Column("ward_code", str, "ONS ward code (WD17)."),
+        Column("ward_name", str, "Ward name (WD17)."),
+        Column("lad_name", str, "Local authority district (December 2017)."),
+        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people.", label="Council today (2024)"),
+        Column("region_name", str, "Region (December 2017).", facet_title="Region"),
+        Column("cni_rank", int, "Community Needs Index 2019 rank; 1 = most in need."),
+        Column("imd2019_ward_rank", int, "IMD 2019 ward rank (humaniverse's ward figures); 1 = most deprived."),
+        Column("cni2023_ward_rank", int, "Indicative Community Needs Index 2023 ward rank; 1 = most in need."),
+        Column("imd2025_ward_rank", int, "Indicative IMD 2025 ward rank; 1 = most deprived."),
+        Column("cni2023_within_line", int, "1 when cni2023_ward_rank is within the 10% most in need (indicative).", label="Within the 10% on the CNI 2023", shown_as="yes-no"),
+        Column("imd2025_within_line", int, "1 when imd2025_ward_rank is within the 10% most deprived (indicative).", label="Within the 10% on the IMD 2025", shown_as="yes-no"),
+        Column(
+            "indicative_2025", int,
+            "1 when both: the ward would still meet the definition (indicative, not an official set).",
+            facet_title="Indicative 2025 re-run, not an official set (1 = would meet both tests)",
+        ),
+    ),
+)
+
+LEFT_BEHIND_2020_IN_2025_BY_REGION = Table(
+    name="left_behind_2020_in_2025_by_region",
+    description=(
+        "How many of the 'left behind' neighbourhoods of the 2020 set are still within the 10% on each "
+        "index, by region (2017) and for England: an indicative re-run by this project with the CNI 2023 "
+        "and the IMD 2025 averaged to wards, not an official set (see left_behind_2020_in_2025)."
+    ),
+    sql=LEFT_BEHIND_2020_IN_2025_BY_REGION_SQL,
+    licence=WARD_LICENCE,
+    columns=(
+        Column("region_name", str, "Region (December 2017), or 'England' for the total."),
+        Column("wards", int, "Wards of the 2020 set."),
+        Column("cni2023_within_line", int, "Of them, within the 10% most in need on the CNI 2023 (indicative).", label="Of them within the 10% on the CNI 2023"),
+        Column("imd2025_within_line", int, "Of them, within the 10% most deprived on the IMD 2025 (indicative).", label="Of them within the 10% on the IMD 2025"),
+        Column("indicative_2025", int, "Of them, within both: would still meet the definition (indicative)."),
     ),
 )
 
@@ -1130,6 +1420,15 @@ BUILD_INFO = Table(
     ),
 )
 
+DEPRIVATION_TABLES: tuple[Table, ...] = (
+    SOURCE_CORRECTIONS,
+    TEN_PERCENT_LINES,
+    REPRODUCTION_DIFFERENCES,
+    SIMILAR_WARDS,
+    LEFT_BEHIND_2020_IN_2025,
+    LEFT_BEHIND_2020_IN_2025_BY_REGION,
+)
+
 # The tables made from the catalogue alone (what the fuzzer and the plugin tests load).
 CATALOGUE_TABLES: tuple[Table, ...] = (
     TOPICS,
@@ -1153,6 +1452,7 @@ WARD_TABLES: tuple[Table, ...] = (
     WARD_OUTLINES,
     LEFT_BEHIND_SETS,
     LEFT_BEHIND_NEIGHBOURHOODS,
+    *DEPRIVATION_TABLES,
 )
 # Issue 22's tables of the main database (their own tuple, to keep merges simple).
 PLACE_TABLES: tuple[Table, ...] = (WARD_SHAPES, NEIGHBOURHOODS, NEIGHBOURHOOD_WARDS, PLACE_SEARCH)

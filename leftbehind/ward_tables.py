@@ -124,3 +124,46 @@ def local_authority_rows_today(wards: list[dict[str, Any]], today: Today) -> lis
     successors = local_authority_2017_columns(wards, today.geographies, today.councils)
     unknown = {"lad24_code": None, "lad24_name": None, "name_in_use_2024": None}
     return [{**row, **successors.get(row["lad_code"], unknown)} for row in local_authority_rows(wards)]
+
+
+# The 2020 set then and now (issue 23): each ward's ranks, and whether it is within each 10% line.
+_WITHIN_2025 = """
+  cni2023_ward_rank <= (select line from ten_percent_lines where id = 'cni2023') as cni2023_within_line,
+  imd2025_ward_rank <= (select line from ten_percent_lines where id = 'imd2025') as imd2025_within_line"""
+
+LEFT_BEHIND_2020_IN_2025_SQL = f"""
+select
+  ward_code,
+  ward_name,
+  lad_name,
+  lad24_name,
+  region_name,
+  cni_rank,
+  imd2019_ward_rank,
+  cni2023_ward_rank,
+  imd2025_ward_rank,{_WITHIN_2025},
+  indicative_2025
+from wards
+where left_behind_2020 = 1
+order by cni_rank, ward_code
+"""
+
+LEFT_BEHIND_2020_IN_2025_BY_REGION_SQL = f"""
+with set_2020 as (
+  select region_name,{_WITHIN_2025},
+    indicative_2025
+  from wards
+  where left_behind_2020 = 1
+),
+counts as (
+  select region_name, count(*) as wards, sum(cni2023_within_line) as cni2023_within_line,
+    sum(imd2025_within_line) as imd2025_within_line, sum(indicative_2025) as indicative_2025
+  from set_2020 group by region_name
+  union all
+  select 'England', count(*), sum(cni2023_within_line), sum(imd2025_within_line), sum(indicative_2025)
+  from set_2020
+)
+select region_name, wards, cni2023_within_line, imd2025_within_line, indicative_2025
+from counts
+order by region_name = 'England', region_name
+"""

@@ -350,7 +350,8 @@ def test_dataset_states_the_licence_of_each_part(dataset, db_path, metadata):
         if licence_url is None:  # the Community Needs Index: no open licence is stated
             assert licence.startswith("No open licence stated")
     cni = [p for p in parts if p["name"].startswith("Community Needs Index")]
-    assert len(cni) == 2 and all("license" not in p and "No open licence" in p["conditionsOfAccess"] for p in cni)
+    # The CNI 2019 (two files, one per set) and the CNI 2023.
+    assert len(cni) == 3 and all("license" not in p and "No open licence" in p["conditionsOfAccess"] for p in cni)
     assert any(p.get("license") == ogl for p in parts)  # the ONS data
 
 

@@ -38,9 +38,7 @@ FOCUS = """() => {
   };
 }"""
 
-# The hook for issue 23: its "similar neighbourhoods" links on a ward's page will carry this attribute.
-# Until they exist, the journey's last step follows a related ward: another left-behind
-# neighbourhood of the council it has reached.
+# Issue 23's "Neighbourhoods like this one" links on a ward's page carry this attribute.
 SIMILAR_WARD = "a[data-similar-ward]"
 
 
@@ -103,7 +101,8 @@ def journey_ward(data):
 
 
 async def test_a_residents_journey_by_keyboard_alone_at_390_px(phone: Visit, data):
-    """Home, Find my ward, a ward, its council today, a related ward: Tab and Enter only, focus checked at each step."""
+    """Home, Find my ward, a ward, its council today, another of its neighbourhoods, and a ward like that
+    one (issue 23's similar wards): Tab and Enter only, focus checked at each step."""
     page, base = phone.page, phone.base
     ward = journey_ward(data)
     await phone.open("/")
@@ -137,9 +136,8 @@ async def test_a_residents_journey_by_keyboard_alone_at_390_px(phone: Visit, dat
     await follow(page, base, council_path)
     assert await page.locator("h1").inner_text() == ward["lad24_name"]
 
-    # Today's council: a similar ward (issue 23's links when they come), else another of its neighbourhoods.
+    # Today's council: another of its left-behind neighbourhoods.
     await starts_at_the_top(page)
-    similar = await page.locator(SIMILAR_WARD).count()
     others = {
         f"/leftbehind/wards/{row[0]}"
         for row in data.execute(
@@ -147,14 +145,22 @@ async def test_a_residents_journey_by_keyboard_alone_at_390_px(phone: Visit, dat
             (ward["lad24_code"], ward["ward_code"]),
         )
     }
-    target = await tab_to(
-        page,
-        (lambda f: f["similar"]) if similar else (lambda f: f["href"] in others),
-        "a related ward",
-    )
+    target = await tab_to(page, lambda f: f["href"] in others, "another of the council's neighbourhoods")
     await follow(page, base, target["href"])
-    related = one(data, "select ward_name, lad_name, lad24_name from wards where ward_code = ?", target["href"].rsplit("/", 1)[1])
+    code = target["href"].rsplit("/", 1)[1]
+    related = one(data, "select ward_name, lad_name, lad24_name from wards where ward_code = ?", code)
     assert await page.locator("h1").inner_text() == ward_heading(*related)
+
+    # That ward: a ward like it, one of its similar wards.
+    await starts_at_the_top(page)
+    alike = {f"/leftbehind/wards/{row[0]}" for row in data.execute(
+        "select similar_ward_code from similar_wards where ward_code = ?", (code,))}
+    assert alike and await page.locator(SIMILAR_WARD).count() == len(alike)
+    target = await tab_to(page, lambda f: f["similar"], "a ward like it")
+    assert target["href"] in alike, target
+    await follow(page, base, target["href"])
+    like = one(data, "select ward_name, lad_name, lad24_name from wards where ward_code = ?", target["href"].rsplit("/", 1)[1])
+    assert await page.locator("h1").inner_text() == ward_heading(*like)
     await starts_at_the_top(page)
     assert await phone.page_width() <= PHONE["width"]
     phone.assert_no_problems()

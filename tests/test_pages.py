@@ -165,7 +165,8 @@ async def test_ward_page_answers_in_words(datasette, sql, change, first_words):
     assert f"{english_ordinal(ward['cni_rank'])} most in need of {total:,} wards" in text
     for domain in ("civic_assets", "connectedness", "engaged_community"):
         assert f"{english_ordinal(ward[domain + '_rank'])} most in need of {total:,} wards" in text
-    assert text.count('class="lb-scale"') == 4
+    # ... and, where the ward has an IMD 2019 figure, the IMD overall and its seven domains.
+    assert text.count('class="lb-scale"') == 4 + (8 if ward["imd2019_ward_rank"] is not None else 0)
     # The IMD context with its caveat, the population with its caveat and measured error.
     percent = round(ward["population_share_in_imd_decile_1_lsoas"] * 100)
     assert f"{percent}% of its residents live in small areas" in text

@@ -45,6 +45,10 @@ def plain_environment(datasette):
     return environment
 
 
+# Values that are never awaitable: most of a page's context, checked at once.
+PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
+
+
 def is_async(value: Any) -> bool:
     return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
 
@@ -62,6 +66,8 @@ def hides_async(value: Any) -> bool:
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, PLAIN_TYPES):
+            continue
         if is_async(item):
             return True
         if depth < 2 and isinstance(item, dict):

@@ -81,6 +81,15 @@ def page_types(data: sqlite3.Connection, db_path: Path) -> list[PageType]:
         PageType("SQL query with a map", f"/{DATABASE}?" + urlencode(
             {"sql": "select ward_code, ward_name, latitude, longitude from wards where left_behind_2020 = 1 order by cni_rank"})),
         PageType("row ward", f"/{DATABASE}/wards/{ward['ward_code']}"),
+        # Issue 23's states of the answer: a ward in neither set that meets one test (the CNI's first),
+        # a flagged ward the public data does not reproduce (a reason under the answer), a ward with
+        # no IMD figure (no domains, no 2025 sentence).
+        PageType("row ward, meets one test", "/{}/wards/{}".format(DATABASE, _one(
+            data, "select ward_code from wards where left_behind_change is null order by cni_rank")["ward_code"])),
+        PageType("row ward, not reproduced", "/{}/wards/{}".format(DATABASE, _one(
+            data, "select ward_code from reproduction_differences where difference like 'in the official%' order by cni_rank")["ward_code"])),
+        PageType("row ward, no IMD figure", "/{}/wards/{}".format(DATABASE, _one(
+            data, "select ward_code from wards where imd2019_ward_rank is null order by ward_code")["ward_code"])),
         PageType("row council", f"/{DATABASE}/local_authorities/{ward['lad_code']}"),
         PageType("row council today", f"/{DATABASE}/local_authorities_2024/{ward['lad24_code']}"),
         PageType("row region", f"/{DATABASE}/regions/{ward['region_code']}"),

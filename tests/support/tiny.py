@@ -61,12 +61,20 @@ def source_tables(**changes) -> dict[str, SourceTable]:
                        [("L1", 1000.0), ("L2", 3000.0), ("L3", 1500.0)]],
         # Today: L2 was split in two in 2021, one part in each of two 2024 wards of council C1
         # (a merger of D1 and D2, renamed); L3 lies in council C2.
-        "lsoa11_lsoa21": [{"lsoa11_code": a, "change_code": c, "lsoa21_code": b} for a, c, b in
-                          [("L1", "U", "N1"), ("L2", "S", "N2a"), ("L2", "S", "N2b"), ("L3", "U", "N3")]],
+        "lsoa11_lsoa21": [{"lsoa11_code": a, "change_code": c, "lsoa21_code": b, "ltla22_code": d, "ltla22_name": f"Council {d}"}
+                          for a, c, b, d in [("L1", "U", "N1", "C1"), ("L2", "S", "N2a", "C1"), ("L2", "S", "N2b", "C1"),
+                                             ("L3", "U", "N3", "C2")]],
         "lsoa21_ward24": [{"lsoa21_code": n, "ward24_code": v, "ward24_name": f"New {v}", "ltla24_code": c}
                           for n, v, c in [("N1", "V1", "C1"), ("N2a", "V1", "C1"), ("N2b", "V2", "C1"), ("N3", "V3", "C2")]],
         "ltla24_region": [{"ltla24_code": c, "ltla24_name": n, "region24_code": "R1", "region24_name": "North"}
                           for c, n in [("C1", "Greater D"), ("C2", "District D2")]],
+        # Deprivation: IMD 2019 by ward (E3 has no LSOA, so no row), the 2025 indices by LSOA 2021.
+        "imd2019_ward": [{"WD17CD": ward, "Score": score, **{f"{domain}_Score": str(float(score) / 10) for domain in
+                          ("Income", "Employment", "Education", "Health", "Crime", "Housing_and_Access", "Environment")}}
+                         for ward, score in [("E1", "45.5"), ("E2", "30.25")]],
+        "imd2025_lsoa": [{"lsoa21_code": n, "IMD_score": v} for n, v in [("N1", 50.0), ("N2a", 40.0), ("N2b", 20.0), ("N3", 10.0)]],
+        "cni2023_lsoa": [{"lsoa21_code": n, "Community Needs Index 2023 Score": v}
+                         for n, v in [("N1", "150.5"), ("N2a", "120"), ("N2b", "90"), ("N3", "60")]],
         # Squares around the two flagged wards' map points (E1 at -1.1, 53.1; E2 at -2.0, 52.0).
         "lba_outlines_2020": [{"lba_code": code, "lba_name": name, "geometry": square(x, y)}
                               for code, name, x, y in [("E1", "One", -1.1, 53.1), ("E2", "Two", -2.0, 52.0),
@@ -92,7 +100,7 @@ def source_tables(**changes) -> dict[str, SourceTable]:
     return {name: table(name, rows, FORMATS.get(name, "csv")) for name, rows in made.items()}
 
 
-FORMATS = {"population": "rda", "lsoa11_lsoa21": "rda", "lsoa21_ward24": "rda", "ltla24_region": "rda",
+FORMATS = {"population": "rda", "lsoa11_lsoa21": "rda", "lsoa21_ward24": "rda", "ltla24_region": "rda", "imd2025_lsoa": "rda",
            "lba_outlines_2020": "rda-sf", "lba_outlines_2019": "rda-sf",
            "ward_outlines_2019": "geojson", "lsoa_outlines": "geojson"}
 

@@ -9,6 +9,7 @@ from leftbehind.site.pages.reading import (
     DATABASE,
     facts_of,
     fetch_rows,
+    kept_once_found,
     map_url,
     once,
     outlines_url,
@@ -58,6 +59,7 @@ order by left_behind_2020 desc, left_behind_2019 desc, cni_rank
 """
 
 
+@kept_once_found("council")
 async def council_page(datasette, lad_code: str) -> dict[str, Any] | None:
     db = datasette.get_database(DATABASE)
     facts = await facts_of(datasette)
@@ -112,6 +114,7 @@ def councils_of(datasette, wards: list[dict[str, Any]]) -> list[dict[str, str]]:
     ]
 
 
+@kept_once_found("council_2024")
 async def council_2024_page(datasette, lad24_code: str) -> dict[str, Any] | None:
     """Today's council: the 2017 wards most of whose population now lies in it."""
     schema = await schema_of(datasette)
@@ -135,6 +138,7 @@ async def council_2024_page(datasette, lad24_code: str) -> dict[str, Any] | None
     }
 
 
+@kept_once_found("region")
 async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
     db = datasette.get_database(DATABASE)
     facts = await facts_of(datasette)

@@ -10,6 +10,7 @@ without the visitors' time limit.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
@@ -60,6 +61,31 @@ async def once(datasette, key: str, compute):
     return value
 
 
+def kept_once_found(kind: str):
+    """A decorator for the data of the pages of a few hundred areas (councils, regions):
+    once found, a code's page data is kept on the instance (its databases immutable), so
+    only the first visitor of each pays for it. Codes that find nothing are never kept, so
+    no visitor can fill the memory with made-up codes; the areas' number bounds it."""
+
+    def wrap(build):
+        @functools.wraps(build)
+        async def kept(datasette, code: str):
+            store = getattr(datasette, "_leftbehind_area_pages", None)
+            if store is None:
+                store = datasette._leftbehind_area_pages = {}
+            key = (kind, code)
+            if key in store:
+                return store[key]
+            page = await build(datasette, code)
+            if page is not None and immutable(datasette):
+                store[key] = page
+            return page
+
+        return kept
+
+    return wrap
+
+
 async def fetch_rows(db, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
     return [dict(row) for row in (await db.execute(sql, params or {})).rows]
 
@@ -75,7 +101,8 @@ async def schema_of(datasette) -> Schema:
 
 
 async def facts_of(datasette) -> dict[str, Any]:
-    """Figures every page states: how many wards, the two sets, the sources."""
+    """Figures every page states: how many wards, the two sets, the sources, where each test's
+    10% ends, and the wards on which the reproduced definition and the official set differ."""
 
     async def compute() -> dict[str, Any]:
         db = datasette.get_database(DATABASE)
@@ -85,11 +112,23 @@ async def facts_of(datasette) -> dict[str, Any]:
             row["id"]: row
             for row in await read_rows(db, "select id, title, url, licence, licence_url, attribution from sources")
         }
+        tables = (await schema_of(datasette)).tables
+        lines = (
+            {row["id"]: row for row in await read_rows(db, "select id, wards_ranked, line from ten_percent_lines")}
+            if "ten_percent_lines" in tables else {}
+        )
+        differences = (
+            {row["ward_code"]: row for row in await read_rows(db, "select ward_code, difference, likely_reason from reproduction_differences")}
+            if "reproduction_differences" in tables else {}
+        )
         return {
             "total_wards": counts["wards"],
             "unknown_population": counts["unknown"] or 0,
             "sets": sets,
             "sources": sources,
+            "lines": lines,
+            "differences": differences,
+            "similar": "similar_wards" in tables,
         }
 
     return await once(datasette, "facts", compute)

@@ -18,11 +18,17 @@ from leftbehind.site.pages.reading import (
 )
 from leftbehind.site.pages.words import (
     DOMAINS,
+    IMD_DOMAINS,
+    INDICATIVE_CAVEAT,
     answer_sentence,
+    answer_with_tests,
     imd_summary,
+    line_test,
+    picture_2025,
     population_summary,
     rank_summary,
     status_of,
+    weighs_most,
 )
 
 WARD_AND_COUNCIL_SQL = """
@@ -57,6 +63,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "link": link,
         "status": status,
         "answer": answer_sentence(ward["ward_name"], status, facts["sets"]),
+        "difference": facts["differences"].get(ward_code),
         "sets": facts["sets"],
         "cni": rank_summary(ward["cni_rank"], total),
         "domains": [
@@ -73,6 +80,11 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "csv_url": datasette.urls.table(DATABASE, "wards", format="csv") + "?" + urlencode({"ward_code": ward_code}),
         "table_url": datasette.urls.table(DATABASE, "wards") + "?" + urlencode({"lad_code": ward["lad_code"]}),
     }
+    page.update(_why(ward, status, facts))
+    if facts["similar"]:
+        similar = await fetch_rows(db, SIMILAR_SQL, {"code": ward_code})
+        page["similar"] = [ward_link(datasette, row) for row in similar]
+        page["similar_url"] = datasette.urls.table(DATABASE, "similar_wards") + "?" + urlencode({"ward_code": ward_code})
     outline_source = []
     if schema.outlines:
         outline = await fetch_rows(db, "select ward_code, source_id from ward_outlines where ward_code = :code", {"code": ward_code})
@@ -92,13 +104,60 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
             ("Membership of the 2019 set", ["cni2019"]),
             ("Council and region (December 2017)", ["ward_lad_lookup", "lad_region_lookup"]),
             ("Population", ["population", "lsoa_ward_lookup"]),
-            ("Deprivation (IMD 2019)", ["imd_lsoa", "lsoa_ward_lookup"]),
+            ("Deprivation (IMD 2019), share of residents in the most deprived small areas", ["imd_lsoa", "lsoa_ward_lookup"]),
+            ("Deprivation by ward (IMD 2019 and its domains)", ["imd2019_ward"] if page.get("imd2019") else []),
+            (
+                "The 2025 picture (indicative)",
+                ["cni2023_lsoa", "imd2025_lsoa", "lsoa11_lsoa21", "population", "lsoa_ward_lookup"] if page.get("in_2025") else [],
+            ),
             ("Map point", [ward["location_source"]] if ward.get("location_source") else []),
             ("Outline", outline_source),
         ],
     )
     page["source_count"] = len({source["id"] for group in page["sources"] for source in group["sources"]})
     return page
+
+
+SIMILAR_SQL = """
+select w.ward_code, w.ward_name, w.lad_code, w.lad_name, w.region_code, w.region_name, w.left_behind_change, w.cni_rank
+from similar_wards s join wards w on w.ward_code = s.similar_ward_code
+where s.ward_code = :code order by s.rank
+"""
+
+
+def _why(ward: dict[str, Any], status: str, facts: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the two tests, the IMD 2019 and its domains, and the 2025 sentence, when
+    the database has the ward-level deprivation (issue 23); else the answer alone."""
+    lines = facts["lines"]
+    if not {"cni2019", "imd2019"} <= lines.keys() or "imd2019_ward_rank" not in ward:
+        return {}
+    name = ward["ward_name"]
+    need = line_test("cni2019", ward["cni_rank"], lines)
+    deprivation = line_test("imd2019", ward["imd2019_ward_rank"], lines)
+    why: dict[str, Any] = {"answer": answer_with_tests(name, status, facts["sets"], need, deprivation)}
+    total = lines["imd2019"]["wards_ranked"]
+    why["imd2019"] = None
+    if ward["imd2019_ward_rank"] is not None:
+        domains = [
+            {"key": key, "name": label, "meaning": meaning,
+             "rank": rank_summary(ward[f"imd2019_{key}_rank"], total, "deprived")}
+            for key, label, meaning in IMD_DOMAINS
+        ]
+        why["imd2019"] = {
+            "overall": rank_summary(ward["imd2019_ward_rank"], total, "deprived"),
+            "score": ward["imd2019_ward_score"],
+            "domains": domains,
+            "weighs_most": weighs_most(name, domains),
+            "unranked": facts["total_wards"] - total,
+        }
+    if {"cni2023", "imd2025"} <= lines.keys():
+        sentence = picture_2025(
+            name, status, line_test("cni2023", ward.get("cni2023_ward_rank"), lines),
+            line_test("imd2025", ward.get("imd2025_ward_rank"), lines),
+        )
+        if sentence:
+            why["in_2025"] = {"sentence": sentence, "caveat": INDICATIVE_CAVEAT}
+    return why
 
 
 async def _ward_today(datasette, db, schema: Schema, ward: dict[str, Any]) -> dict[str, Any] | None:

@@ -86,20 +86,22 @@ def answer_sentence(name: str, status: str, sets: dict[str, int]) -> str:
     )
 
 
-def rank_summary(rank: int | None, total: int) -> dict[str, Any] | None:
-    """A rank (1 = most need) in words, and where it sits on a scale from 1 to ``total``."""
+def rank_summary(rank: int | None, total: int, measure: str = "in need") -> dict[str, Any] | None:
+    """A rank (1 = most in need, or most deprived) in words, and where it sits on a scale from 1
+    to ``total``. ``measure`` is "in need" (the CNI) or "deprived" (the IMD)."""
     if rank is None:
         return None
     share = math.ceil(rank * 100 / total)
     if share <= 50:
-        band = f"among the {share}% of wards most in need" if share > 1 else "among the 1% of wards most in need"
+        band = f"among the {max(share, 1)}% of wards most {measure}"
     else:
-        band = "in the half of wards less in need"
+        band = f"in the half of wards less {measure}"
     return {
         "rank": rank,
         "total": total,
-        "words": f"{ordinal(rank)} most in need of {total:,} wards",
-        "last": ordinal(total),
+        "words": f"{ordinal(rank)} most {measure} of {total:,} wards",
+        "first": f"1st: most {measure}",
+        "last": f"{ordinal(total)}: least {measure}",
         "band": band,
         "position": round((rank - 1) * 100 / max(total - 1, 1), 2),
     }
@@ -155,8 +157,8 @@ def imd_summary(ward: dict[str, Any], status: str) -> dict[str, Any] | None:
     )
     caveat = (
         "This is this site's own measure, worked out through the same best-fit lookup as the population. "
-        "It is not the ward-level deprivation score OCSI used to choose the left-behind neighbourhoods, "
-        "which this site does not hold."
+        "It is not the ward-level deprivation score OCSI used to choose the left-behind neighbourhoods "
+        "(OCSI has not published it), nor the ward figures above, which average over all the ward's small areas."
     )
     if share == 0 and status in ("both", "joined"):
         caveat += (
@@ -205,3 +207,146 @@ def period_words(start: str | None, end: str | None) -> str:
     if until:
         return f"until {until}; when it began is not known"
     return "when is not known"
+
+
+# --- Why, or why not: the two tests of the definition, the IMD's domains, 2025 (issue 23) ----
+
+# The seven domains of the English Indices of Deprivation, as the wards table names their
+# columns (imd2019_{key}_score, imd2019_{key}_rank), with what each measures in our words.
+IMD_DOMAINS = (
+    ("income", "Income", "people living on low incomes, in work or out of it"),
+    ("employment", "Employment", "people of working age kept out of work by unemployment, sickness, disability or caring"),
+    (
+        "education",
+        "Education, skills and training",
+        "how far children and young people get at school and beyond, and the skills and qualifications of adults",
+    ),
+    ("health", "Health and disability", "people dying early, or living with illness, disability or poor mental health"),
+    ("crime", "Crime", "the risk of being a victim of violence, burglary, theft or criminal damage"),
+    (
+        "housing_and_services",
+        "Barriers to housing and services",
+        "how far away everyday services are, and how hard it is to afford or find a home",
+    ),
+    ("living_environment", "Living environment", "the state of homes, the air people breathe, and road accidents"),
+)
+
+INDEX_NAMES = {
+    "cni2019": "the Community Needs Index",
+    "imd2019": "the Index of Multiple Deprivation 2019",
+    "cni2023": "the Community Needs Index 2023",
+    "imd2025": "the Index of Multiple Deprivation 2025",
+}
+MEASURE = {"cni2019": "in need", "imd2019": "deprived", "cni2023": "in need", "imd2025": "deprived"}
+
+
+def line_test(index: str, rank: int | None, lines: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One test of the definition for one ward: its rank on ``index`` (a ten_percent_lines id),
+    the wards ranked, where the 10% ends, and whether the ward is within it (None: no rank)."""
+    line = lines[index]
+    return {
+        "index": index,
+        "rank": rank,
+        "total": line["wards_ranked"],
+        "line": line["line"],
+        "within": None if rank is None else rank <= line["line"],
+    }
+
+
+def line_phrase(test: dict[str, Any]) -> str:
+    """'among the 10% of wards most in need on the Community Needs Index (1st of 7,433)', or
+    'not among ... (1,476th of 7,421; the 10% ends at 742nd)'."""
+    measure, index = MEASURE[test["index"]], INDEX_NAMES[test["index"]]
+    if test["within"]:
+        return f"among the 10% of wards most {measure} on {index} ({ordinal(test['rank'])} of {test['total']:,})"
+    return (
+        f"not among the 10% of wards most {measure} on {index} ({ordinal(test['rank'])} of {test['total']:,}; "
+        f"the 10% ends at {ordinal(test['line'])})"
+    )
+
+
+def clause_of_tests(need: dict[str, Any], deprivation: dict[str, Any]) -> str:
+    """Both tests in words, the one met first: 'it is among ..., but not among ...'."""
+    if deprivation["within"] is None:
+        index = INDEX_NAMES[deprivation["index"]]
+        return f"it is {line_phrase(need)}, and it has no ward figure on {index} (no small census area is assigned to it)"
+    if need["within"] == deprivation["within"]:
+        return f"it is {line_phrase(need)} and {line_phrase(deprivation)}"
+    met, missed = (need, deprivation) if need["within"] else (deprivation, need)
+    return f"it is {line_phrase(met)}, but {line_phrase(missed)}"
+
+
+def answer_with_tests(
+    name: str, status: str, sets: dict[str, int], need: dict[str, Any], deprivation: dict[str, Any]
+) -> str:
+    """The answer to "is this ward left behind?", and why: the two tests of the 2020 set with the
+    ward's ranks. ``need`` and ``deprivation`` are ``line_test`` results of the CNI 2019 and the IMD 2019."""
+    new, old = sets["2020"], sets["2019"]
+    clause = clause_of_tests(need, deprivation)
+    both = need["within"] and deprivation["within"]
+    if status in ("both", "joined"):
+        first = answer_sentence(name, status, sets)
+        if both:
+            return f"{first} It meets both tests: {clause}."
+        if deprivation["within"] is False:
+            return (
+                f"{first} It is {line_phrase(need)}. OCSI counted it among the 10% most deprived on the Index of "
+                f"Multiple Deprivation 2019 too, but the public ward figures this site holds rank it "
+                f"{ordinal(deprivation['rank'])} of {deprivation['total']:,} (the 10% ends at {ordinal(deprivation['line'])})."
+            )
+        return f"{first} On the figures this site holds, {clause}."
+    if status == "left":
+        return f"{answer_sentence(name, status, sets)} On the two tests of 2020, {clause}."
+    neither = f"It is in neither the 2020 set of {new:,} nor the original 2019 set of {old:,}."
+    if both:
+        return (
+            f"No. {name} is in neither the 2020 set of {new:,} nor the original 2019 set of {old:,}, although on "
+            f"the public figures this site holds it meets both tests: {clause}."
+        )
+    if need["within"] or deprivation["within"]:
+        return f"No. {name} is not a 'left behind' neighbourhood: {clause}. A 'left behind' neighbourhood must be both. {neither}"
+    return f"No. {name} is not a 'left behind' neighbourhood: {clause}. {neither}"
+
+
+def weighs_most(name: str, domains: list[dict[str, Any]]) -> str | None:
+    """Which of the IMD's seven domains a ward is most deprived on, in one sentence."""
+    ranked = sorted((d for d in domains if d["rank"]), key=lambda d: (d["rank"]["rank"], d["key"]))
+    if not ranked:
+        return None
+    first, second = ranked[0], ranked[1] if len(ranked) > 1 else None
+    least = ranked[-1]
+    words = f"Of the seven kinds of deprivation, {name} is most deprived on {first['name'].lower()} ({ordinal(first['rank']['rank'])})"
+    if second:
+        words += f" and {second['name'].lower()} ({ordinal(second['rank']['rank'])})"
+    words += f", and least on {least['name'].lower()} ({ordinal(least['rank']['rank'])}), of {first['rank']['total']:,} wards."
+    return words
+
+
+def picture_2025(name: str, status: str, need: dict[str, Any], deprivation: dict[str, Any]) -> str | None:
+    """The one sentence about 2025: the ward's indicative ranks on the CNI 2023 and the IMD 2025,
+    and whether it would meet both tests. ``need`` and ``deprivation`` are ``line_test`` results."""
+    if need["rank"] is None or deprivation["rank"] is None:
+        return None
+    flagged = status in ("both", "joined")
+    if need["within"] and deprivation["within"]:
+        verdict = f"would {'still' if flagged else 'now'} be among the 10% on both, and so meet the definition"
+    else:
+        if need["within"] or deprivation["within"]:
+            among = "most in need but not the 10% most deprived" if need["within"] else "most deprived but not the 10% most in need"
+            verdict = f"would be among the 10% {among}"
+        else:
+            verdict = "would be among the 10% on neither"
+        if flagged:
+            verdict += ": it would no longer meet the definition"
+    return (
+        f"Indicatively, on the newest indices {name} ranks {ordinal(need['rank'])} most in need of {need['total']:,} "
+        f"wards on the Community Needs Index 2023 and {ordinal(deprivation['rank'])} most deprived on the Index of "
+        f"Multiple Deprivation 2025, so by the same two tests it {verdict}."
+    )
+
+
+INDICATIVE_CAVEAT = (
+    "This is this site's own indicative re-run, not an official set: each ward's figure is the average of its "
+    "2021 small areas' scores, weighted by the ward's people, which only approximates a ward-level index; the "
+    "Community Needs Index 2023 was made with a changed method; and no open licence is stated for the CNI."
+)
