@@ -77,17 +77,33 @@ function markIcon(L, status) {
 }
 
 // Only the marks and groups inside the map's view can take keyboard focus; the others wait
-// until the map is moved onto them (each mark is also listed and linked on the page).
+// until the map is moved onto them (each mark is also listed and linked on the page). A mark
+// or group that lies under the map's own buttons (zoom, attribution), or under the page's own
+// ward (never grouped), cannot be used: it is hidden, as it is covered anyway, until the map
+// is moved or zoomed to part them.
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
 function focusOnlyWhatIsShown(map) {
   const container = map.getContainer();
   let pending = false;
   const update = () => {
     pending = false;
     const view = container.getBoundingClientRect();
+    const own = container.querySelector(".lb-mark--focus")?.closest(".leaflet-marker-icon");
+    const covers = [own, ...container.querySelectorAll(".leaflet-control")].filter(Boolean);
+    const coverBoxes = covers.map((cover) => cover.getBoundingClientRect());
     container.querySelectorAll(".leaflet-marker-icon").forEach((icon) => {
       const box = icon.getBoundingClientRect();
+      const under = icon !== own && coverBoxes.some((cover) => overlaps(box, cover));
       const inside = box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
-      icon.tabIndex = inside ? 0 : -1;
+      if (icon.style.visibility !== (under ? "hidden" : "")) {
+        icon.style.visibility = under ? "hidden" : "";
+      }
+      if (icon.tabIndex !== (inside && !under ? 0 : -1)) {
+        icon.tabIndex = inside && !under ? 0 : -1;
+      }
     });
   };
   const soon = () => {
