@@ -76,7 +76,8 @@ def similar_for_originals(original: Callable[..., list[dict[str, Any]]]) -> Call
         scaled = list(rows)
         for copy in sorted(copies):
             scaled += [{**row, "ward_code": f"{row['ward_code']}-{copy}",
-                        "similar_ward_code": f"{row['similar_ward_code']}-{copy}"} for row in rows]
+                        "similar_ward_codes": json.dumps([f"{code}-{copy}" for code in json.loads(row["similar_ward_codes"])],
+                                                         separators=(",", ":"))} for row in rows]
         return scaled
 
     return scaled_similar_ward_rows

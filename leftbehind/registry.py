@@ -49,6 +49,9 @@ class Column:
     description: str
     nullable: bool = True
     references: str | None = None  # "table.column"
+    # Every reference and facet column is indexed, except one declared here with the reason:
+    # a column of a small table whose few values an index would not find faster than a scan.
+    unindexed: str | None = None
     index: bool = False
     unique: bool = False  # an index that also refuses a value given twice
     facet_title: str | None = None  # the facet's heading in words, where the column is a facet
@@ -264,6 +267,8 @@ def check_declarations(tables: Iterable[Table]) -> list[str]:
                 problems.append(f"{where}: column {column.name}: type {column.type!r} is not str, int or float")
             if len(column.description) < 10:
                 problems.append(f"{where}: column {column.name}: no real description")
+            if column.unindexed is not None and (column.index or column.unique or len(column.unindexed) < 10):
+                problems.append(f"{where}: column {column.name}: unindexed needs a reason and no index")
             if column.references:
                 other_table, _, other_column = column.references.partition(".")
                 if other_table not in declared or other_column not in declared[other_table].column_names:

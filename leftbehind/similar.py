@@ -25,6 +25,7 @@ near as the last one kept, that ward's row is computed exactly against every war
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -154,7 +155,8 @@ def nearest_by_approximation(figures: np.ndarray, count: int) -> tuple[np.ndarra
 
 
 def similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int = SIMILAR_WARDS) -> list[dict[str, Any]]:
-    """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first.
+    """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first,
+    as a JSON list of codes, and their distances as a JSON list in the same order.
 
     The matrix products run on one thread: the build computes this in a worker thread beside
     the one writing the database, and BLAS's own second thread would only contend with them.
@@ -178,9 +180,12 @@ def _similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int) -> list[d
     for index in np.flatnonzero(~has_imd):
         nearest[index], distances[index] = nearest_exactly(cni_only[index], cni_only, np.arange(len(codes)) != index, count)
     scale = 10**DISTANCE_DECIMALS
-    return [
-        {"ward_code": codes[index], "similar_ward_code": codes[other], "rank": rank, "distance": units / scale}
-        for index, (others, ward_units) in enumerate(zip(nearest.tolist(), distances.tolist()))
-        for rank, (other, units) in enumerate(zip(others, ward_units), start=1)
-        if other >= 0
-    ]
+    rows = []
+    for index, (others, ward_units) in enumerate(zip(nearest.tolist(), distances.tolist())):
+        kept = [(codes[other], units / scale) for other, units in zip(others, ward_units) if other >= 0]
+        rows.append({
+            "ward_code": codes[index],
+            "similar_ward_codes": json.dumps([code for code, _ in kept], separators=(",", ":")),
+            "distances": json.dumps([distance for _, distance in kept], separators=(",", ":")),
+        })
+    return rows

@@ -70,6 +70,11 @@ RANK_TIES = (
     "skipped (two wards share CNI rank 5,921, so there is no 5,922)."
 )
 DATE_PRECISION = "'year', 'month' or 'day': how precise {date} is; null when {date} is unknown."
+# Why a reference or facet column of a ward table has no index (leftbehind.registry.Column.unindexed).
+FEW_VALUES = (
+    "a handful of values over 7,433 rows: a scan counts them in a few milliseconds, and "
+    "leftbehind.db must stay under 15 MB"
+)
 DATE_BASIS = "'stated' when a source gives {date}, 'inferred' when it is worked out from other facts; null when unknown."
 
 
@@ -677,12 +682,13 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         f"Index of Multiple Deprivation 2019 score of the ward, from {IMD2019_WARD_FIGURES}; higher = "
         "more deprived. Null for a ward with no best-fit LSOA.",
     ),
+    # The three rank columns are not indexed: no page, facet or join reads them by value, and
+    # sorting 7,433 rows by one takes a few milliseconds (0.25 MB of indexes for leftbehind.db).
     Column(
         "imd2019_ward_rank", int,
         "Rank of imd2019_ward_score among the wards that have one; 1 = most deprived (standard "
         "competition ranks). The ward is among the 10% most deprived, the IMD test of the 'left "
         "behind' definition, when this rank is within the line in ten_percent_lines (id imd2019).",
-        index=True,
     ),
     *_imd2019_domain_columns(),
     Column(
@@ -704,7 +710,6 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "cni2023_ward_rank", int,
         "Rank of cni2023_ward_score among the wards that have one; 1 = most in need. Indicative, not "
         "official (see cni2023_ward_score).",
-        index=True,
     ),
     Column(
         "imd2025_ward_score", float,
@@ -716,7 +721,6 @@ WARD_DEPRIVATION_COLUMNS: tuple[Column, ...] = (
         "imd2025_ward_rank", int,
         "Rank of imd2025_ward_score among the wards that have one; 1 = most deprived. Indicative, not "
         "official (see imd2025_ward_score).",
-        index=True,
     ),
     Column(
         "indicative_2025", int,
@@ -883,7 +887,7 @@ WARDS = Table(
             "How the point was found: 'ONS ward label point' (the ONS boundary file's label point, via "
             "drkane/geo-lookups) or, for 18 wards whose label point is corrupt in that file, "
             "'population-weighted mean of LSOA centroids'.",
-            nullable=False, index=True,
+            nullable=False,
             label="How the map point was found",
         ),
         Column(
@@ -898,7 +902,7 @@ WARDS = Table(
         ),
         Column(
             "location_source", str, "The source file the map point comes from (sources.id).",
-            nullable=False, references="sources.id", index=True,
+            nullable=False, references="sources.id", unindexed=FEW_VALUES,
             label="Source of the map point",
         ),
         *WARD_DEPRIVATION_COLUMNS,
@@ -1163,26 +1167,28 @@ SIMILAR_WARDS = Table(
         "by the standard deviation); the distance is the square root of the mean squared difference over "
         "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. Wards "
         "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
-        "as like a ward that has IMD figures. Ties go to the lower ward code."
+        "as like a ward that has IMD figures. Ties go to the lower ward code. One row per ward, the "
+        "similar wards as a JSON list with their distances beside them."
     ),
     rows=lambda inputs: inputs.similar_wards,
-    primary_key=("ward_code", "rank"),
-    # Stored in key order without a rowid: 2.2 MB with both indexes instead of 2.7 MB, for a
-    # database that must stay under 15 MB.
+    primary_key=("ward_code",),
+    # One row per ward, without a rowid, instead of one per pair (37,165 rows and an index on the
+    # similar ward): 0.86 MB instead of 2.2 MB, for a database that must stay under 15 MB.
     without_rowid=True,
     licence=WARD_LICENCE,
     columns=(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
         Column(
-            "similar_ward_code", str, "A ward like it (wards.ward_code).",
-            nullable=False, references="wards.ward_code", index=True,
+            "similar_ward_codes", str,
+            "JSON list of the five wards most like it (wards.ward_code), the most similar first.",
+            nullable=False,
         ),
-        Column("rank", int, "1 = the most similar.", nullable=False),
         Column(
-            "distance", float,
-            "How far apart the two wards are on the standardised domains (0 = identical; rounded to 4 "
-            "decimals). For scale: over all pairs of wards the root mean square distance is 2, by "
-            "construction (each z-score difference has a mean square of 2).",
+            "distances", str,
+            "JSON list of how far each of those wards is from it on the standardised domains, in the same "
+            "order (0 = identical; rounded to 4 decimals). For scale: over "
+            "all pairs of wards the root mean square distance is 2, by construction (each z-score "
+            "difference has a mean square of 2).",
             nullable=False,
         ),
     ),
@@ -1250,7 +1256,7 @@ WARD_SHAPES = Table(
         "that changed before 2019 from the outlines the British Red Cross published with its left-behind "
         "areas; method 'approximate' is the land of the LSOAs the ONS best-fit lookup gives the ward "
         "(basis says which), which can overlap an exact neighbour: place a point in an exact outline first. ONS's boundaries here are "
-        "generalised, and simplified by a further 10 m: an exact edge can be some tens of metres out, an "
+        "generalised, simplified by a further 10 m and rounded to 0.0001 degree: an exact edge can be some tens of metres out, an "
         "approximate one some hundreds. The outline is stored as encoded polylines (about a fifth of the "
         "bytes of GeoJSON; see the outline column). west, south, east and north bound each outline, so "
         "that the outlines near a point are found with one indexed query."
@@ -1271,15 +1277,16 @@ WARD_SHAPES = Table(
             "outline", str,
             "The outline as text: its polygons separated by ';', each polygon's rings (the exterior first, "
             "then any holes) separated by ',', each ring an encoded polyline (Google's polyline algorithm, "
-            "precision 5: latitude and longitude in units of 0.00001 degree, each the difference from the "
-            "previous point). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
+            "precision 4, not the algorithm's usual 5: latitude and longitude in units of 0.0001 degree, about "
+            "11 m north-south and 7 m east-west, each the difference from the previous point; decoders take "
+            "the precision as a parameter). Decoded, it is a GeoJSON MultiPolygon's coordinates in WGS84 (exteriors "
             "anticlockwise); leftbehind/polyline.py decodes it.",
             nullable=False,
         ),
         Column(
             "method", str,
             "'exact' (the ward's own boundary, generalised by ONS) or 'approximate' (made from LSOAs: see basis).",
-            nullable=False, index=True, facet_title="How the outline was made",
+            nullable=False, facet_title="How the outline was made", unindexed=FEW_VALUES,
         ),
         Column(
             "basis", str,
@@ -1288,7 +1295,7 @@ WARD_SHAPES = Table(
         ),
         Column(
             "source_id", str, "The outline file it comes from (sources.id).",
-            nullable=False, references="sources.id", index=True, facet_title="Outline source",
+            nullable=False, references="sources.id", facet_title="Outline source", unindexed=FEW_VALUES,
         ),
         Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False, label="Map point inside it", shown_as="yes-no"),
         Column(
@@ -1345,6 +1352,9 @@ NEIGHBOURHOOD_WARDS = Table(
     ),
     rows=lambda inputs: inputs.neighbourhoods[1],
     primary_key=("msoa_code", "ward_code"),
+    # Without rowid its key is stored once: 0.34 MB less. Its pages, next pages, sorts and CSV
+    # stream answer as a rowid table's do (tests/test_without_rowid.py).
+    without_rowid=True,
     licence=OGL,
     source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
     columns=(

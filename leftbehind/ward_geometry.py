@@ -42,7 +42,7 @@ import shapely
 
 from leftbehind.errors import BuildError
 from leftbehind.outlines import MAX_DISTANCE_M, MultiPolygon, distance_to_edge_m
-from leftbehind.polyline import decode_outline, encode_rings, joined_outline
+from leftbehind.polyline import PRECISION, decode_outline, encode_rings, joined_outline
 
 WGS84 = "EPSG:4326"
 BNG = "EPSG:27700"
@@ -330,7 +330,7 @@ def ward_shape_rows(outlines: WardOutlines, wards: list[dict[str, Any]], toleran
     """Rows of ``ward_shapes`` for every ward of the index, done over all outlines at once.
 
     Each outline is wound as RFC 7946 asks (exteriors anticlockwise), simplified by
-    ``tolerance`` degrees if any (shapes kept valid), rounded to 5 decimals (about 1 m) without repeated points,
+    ``tolerance`` degrees if any (shapes kept valid), rounded to the polylines' precision (4 decimals, a few metres) without repeated points,
     and stored as encoded polylines (``leftbehind.polyline``); a ring left with fewer than four
     points is dropped, and a polygon with its exterior. Each ward's map point is checked
     against its outline: more than 500 m outside an exact one fails the build (an approximate
@@ -351,7 +351,7 @@ def ward_shape_rows(outlines: WardOutlines, wards: list[dict[str, Any]], toleran
     parts, part_ward = parts[polygonal], part_ward[polygonal]
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coordinates, ring_of = shapely.get_coordinates(rings, return_index=True)
-    rounded = np.round(coordinates, 5)
+    rounded = np.round(coordinates, PRECISION)
     repeated = np.r_[False, (ring_of[1:] == ring_of[:-1]) & (rounded[1:] == rounded[:-1]).all(axis=1)]
     rounded, ring_of = rounded[~repeated], ring_of[~repeated]
     kept_ring = np.bincount(ring_of, minlength=len(rings)) >= 4
@@ -375,7 +375,7 @@ def ward_shape_rows(outlines: WardOutlines, wards: list[dict[str, Any]], toleran
     x = np.array([points[code][0] for code in codes])
     y = np.array([points[code][1] for code in codes])
     inside = shapely.contains_xy(simplified, x, y) | shapely.intersects_xy(shapely.boundary(simplified), x, y)
-    rows, problems = [], []
+    rows, problems, scale = [], [], 10**PRECISION
     for position, code in enumerate(codes):
         method = outlines.methods[positions[position]]
         if not polygons[position]:
@@ -394,10 +394,10 @@ def ward_shape_rows(outlines: WardOutlines, wards: list[dict[str, Any]], toleran
             "source_id": outlines.source_ids[positions[position]],
             "point_inside": int(inside[position]),
             "distance_m": distance,
-            "west": math.floor(west[position] * 1e5) / 1e5,
-            "south": math.floor(south[position] * 1e5) / 1e5,
-            "east": math.ceil(east[position] * 1e5) / 1e5,
-            "north": math.ceil(north[position] * 1e5) / 1e5,
+            "west": math.floor(west[position] * scale) / scale,
+            "south": math.floor(south[position] * scale) / scale,
+            "east": math.ceil(east[position] * scale) / scale,
+            "north": math.ceil(north[position] * scale) / scale,
         })
     if problems:
         raise BuildError("ward outlines are missing or disagree with the map points", problems[:20])

@@ -161,6 +161,11 @@ def test_build_info_counts_every_table_and_view_itself_included(db):
     assert counted["build_info"] == db["build_info"].count > 0
 
 
+def test_the_database_is_under_15_mb(db_path):
+    """Issue 22: leftbehind.db stays a small download (the postcodes are in their own file)."""
+    assert db_path.stat().st_size < 15_000_000
+
+
 def test_same_inputs_give_the_same_database(tmp_path, sources_dir, db_path, monkeypatch):
     """A second build, reading the sources afresh, is byte-identical to the session's build."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)

@@ -3,6 +3,7 @@ the 10% line, the two tests, errors that name the file and the record, small inp
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -80,18 +81,19 @@ def test_similar_wards_in_a_small_world():
     """Fewer wards than candidates: measured exactly. A ward without IMD figures (E3) is never
     listed for one that has them, and is compared with every other ward on the CNI."""
     rows = similar_ward_rows(tiny_inputs().wards)
-    lists = {}
-    for row in rows:
-        lists.setdefault(row["ward_code"], []).append(row["similar_ward_code"])
+    lists = {row["ward_code"]: json.loads(row["similar_ward_codes"]) for row in rows}
     assert lists == {"E1": ["E2"], "E2": ["E1"], "E3": ["E2", "E1"]}
-    assert all(row["distance"] > 0 for row in rows)
+    distances = {row["ward_code"]: json.loads(row["distances"]) for row in rows}
+    assert {code: len(listed) for code, listed in distances.items()} == {"E1": 1, "E2": 1, "E3": 2}
+    assert all(distance > 0 for listed in distances.values() for distance in listed)
+    assert distances["E3"] == sorted(distances["E3"])  # nearest first
 
 
 def test_the_tiny_world_writes_every_new_table(tmp_path):
     path = tiny.database(tmp_path / "tiny.db")
     with sqlite3.connect(path) as conn:
         lines = dict(conn.execute("select id, wards_ranked from ten_percent_lines"))
-        counts = conn.execute("select count(*) from similar_wards").fetchone()[0]
+        counts = conn.execute("select count(*) from similar_wards, json_each(similar_ward_codes)").fetchone()[0]
         england = conn.execute(
             "select wards from left_behind_2020_in_2025_by_region where region_name = 'England'").fetchone()[0]
     assert lines == {"cni2019": 3, "imd2019": 2, "cni2023": 2, "imd2025": 2}

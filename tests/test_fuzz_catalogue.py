@@ -227,7 +227,7 @@ def cached_sources(monkeypatch, source_data):
 def build_with(tmp_path, name: str, content: bytes, capsys) -> tuple[int, str, bytes]:
     data = tmp_path / "data"
     data.mkdir()
-    for other in CATALOGUE_FILES + ("sources",):
+    for other in CATALOGUE_FILES + ("sources", "corrections"):
         (data / f"{other}.yml").write_bytes((DATA / f"{other}.yml").read_bytes())
     (data / f"{name}.yml").write_bytes(content)
     database = tmp_path / "leftbehind.db"

@@ -194,9 +194,10 @@ def test_every_ward_has_an_outline_labelled_how_it_was_made(main_db, outlines_20
     wards = {row[0]: (row[1], row[2]) for row in main_db.execute("select ward_code, longitude, latitude from wards")}
     codes_2019 = set(outlines_2019)
     flagged = set(flagged_outlines(source_data))
-    rows = main_db.execute("select ward_code, method, source_id, outline, point_inside from ward_shapes").fetchall()
+    rows = main_db.execute(
+        "select ward_code, method, source_id, outline, point_inside, west, south, east, north from ward_shapes").fetchall()
     assert {row[0] for row in rows} == set(wards)
-    for code, method, source_id, outline, point_inside in rows:
+    for code, method, source_id, outline, point_inside, *box in rows:
         if code in codes_2019:
             assert (method, source_id) == ("exact", "ward_outlines_2019"), code
         elif code in flagged:
@@ -205,6 +206,8 @@ def test_every_ward_has_an_outline_labelled_how_it_was_made(main_db, outlines_20
             assert (method, source_id) == ("approximate", "lsoa_outlines"), code
         shape = shapely.MultiPolygon([shapely.Polygon(polygon[0], polygon[1:]) for polygon in decode_outline(outline)])
         assert shape.area > 0, code
+        west, south, east, north = box  # the box finds every outline near a point: it holds the outline
+        assert west <= shape.bounds[0] and south <= shape.bounds[1] and east >= shape.bounds[2] and north >= shape.bounds[3], code
         assert point_inside == int(shape.covers(shapely.Point(wards[code]))), code
         if method == "exact":
             assert point_inside == 1, code

@@ -142,7 +142,36 @@ def test_every_reference_and_facet_column_is_indexed(conn):
         first_columns |= {table.primary_key[0]} if table.primary_key else set()
         wanted = {column.name for column in table.columns if column.references}
         wanted |= {facet for facet in table.facets if isinstance(facet, str)}
+        wanted -= {column.name for column in table.columns if column.unindexed}
         assert wanted <= first_columns, (table.name, wanted - first_columns)
+
+
+def test_a_column_declared_unindexed_has_no_index_and_few_values_in_a_small_table(conn):
+    """The declared exceptions to the rule above (Column.unindexed): each column really has no
+    index, so no index would be wasted on it, and a scan of it is cheap: a table of at most
+    10,000 rows with at most 10 values (a reference to a table of at most 100 rows)."""
+    exceptions = [(table, column) for table in TABLES for column in table.columns if column.unindexed]
+    assert exceptions, "the exception is declared somewhere, or this test and Column.unindexed go"
+    for table, column in exceptions:
+        first_columns = {
+            conn.execute(f"pragma index_info([{row[1]}])").fetchone()[2]
+            for row in conn.execute(f"pragma index_list([{table.name}])")
+        }
+        assert column.name not in first_columns, (table.name, column.name)
+        rows, values = conn.execute(f"select count(*), count(distinct [{column.name}]) from [{table.name}]").fetchone()
+        assert rows <= 10_000 and values <= 10, (table.name, column.name, rows, values)
+        if column.references:
+            other = column.references.split(".")[0]
+            assert conn.execute(f"select count(*) from [{other}]").fetchone()[0] <= 100, (table.name, column.name)
+
+
+def test_an_unindexed_column_needs_a_reason_and_no_index():
+    column = Column("kind", str, "What kind it is.", index=True, unindexed="a reason long enough")
+    problems = check_declarations([Table(name="t", description="T.", rows=lambda inputs: [], columns=(column,))])
+    assert problems == ["table t: column kind: unindexed needs a reason and no index"]
+    column = Column("kind", str, "What kind it is.", unindexed="")
+    problems = check_declarations([Table(name="t", description="T.", rows=lambda inputs: [], columns=(column,))])
+    assert problems == ["table t: column kind: unindexed needs a reason and no index"]
 
 
 def test_rows_that_break_a_key_are_a_build_error_not_a_traceback():

@@ -31,9 +31,16 @@ def test_keys_hold_only_lower_case_letters_digits_and_single_spaces():
 
 
 def test_the_published_example_polyline_decodes():
-    """Google's documented example: (38.5, -120.2), (40.7, -120.95), (43.252, -126.453)."""
-    assert decode_ring("_p~iF~ps|U_ulLnnqC_mqNvxq`@") == [(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)]
-    assert encode_ring([(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)]) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
+    """Google's documented example, at its precision 5: (38.5, -120.2), (40.7, -120.95), (43.252, -126.453)."""
+    assert decode_ring("_p~iF~ps|U_ulLnnqC_mqNvxq`@", 5) == [(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)]
+    assert encode_ring([(-120.2, 38.5), (-120.95, 40.7), (-126.453, 43.252)], 5) == "_p~iF~ps|U_ulLnnqC_mqNvxq`@"
+
+
+def test_outlines_are_stored_at_precision_4():
+    """Units of 0.0001 degree: a point encodes as one ten times nearer zero does at precision 5."""
+    assert encode_ring([(-120.2, 38.5)]) == encode_ring([(-12.02, 3.85)], 5) == "o}nV~sjhA"
+    assert decode_ring("o}nV~sjhA") == [(-120.2, 38.5)]
+    assert decode_ring(encode_ring([(-3.56789, 54.64321)])) == [(-3.5679, 54.6432)]
 
 
 def test_an_outline_with_a_hole_and_an_island_round_trips():

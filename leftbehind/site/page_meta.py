@@ -35,7 +35,8 @@ def plain_text(text: str) -> str:
 
 
 def meta_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """The first sentences of ``text`` that fit in ``limit`` characters, or its first words and '…'."""
+    """The first sentences of ``text`` that fit in ``limit`` characters, or its first words and '…'
+    (also when the sentences that fit say too little: "No." before a long second sentence)."""
     text = plain_text(text)
     if len(text) <= limit:
         return text
@@ -45,7 +46,7 @@ def meta_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
         if len(candidate) > limit:
             break
         summary = candidate
-    if summary:
+    if len(summary) >= limit // 4:
         return summary
     cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
     return cut + "…"

@@ -120,8 +120,8 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
 
 SIMILAR_SQL = """
 select w.ward_code, w.ward_name, w.lad_code, w.lad_name, w.region_code, w.region_name, w.left_behind_change, w.cni_rank
-from similar_wards s join wards w on w.ward_code = s.similar_ward_code
-where s.ward_code = :code order by s.rank
+from similar_wards s, json_each(s.similar_ward_codes) similar join wards w on w.ward_code = similar.value
+where s.ward_code = :code order by similar.key
 """
 
 
