@@ -7,7 +7,7 @@ into bench/out/xFACTOR/ (git-ignored, never committed), with one change: the war
 the build derives are repeated ``factor`` times, each copy under new ward codes
 (``E05001595-02`` ...) and names, with everything else (local authority, region,
 flags, point) kept. So the scaled build runs the same inserts, indexes, full-text
-index, checks and VACUUM as the real one, on factor x 7,433 wards. Only similar_wards is
+index, checks and VACUUM as the real one, on factor x 7,433 wards. Only similar_ward_lists is
 computed for the original wards and copied (its cost grows with the square of the wards).
 
 Each database is then served with the publishing profile and every page is

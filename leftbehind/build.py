@@ -110,7 +110,7 @@ class Inputs:
 
     @property
     def similar_wards(self) -> list[dict[str, Any]]:
-        """Rows of similar_wards: from the worker thread write_database starts, or computed here."""
+        """Rows of similar_ward_lists: from the worker thread write_database starts, or computed here."""
         if self.similar_wards_future is not None:
             return self.similar_wards_future.result()
         return similar_ward_rows(self.wards)
@@ -349,7 +349,7 @@ def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLE
         # The similar wards are numpy work, which releases the GIL: a worker thread computes them
         # on the second core while the tables declared before them are written.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="similar-wards") as worker:
-            if any(table.name == "similar_wards" for table in tables):
+            if any(table.name == "similar_ward_lists" for table in tables):
                 inputs.similar_wards_future = worker.submit(similar_ward_rows, inputs.wards)
             try:
                 with db.conn:

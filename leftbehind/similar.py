@@ -155,7 +155,7 @@ def nearest_by_approximation(figures: np.ndarray, count: int) -> tuple[np.ndarra
 
 
 def similar_ward_rows(wards: Sequence[Mapping[str, Any]], count: int = SIMILAR_WARDS) -> list[dict[str, Any]]:
-    """Rows of ``similar_wards``: for each ward, its ``count`` most similar wards, nearest first,
+    """Rows of ``similar_ward_lists``: for each ward, its ``count`` most similar wards, nearest first,
     as a JSON list of codes, and their distances as a JSON list in the same order.
 
     The matrix products run on one thread: the build computes this in a worker thread beside

@@ -1158,8 +1158,8 @@ REPRODUCTION_DIFFERENCES = Table(
     ),
 )
 
-SIMILAR_WARDS = Table(
-    name="similar_wards",
+SIMILAR_WARD_LISTS = Table(
+    name="similar_ward_lists",
     description=(
         "Neighbourhoods like yours: for every ward, the five wards most like it on the three domains of the "
         "Community Needs Index 2019 and the seven domains of the IMD 2019, nearest first, for finding peers "
@@ -1168,7 +1168,7 @@ SIMILAR_WARDS = Table(
         "the CNI domains plus the same over the IMD domains, so the two indices weigh equally. Wards "
         "with no IMD figures are compared on the CNI alone (its part counted twice) and are never listed "
         "as like a ward that has IMD figures. Ties go to the lower ward code. One row per ward, the "
-        "similar wards as a JSON list with their distances beside them."
+        "similar wards as a JSON list with their distances beside them; the view similar_wards has a row per pair."
     ),
     rows=lambda inputs: inputs.similar_wards,
     primary_key=("ward_code",),
@@ -1190,6 +1190,32 @@ SIMILAR_WARDS = Table(
             "all pairs of wards the root mean square distance is 2, by construction (each z-score "
             "difference has a mean square of 2).",
             nullable=False,
+        ),
+    ),
+)
+
+SIMILAR_WARDS_SQL = """
+select lists.ward_code, similar.value as similar_ward_code, similar.key + 1 as rank, far.value as distance
+from similar_ward_lists lists
+join json_each(lists.similar_ward_codes) similar
+join json_each(lists.distances) far on far.key = similar.key
+"""
+
+SIMILAR_WARDS = Table(
+    name="similar_wards",
+    description=(
+        "Neighbourhoods like yours, a row for each ward and each of the five wards most like it "
+        "(similar_ward_lists, stored one row per ward, laid out as pairs; the method is in its description)."
+    ),
+    sql=SIMILAR_WARDS_SQL,
+    licence=WARD_LICENCE,
+    columns=(
+        Column("ward_code", str, "The ward (wards.ward_code)."),
+        Column("similar_ward_code", str, "A ward like it (wards.ward_code)."),
+        Column("rank", int, "1 = the most similar."),
+        Column(
+            "distance", float,
+            "How far apart the two wards are on the standardised domains (0 = identical; rounded to 4 decimals).",
         ),
     ),
 )
@@ -1434,6 +1460,7 @@ DEPRIVATION_TABLES: tuple[Table, ...] = (
     SOURCE_CORRECTIONS,
     TEN_PERCENT_LINES,
     REPRODUCTION_DIFFERENCES,
+    SIMILAR_WARD_LISTS,
     SIMILAR_WARDS,
     LEFT_BEHIND_2020_IN_2025,
     LEFT_BEHIND_2020_IN_2025_BY_REGION,

@@ -177,7 +177,7 @@ def test_similar_wards_for_a_sample_recomputed_by_brute_force(wards, db_path):
     sample = sorted(set(z.sample(25, random_state=23).index) | {LAINDON_PARK, MOSS_BAY, without[0]})
     with sqlite3.connect(db_path) as conn:
         stored = {code: (json.loads(codes), json.loads(distances)) for code, codes, distances in conn.execute(
-            "select ward_code, similar_ward_codes, distances from similar_wards")}
+            "select ward_code, similar_ward_codes, distances from similar_ward_lists")}
     listed = 5  # similar_wards' description: the five wards most like it
     assert set(stored) == set(wards.index)
     assert all(len(codes) == len(distances) == listed for codes, distances in stored.values())
@@ -193,3 +193,18 @@ def test_similar_wards_for_a_sample_recomputed_by_brute_force(wards, db_path):
         codes, distances = stored[code]
         assert codes == [other for _, other in expected], code
         assert np.allclose(distances, [d for d, _ in expected], atol=1.01e-4), code
+
+
+def test_the_similar_wards_view_has_a_row_per_pair_as_the_issue_names_them(db_path):
+    """similar_wards (ward_code, similar_ward_code, rank, distance): the stored lists, one row per pair."""
+    with sqlite3.connect(db_path) as conn:
+        lists = {code: (json.loads(codes), json.loads(distances)) for code, codes, distances in conn.execute(
+            "select ward_code, similar_ward_codes, distances from similar_ward_lists")}
+        pairs = conn.execute("select ward_code, similar_ward_code, rank, distance from similar_wards").fetchall()
+        one = conn.execute("select similar_ward_code from similar_wards where ward_code = ? order by rank",
+                           (LAINDON_PARK,)).fetchall()
+    expected = {(code, other, rank + 1, distance) for code, (codes, distances) in lists.items()
+                for rank, (other, distance) in enumerate(zip(codes, distances))}
+    assert len(pairs) == len(expected) == 5 * len(lists)
+    assert set(pairs) == expected
+    assert [row[0] for row in one] == lists[LAINDON_PARK][0]

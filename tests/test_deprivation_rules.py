@@ -93,7 +93,7 @@ def test_the_tiny_world_writes_every_new_table(tmp_path):
     path = tiny.database(tmp_path / "tiny.db")
     with sqlite3.connect(path) as conn:
         lines = dict(conn.execute("select id, wards_ranked from ten_percent_lines"))
-        counts = conn.execute("select count(*) from similar_wards, json_each(similar_ward_codes)").fetchone()[0]
+        counts = conn.execute("select count(*) from similar_ward_lists, json_each(similar_ward_codes)").fetchone()[0]
         england = conn.execute(
             "select wards from left_behind_2020_in_2025_by_region where region_name = 'England'").fetchone()[0]
     assert lines == {"cni2019": 3, "imd2019": 2, "cni2023": 2, "imd2025": 2}

@@ -35,7 +35,7 @@ async def first_box(tab: Visit) -> str:
 async def similar_listed(tab: Visit, data, code: str) -> None:
     """The page lists the ward's similar wards, in order, each linked, the flagged ones marked."""
     expected = data.execute(
-        "select w.ward_code, w.left_behind_2020 from similar_wards s, json_each(s.similar_ward_codes) similar "
+        "select w.ward_code, w.left_behind_2020 from similar_ward_lists s, json_each(s.similar_ward_codes) similar "
         "join wards w on w.ward_code = similar.value where s.ward_code = ? order by similar.key", (code,)).fetchall()
     items = tab.page.locator("section[aria-labelledby=similar] .lb-ward-list > li")
     await items.first.scroll_into_view_if_needed()

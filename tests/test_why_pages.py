@@ -163,7 +163,7 @@ async def test_the_2025_sentence_is_indicative(datasette, averages_2025, cni, co
 async def test_similar_neighbourhoods_are_listed_with_the_flagged_marked(datasette, db_path, cni):  # noqa: F811
     with sqlite3.connect(db_path) as conn:
         similar = json.loads(conn.execute(
-            "select similar_ward_codes from similar_wards where ward_code = ?", (LAINDON_PARK,)).fetchone()[0])
+            "select similar_ward_codes from similar_ward_lists where ward_code = ?", (LAINDON_PARK,)).fetchone()[0])
     part = section(await page(datasette, f"/leftbehind/wards/{LAINDON_PARK}"), "similar")
     items = re.findall(r"<li>(.*?)</li>", part, re.S)
     assert len(items) == len(similar) >= 5

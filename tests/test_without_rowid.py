@@ -21,7 +21,7 @@ def conn(db_path) -> sqlite3.Connection:
 
 
 def test_the_tables_declared_without_rowid_are_stored_so(conn):
-    assert {table.name for table in WITHOUT_ROWID} >= {"similar_wards", "neighbourhood_wards"}
+    assert {table.name for table in WITHOUT_ROWID} >= {"similar_ward_lists", "neighbourhood_wards"}
     for table in WITHOUT_ROWID:
         sql = conn.execute("select sql from sqlite_master where name = ?", (table.name,)).fetchone()[0]
         assert sql.rstrip().upper().endswith("WITHOUT ROWID"), table.name

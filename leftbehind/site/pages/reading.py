@@ -128,7 +128,7 @@ async def facts_of(datasette) -> dict[str, Any]:
             "sources": sources,
             "lines": lines,
             "differences": differences,
-            "similar": "similar_wards" in tables,
+            "similar": "similar_ward_lists" in tables,
         }
 
     return await once(datasette, "facts", compute)

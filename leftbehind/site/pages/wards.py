@@ -120,7 +120,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
 
 SIMILAR_SQL = """
 select w.ward_code, w.ward_name, w.lad_code, w.lad_name, w.region_code, w.region_name, w.left_behind_change, w.cni_rank
-from similar_wards s, json_each(s.similar_ward_codes) similar join wards w on w.ward_code = similar.value
+from similar_ward_lists s, json_each(s.similar_ward_codes) similar join wards w on w.ward_code = similar.value
 where s.ward_code = :code order by similar.key
 """
 
