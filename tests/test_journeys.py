@@ -154,7 +154,7 @@ async def test_a_residents_journey_by_keyboard_alone_at_390_px(phone: Visit, dat
     # That ward: a ward like it, one of its similar wards.
     await starts_at_the_top(page)
     alike = {f"/leftbehind/wards/{row[0]}" for row in data.execute(
-        "select value from similar_wards, json_each(similar_ward_codes) where ward_code = ?", (code,))}
+        "select similar_ward_code from similar_wards where ward_code = ?", (code,))}
     assert alike and await page.locator(SIMILAR_WARD).count() == len(alike)
     target = await tab_to(page, lambda f: f["similar"], "a ward like it")
     assert target["href"] in alike, target
