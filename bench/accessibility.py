@@ -2,7 +2,7 @@
 
     LEFTBEHIND_SOURCES_DIR=../shared/data .venv/bin/python bench/accessibility.py [--details]
 
-The same pages (tests/support/pages.py), browser and axe run (tests/support/axe.py)
+The same pages and states (tests/support/pages.py), browser and axe run (tests/support/axe.py)
 as tests/test_accessibility.py, against the publishing profile on 127.0.0.1, map
 tiles aborted as offline. Prints the elements in violation by impact for each page
 type and width, and the rules behind them; docs/accessibility.md records the figures.
@@ -22,9 +22,10 @@ from playwright.async_api import async_playwright
 from support.axe import IMPACTS, axe_report
 from support.browser import PHONE, VIEWPORT, launch_chromium, visit
 from support.live import profile_server
-from support.pages import page_types
+from support.pages import page_types, reach_state
 
 WIDTHS = {"1280": VIEWPORT, "390": PHONE}
+VIEWPORT_NAMES = {"1280": "desktop", "390": "phone"}  # as support.pages.PageType.widths names them
 
 
 async def measure(base: str, pages, details: bool) -> dict:
@@ -36,7 +37,11 @@ async def measure(base: str, pages, details: bool) -> dict:
             for width, viewport in WIDTHS.items():
                 context, opened = await visit(browser, base, viewport)
                 for page_type in pages:
+                    if VIEWPORT_NAMES[width] not in page_type.widths:
+                        continue
                     await opened.open(page_type.path, page_type.status)
+                    await opened.settle()
+                    await reach_state(opened.page, page_type)
                     await opened.settle()
                     report = await axe_report(opened.page)
                     counts = report.counts()

@@ -11,6 +11,7 @@ with its SQL.
 from __future__ import annotations
 
 import operator
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +24,20 @@ from leftbehind.errors import BuildError
 # What each declared Python type may hold in a row, and its SQLite type.
 SQL_TYPES: dict[type, str] = {str: "TEXT", int: "INTEGER", float: "REAL"}
 
+# How an HTML page may show a column's values (CSV and JSON keep them as stored): a 0/1 flag
+# as "yes" or "no", a share from 0 to 1 as a percentage.
+SHOWN_AS = {"yes-no": int, "percent": float}
+# Words a column's name abbreviates, written out in its default label.
+LABEL_WORDS = {"id": "ID", "url": "URL", "cni": "CNI", "imd": "IMD", "lsoa": "LSOA", "lsoas": "LSOAs", "appg": "APPG"}
+
 CC_BY = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
 OGL = ("OGL v3.0", "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+
+
+def index_and_year(word: str) -> str | None:
+    """An index and its year in words ("imd2019": "IMD 2019"), or None when ``word`` is not one."""
+    match = re.fullmatch(r"(imd|cni)(\d{4})", word)
+    return f"{LABEL_WORDS[match[1]]} {match[2]}" if match else None
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,18 @@ class Column:
     index: bool = False
     unique: bool = False  # an index that also refuses a value given twice
     facet_title: str | None = None  # the facet's heading in words, where the column is a facet
+    label: str | None = None  # a short name in words (phone cards, record pages); else made from the name
+    shown_as: str | None = None  # a key of SHOWN_AS: how HTML pages show the values
+
+    @property
+    def human_label(self) -> str:
+        """The column's short name for people: its label, or its name in words ("cni_rank": "CNI rank")."""
+        if self.label:
+            return self.label
+        words = [LABEL_WORDS.get(word) or index_and_year(word) or word for word in self.name.split("_")]
+        if self.references and words[-1] == "ID":  # session_id: "Session", the record it names
+            words.pop()
+        return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
     @property
     def foreign_key(self) -> tuple[str, str, str] | None:
@@ -264,6 +289,12 @@ def check_declarations(tables: Iterable[Table]) -> list[str]:
             f"{where}: facet {name} has no facet_title"
             for name in facets if name in names and not table.column(name).facet_title
         ]
+        problems += [
+            f"{where}: column {column.name}: shown_as {column.shown_as!r} needs one of {sorted(SHOWN_AS)} on a "
+            f"column of that type"
+            for column in table.columns
+            if column.shown_as is not None and SHOWN_AS.get(column.shown_as) is not column.type
+        ]
     return problems
 
 
@@ -295,5 +326,9 @@ def table_metadata(table: Table) -> dict[str, Any]:
     if table.year_facets:
         entry["year_facets"] = list(table.year_facets)
     entry.update(table.extra_metadata)
+    entry["column_labels"] = {column.name: column.human_label for column in table.columns}
+    shown_as = {column.name: column.shown_as for column in table.columns if column.shown_as}
+    if shown_as:
+        entry["shown_as"] = shown_as
     entry["columns"] = {column.name: column.description for column in table.columns}
     return entry

@@ -157,8 +157,8 @@ SESSIONS = Table(
         Column("title", str, "The title as published; null when unknown."),
         Column("date", str, "Date in ISO 8601 at the precision known; null when unknown."),
         Column("date_precision", str, DATE_PRECISION.format(date="the date")),
-        Column("date_basis", str, DATE_BASIS.format(date="the date")),
-        Column("date_note", str, "What is known about the date, and how."),
+        Column("date_basis", str, DATE_BASIS.format(date="the date"), label="How the date is known"),
+        Column("date_note", str, "What is known about the date, and how.", label="About the date"),
         Column(
             "year", str, "Year of the session, for faceting (text); 'date unknown' when no date is known.",
             nullable=False, index=True,
@@ -169,11 +169,13 @@ SESSIONS = Table(
             "The session's own page as a recorded source gives it, usually on the APPG's archived "
             "website (for inquiry sessions, the inquiry's page, which was not itself recovered); null "
             "when none is known.",
+            label="Its page",
         ),
         Column(
             "seen_at", str,
             "JSON array of the other pages where the session's facts were seen (other forms of its "
             "page, reports, columns).",
+            label="Also seen at",
         ),
         Column(
             "speakers", str,
@@ -183,6 +185,7 @@ SESSIONS = Table(
             "speaker_caveats", str,
             "JSON array of the caveats on those links, as 'Name: caveat' (for example a speaker not known "
             "to have spoken at this very session); see session_people.note.",
+            label="Caveats on the speakers",
         ),
         Column("summary", str, "A short summary in this project's own words.", nullable=False),
         _note(),
@@ -237,7 +240,7 @@ PUBLICATIONS = Table(
             "unknown. When published_basis is 'on or before session' it is the date of that session: the "
             "paper was ready by then, and may be older.",
         ),
-        Column("published_precision", str, DATE_PRECISION.format(date="the published date")),
+        Column("published_precision", str, DATE_PRECISION.format(date="the published date"), label="Precision of the date"),
         Column(
             "published_basis", str,
             "'stated' when a source gives the date, 'inferred' when it is worked out from other facts, "
@@ -245,11 +248,13 @@ PUBLICATIONS = Table(
             "(see published_session); null when the date is unknown.",
             index=True,
             facet_title="How the date is known",
+            label="How the date is known",
         ),
         Column(
             "published_session", str,
             "For a date 'on or before session': the session (sessions.id) whose date it is; otherwise null.",
             references="sessions.id", index=True,
+            label="Date taken from the session",
         ),
         Column(
             "year", str,
@@ -264,14 +269,16 @@ PUBLICATIONS = Table(
             "or author, see publication_organisations), else 0. Papers others wrote for the APPG ('prepared "
             "for') are 0.",
             nullable=False, index=True,
-            facet_title="The APPG's own output (1 = yes)",
+            facet_title="The APPG's own output",
+            label="The APPG's own output", shown_as="yes-no",
         ),
         Column(
             "url", str,
             "The publication's own page (usually on the APPG's website) where a recorded source gives "
             "one; otherwise null.",
+            label="Its page",
         ),
-        Column("see_also", str, "JSON array of other pages where the publication was seen or confirmed."),
+        Column("see_also", str, "JSON array of other pages where the publication was seen or confirmed.", label="Also seen at"),
         Column("description", str, "A one-to-three sentence summary in this project's own words.", nullable=False),
         _note("Caveats about the record, such as a title given differently elsewhere."),
         Column("topics", str, "JSON array of topic ids (see the topics table); facet with _facet_array.", facet_title="Topic"),
@@ -285,6 +292,7 @@ PUBLICATIONS = Table(
             "sections", str,
             "JSON array of how the sessions list it (" + ", ".join(SECTIONS) + ").",
             facet_title="How a session listed it",
+            label="How sessions listed it",
         ),
     ),
 )
@@ -350,7 +358,7 @@ SESSION_PUBLICATIONS = Table(
             index=True,
             facet_title="Section of the session's page",
         ),
-        Column("section_order", int, "The order of that section on a session page, for sorting."),
+        Column("section_order", int, "The order of that section on a session page, for sorting.", label="Order of the section"),
         Column(
             "heading", str,
             "The sub-heading within the section that lists it, as the page gives it (for example "
@@ -406,10 +414,12 @@ SESSION_PEOPLE = Table(
             "and witnesses alike, 'chaired' for a chair.",
             nullable=False, index=True,
             facet_title="Gave evidence or chaired",
+            label="Gave evidence or chaired",
         ),
         Column(
             "position", str,
             "The person's position as given at the time (for example 'Chief Executive'); null when none is given.",
+            label="Position at the time",
         ),
         Column(
             "organisation_id", str,
@@ -451,15 +461,16 @@ APPG_ROLES = Table(
         Column(
             "position", str,
             "The holder's position as given at the time (for example 'Conservative MP for Sedgefield').",
+            label="Position at the time",
         ),
         Column("start", str, "When the role began, in ISO 8601 at the precision known; null when unknown."),
         Column("start_precision", str, DATE_PRECISION.format(date="the start")),
-        Column("start_basis", str, DATE_BASIS.format(date="the start")),
+        Column("start_basis", str, DATE_BASIS.format(date="the start"), label="How the start is known"),
         Column("end", str, "When the role ended, in ISO 8601 at the precision known; null when unknown."),
         Column("end_precision", str, DATE_PRECISION.format(date="the end")),
-        Column("end_basis", str, DATE_BASIS.format(date="the end")),
-        Column("period_note", str, "What is known about when the role was held, and how."),
-        Column("seen_at", str, "JSON array of the pages where the role was seen."),
+        Column("end_basis", str, DATE_BASIS.format(date="the end"), label="How the end is known"),
+        Column("period_note", str, "What is known about when the role was held, and how.", label="About the period"),
+        Column("seen_at", str, "JSON array of the pages where the role was seen.", label="Seen at"),
         _note(),
     ),
 )
@@ -490,14 +501,14 @@ SOURCES = Table(
             "url", str,
             "Where the build downloads it from; for a folder, the folder's address, to which each "
             "file's name is added.",
-            nullable=False,
+            nullable=False, label="Download address",
         ),
         Column(
             "sha256", str,
             "The SHA-256 the file must have; the build refuses any other. For a folder, the SHA-256 of "
             "its list of files as sha256sum prints it (one 'sha256  name' line each, sorted by name), "
             "which pins every file: data/sources.yml gives each file's own.",
-            nullable=False,
+            nullable=False, label="SHA-256",
         ),
         Column("rows_read", int, "Data rows the build read from it.", nullable=False),
         Column(
@@ -506,7 +517,7 @@ SOURCES = Table(
             "where none is.",
             nullable=False,
         ),
-        Column("licence_url", str, "The licence's text; null where no licence is stated."),
+        Column("licence_url", str, "The licence's text; null where no licence is stated.", label="Licence text"),
         Column("attribution", str, "The attribution statement the licence requires.", nullable=False),
     ),
 )
@@ -520,8 +531,8 @@ REGIONS = Table(
     source=REGION_LOOKUP,
     label_column="region_name",
     columns=(
-        Column("region_code", str, "ONS region code (RGN17).", nullable=False),
-        Column("region_name", str, "Region name.", nullable=False),
+        Column("region_code", str, "ONS region code (RGN17).", nullable=False, label="Region code"),
+        Column("region_name", str, "Region name.", nullable=False, label="Region"),
     ),
 )
 
@@ -543,40 +554,47 @@ LOCAL_AUTHORITIES_2024 = Table(
     sort_desc="left_behind_2020_count",
     facets=("region_name",),
     columns=(
-        Column("lad24_code", str, "ONS local authority district code (LAD24, May 2024).", nullable=False),
-        Column("lad24_name", str, "The council's name in May 2024.", nullable=False, index=True),
+        Column("lad24_code", str, "ONS local authority district code (LAD24, May 2024).", nullable=False, label="Council code"),
+        Column("lad24_name", str, "The council's name in May 2024.", nullable=False, index=True, label="Council"),
         Column(
             "region_code", str, "The region the council is in (regions.region_code).",
             nullable=False, references="regions.region_code", index=True,
+            label="Region code",
         ),
-        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region"),
+        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region", label="Region"),
         Column(
             "wards_2017_count", int,
             "How many CNI wards (December 2017) lie mostly in this council today.", nullable=False,
+            label="Wards of 2017 mostly here",
         ),
         Column(
             "left_behind_2020_count", int,
             "How many of them are in the 2020 set of 225 left-behind neighbourhoods.", nullable=False,
+            label="Of them in the 2020 set",
         ),
         Column(
             "left_behind_2019_count", int,
             "How many of them are in the original 2019 set of 206.", nullable=False,
+            label="Of them in the 2019 set",
         ),
         Column(
             "left_behind_2020_population", int,
             "The mid-2017 people of 2020-set wards who live in this council today, through each ward's "
             "links to 2024 wards (ward_links_2024), wherever the rest of their ward lies. Approximate.",
             nullable=False,
+            label="People of 2020-set wards living here (mid-2017)",
         ),
         Column(
             "councils_2017", str,
             "The December 2017 councils whose people now live mostly in this one, joined by '; '; null "
             "for a council with no CNI ward (City of London, Isles of Scilly).",
+            label="Councils of 2017",
         ),
         Column(
             "name_new_since_2017", int,
             "1 when no December 2017 council had this name (a merger or a renaming), 0 when one did; "
             "null for a council with no CNI ward.",
+            label="A new name since 2017", shown_as="yes-no",
         ),
     ),
 )
@@ -594,25 +612,28 @@ LOCAL_AUTHORITIES = Table(
     label_column="lad_name",
     facets=("region_code", "name_in_use_2024"),
     columns=(
-        Column("lad_code", str, "ONS local authority district code (LAD17).", nullable=False),
-        Column("lad_name", str, "District name.", nullable=False),
+        Column("lad_code", str, "ONS local authority district code (LAD17).", nullable=False, label="Council code"),
+        Column("lad_name", str, "District name.", nullable=False, label="Council"),
         Column(
             "region_code", str, "The region the district is in (regions.region_code).",
             nullable=False, references="regions.region_code", index=True,
             facet_title="Region",
+            label="Region code",
         ),
         Column(
             "lad24_code", str,
             "The May 2024 council that holds most of the district's people today (local_authorities_2024).",
             references="local_authorities_2024.lad24_code", index=True,
+            label="Council code today (2024)",
         ),
-        Column("lad24_name", str, "That council's name."),
+        Column("lad24_name", str, "That council's name.", label="Council today (2024)"),
         Column(
             "name_in_use_2024", int,
             "1 when a May 2024 council has this district's name, 0 when none has (it was merged into "
             "another council or renamed, as Allerdale and Shepway were).",
             index=True,
-            facet_title="Name still in use in 2024 (1 = yes)",
+            facet_title="Name still in use in 2024",
+            label="Name still in use in 2024", shown_as="yes-no",
         ),
     ),
 )
@@ -738,52 +759,60 @@ WARDS = Table(
     extra_metadata=OWN_MAP,
     full_text=("ward_name", "lad_name", "lad24_name", "wards24_names"),
     columns=(
-        Column("ward_code", str, "ONS ward code (WD17, December 2017), as used by the CNI.", nullable=False),
-        Column("ward_name", str, "Ward name (WD17).", nullable=False, index=True),
+        Column("ward_code", str, "ONS ward code (WD17, December 2017), as used by the CNI.", nullable=False, label="Ward code"),
+        Column("ward_name", str, "Ward name (WD17).", nullable=False, index=True, label="Ward"),
         Column(
             "lad_code", str,
             "Local authority district code (LAD17, December 2017). The CNI file calls this column "
             "lad19_code, but it holds December 2017 districts.",
             nullable=False, references="local_authorities.lad_code", index=True,
+            label="Council code (2017)",
         ),
-        Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True, facet_title="Council (local authority, 2017)"),
+        Column("lad_name", str, "Local authority district name (December 2017).", nullable=False, index=True, facet_title="Council (local authority, 2017)", label="Council (2017)"),
         Column(
             "lad24_code", str,
             "Today's council (May 2024) that holds most of the ward's mid-2017 people, following its "
             "best-fit LSOAs through the ONS LSOA 2011 to 2021 and LSOA 2021 to ward 2024 lookups. For the "
             "12 wards with no best-fit LSOA, the council where all the other wards of its 2017 district lie.",
             references="local_authorities_2024.lad24_code", index=True,
+            label="Council code today (2024)",
         ),
-        Column("lad24_name", str, "That council's name (May 2024).", index=True, facet_title="Council today (2024)"),
+        Column("lad24_name", str, "That council's name (May 2024).", index=True, facet_title="Council today (2024)", label="Council today (2024)"),
         Column(
             "lad24_population_share", float,
             "Share (0 to 1) of the ward's people in that council; null for a ward with no best-fit LSOA.",
+            label="Share of its people in today's council", shown_as="percent",
         ),
         Column(
             "wards24_count", int,
             "How many May 2024 wards the ward overlaps (see ward_links_2024); null for a ward with no "
             "best-fit LSOA.",
+            label="Today's wards it overlaps",
         ),
         Column(
             "wards24_names", str,
             "The names of those 2024 wards, largest share first, joined by '; ' (searchable).",
+            label="Today's wards (2024)",
         ),
         Column(
             "region_code", str, "Region code (RGN17), from the ONS LAD17 to region lookup.",
             nullable=False, references="regions.region_code", index=True,
+            label="Region code",
         ),
-        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region"),
+        Column("region_name", str, "Region name.", nullable=False, index=True, facet_title="Region", label="Region"),
         Column(
             "left_behind_2020", int,
             "1 if the ward is in the 2020 interim set of 225 'left behind' neighbourhoods, else 0. Source cni2020.",
             nullable=False, index=True,
             facet_title="In the 2020 set (1 = yes, 0 = no)",
+            label="In the 2020 set", shown_as="yes-no",
         ),
         Column(
             "left_behind_2019", int,
             "1 if the ward is in the original 2019 set of 206, else 0. Source cni2019.",
             nullable=False, index=True,
             facet_title="In the 2019 set (1 = yes, 0 = no)",
+            label="In the 2019 set", shown_as="yes-no",
         ),
         Column(
             "left_behind_change", str,
@@ -791,6 +820,7 @@ WARDS = Table(
             "sets', or null when in neither.",
             index=True,
             facet_title="Change in 2020",
+            label="Change in 2020",
         ),
         Column(
             "cni_rank", int,
@@ -828,14 +858,17 @@ WARDS = Table(
             "Mid-2017 population estimate, summed over the LSOAs the ONS best-fit lookup assigns to the "
             "ward (sources population and lsoa_ward_lookup). " + POPULATION_CAVEAT + " Null for the 12 "
             "wards to which no LSOA is assigned: their residents are counted in neighbouring wards.",
+            label="Population (mid-2017, approximate)",
         ),
         Column(
             "lsoa_count", int,
             "Number of 2011 LSOAs the ONS best-fit lookup assigns to the ward; null when none.",
+            label="Small areas (LSOAs)",
         ),
         Column(
             "lsoas_in_imd_decile_1", int,
             "How many of those LSOAs are in IMD 2019 decile 1 (England's most deprived 10% of LSOAs). Source imd_lsoa.",
+            label="LSOAs in England's most deprived 10%",
         ),
         Column(
             "population_share_in_imd_decile_1_lsoas", float,
@@ -845,6 +878,7 @@ WARDS = Table(
             "the left-behind flag, ranks wards by deprivation averaged over their LSOAs, so a ward can be "
             "among the most deprived 10% of wards with none of its LSOAs in decile 1 (all in decile 2, "
             "say): that is why 10 wards of the 2020 set score 0 here.",
+            label="Share of people in England's most deprived 10% of LSOAs", shown_as="percent",
         ),
         Column("latitude", float, "Latitude (WGS84) of the ward's map point; see location_method.", nullable=False),
         Column("longitude", float, "Longitude (WGS84) of the ward's map point; see location_method.", nullable=False),
@@ -854,6 +888,7 @@ WARDS = Table(
             "drkane/geo-lookups) or, for 18 wards whose label point is corrupt in that file, "
             "'population-weighted mean of LSOA centroids'.",
             nullable=False,
+            label="How the map point was found",
         ),
         Column(
             "location_precision", str,
@@ -863,10 +898,12 @@ WARDS = Table(
             "point is about 2.7 km from its population centre); 'computed to ~0.1 m' for the points this "
             "build computes.",
             nullable=False,
+            label="Precision of the map point",
         ),
         Column(
             "location_source", str, "The source file the map point comes from (sources.id).",
             nullable=False, references="sources.id", unindexed=FEW_VALUES,
+            label="Source of the map point",
         ),
         *WARD_DEPRIVATION_COLUMNS,
     ),
@@ -889,24 +926,27 @@ WARD_LINKS_2024 = Table(
     label_column="ward24_name",
     facets=("lad24_code",),
     columns=(
-        Column("ward_code", str, "The December 2017 ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
-        Column("ward24_code", str, "ONS ward code (WD24, May 2024).", nullable=False, index=True),
-        Column("ward24_name", str, "The May 2024 ward's name.", nullable=False),
+        Column("ward_code", str, "The December 2017 ward (wards.ward_code).", nullable=False, references="wards.ward_code", label="Ward code (2017)"),
+        Column("ward24_code", str, "ONS ward code (WD24, May 2024).", nullable=False, index=True, label="Ward code today (2024)"),
+        Column("ward24_name", str, "The May 2024 ward's name.", nullable=False, label="Ward today (2024)"),
         Column(
             "lad24_code", str, "The May 2024 council the 2024 ward is in (local_authorities_2024).",
             nullable=False, references="local_authorities_2024.lad24_code", index=True,
             facet_title="Council today (2024)",
+            label="Council code today (2024)",
         ),
         Column(
             "population", int,
             "Approximate mid-2017 people of the 2017 ward who live in the 2024 ward; a ward's rows add up "
             "to its population.",
             nullable=False,
+            label="Its people (mid-2017)",
         ),
         Column(
             "population_share", float,
             "The same as a share (0 to 1) of the 2017 ward's people; a ward's shares add up to 1.",
             nullable=False,
+            label="Share of the 2017 ward's people", shown_as="percent",
         ),
     ),
 )
@@ -925,17 +965,18 @@ WARD_OUTLINES = Table(
     source=("britishredcrosssociety/left-behind-areas", "https://github.com/britishredcrosssociety/left-behind-areas"),
     columns=(
         Column("ward_code", str, "The ward (wards.ward_code).", nullable=False, references="wards.ward_code"),
-        Column("geojson", str, "The outline: a GeoJSON MultiPolygon geometry, as compact JSON text.", nullable=False),
+        Column("geojson", str, "The outline: a GeoJSON MultiPolygon geometry, as compact JSON text.", nullable=False, label="Outline (GeoJSON)"),
         Column(
             "source_id", str, "The outline file it comes from (sources.id).",
             nullable=False, references="sources.id", index=True,
         ),
-        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False),
+        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False, label="Map point inside it", shown_as="yes-no"),
         Column(
             "distance_m", float,
             "How far (metres) the map point lies outside the outline; 0 when inside. The build fails "
             "above 500 m.",
             nullable=False,
+            label="Distance of the map point from it (m)",
         ),
     ),
 )
@@ -952,11 +993,12 @@ LEFT_BEHIND_SETS = Table(
     columns=(
         Column("id", str, "The set's year.", nullable=False),
         Column("name", str, "The set's name.", nullable=False),
-        Column("flag_column", str, "The column of the wards table that marks membership of the set.", nullable=False),
-        Column("wards", int, "Number of wards in the set.", nullable=False),
+        Column("flag_column", str, "The column of the wards table that marks membership of the set.", nullable=False, label="Column of the wards table"),
+        Column("wards", int, "Number of wards in the set.", nullable=False, label="Wards"),
         Column(
             "population", int, "Mid-2017 population of the set's wards (wards with no LSOA count as 0).",
             nullable=False,
+            label="Population (mid-2017)",
         ),
         Column(
             "source_id", str, "The source file the set's flags come from (sources.id).",
@@ -983,12 +1025,12 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
     facets=("region_name", "lad_name", "left_behind_change"),
     extra_metadata=OWN_MAP,
     columns=(
-        Column("ward_code", str, "ONS ward code (WD17)."),
-        Column("ward_name", str, "Ward name (WD17)."),
-        Column("lad_name", str, "Local authority district (December 2017).", facet_title="Council (local authority, 2017)"),
-        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people."),
-        Column("region_name", str, "Region (RGN17) name.", facet_title="Region"),
-        Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs. " + POPULATION_CAVEAT),
+        Column("ward_code", str, "ONS ward code (WD17).", label="Ward code"),
+        Column("ward_name", str, "Ward name (WD17).", label="Ward"),
+        Column("lad_name", str, "Local authority district (December 2017).", facet_title="Council (local authority, 2017)", label="Council (2017)"),
+        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people.", label="Council today (2024)"),
+        Column("region_name", str, "Region (RGN17) name.", facet_title="Region", label="Region"),
+        Column("population", int, "Mid-2017 population summed over the ward's best-fit LSOAs. " + POPULATION_CAVEAT, label="Population (mid-2017, approximate)"),
         Column("cni_rank", int, "Community Needs Index rank of 7,433; 1 = highest need."),
         Column("civic_assets_rank", int, "Civic assets domain rank; 1 = highest need."),
         Column("connectedness_rank", int, "Connectedness domain rank; 1 = highest need."),
@@ -997,13 +1039,15 @@ LEFT_BEHIND_NEIGHBOURHOODS = Table(
             "population_share_in_imd_decile_1_lsoas", float,
             "Share of the ward's people living in LSOAs in IMD 2019 decile 1 (this project's measure, not "
             "OCSI's ward IMD; see wards).",
+            label="Share of people in England's most deprived 10% of LSOAs", shown_as="percent",
         ),
-        Column("left_behind_change", str, "'in both sets' or 'joined in 2020'.", facet_title="In the 2019 set too, or joined in 2020"),
+        Column("left_behind_change", str, "'in both sets' or 'joined in 2020'.", facet_title="In the 2019 set too, or joined in 2020", label="Change in 2020"),
         Column("latitude", float, "Latitude (WGS84) of the ward's map point."),
         Column("longitude", float, "Longitude (WGS84) of the ward's map point."),
         Column(
             "popup", str,
             "JSON the cluster map shows in a marker's popup (title, description, link to the ward's row).",
+            label="Map popup",
         ),
     ),
 )
@@ -1192,14 +1236,14 @@ LEFT_BEHIND_2020_IN_2025 = Table(
         Column("ward_code", str, "ONS ward code (WD17)."),
         Column("ward_name", str, "Ward name (WD17)."),
         Column("lad_name", str, "Local authority district (December 2017)."),
-        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people."),
+        Column("lad24_name", str, "Today's council (May 2024) holding most of the ward's people.", label="Council today (2024)"),
         Column("region_name", str, "Region (December 2017).", facet_title="Region"),
         Column("cni_rank", int, "Community Needs Index 2019 rank; 1 = most in need."),
         Column("imd2019_ward_rank", int, "IMD 2019 ward rank (humaniverse's ward figures); 1 = most deprived."),
         Column("cni2023_ward_rank", int, "Indicative Community Needs Index 2023 ward rank; 1 = most in need."),
         Column("imd2025_ward_rank", int, "Indicative IMD 2025 ward rank; 1 = most deprived."),
-        Column("cni2023_within_line", int, "1 when cni2023_ward_rank is within the 10% most in need (indicative)."),
-        Column("imd2025_within_line", int, "1 when imd2025_ward_rank is within the 10% most deprived (indicative)."),
+        Column("cni2023_within_line", int, "1 when cni2023_ward_rank is within the 10% most in need (indicative).", label="Within the 10% on the CNI 2023", shown_as="yes-no"),
+        Column("imd2025_within_line", int, "1 when imd2025_ward_rank is within the 10% most deprived (indicative).", label="Within the 10% on the IMD 2025", shown_as="yes-no"),
         Column(
             "indicative_2025", int,
             "1 when both: the ward would still meet the definition (indicative, not an official set).",
@@ -1220,8 +1264,8 @@ LEFT_BEHIND_2020_IN_2025_BY_REGION = Table(
     columns=(
         Column("region_name", str, "Region (December 2017), or 'England' for the total."),
         Column("wards", int, "Wards of the 2020 set."),
-        Column("cni2023_within_line", int, "Of them, within the 10% most in need on the CNI 2023 (indicative)."),
-        Column("imd2025_within_line", int, "Of them, within the 10% most deprived on the IMD 2025 (indicative)."),
+        Column("cni2023_within_line", int, "Of them, within the 10% most in need on the CNI 2023 (indicative).", label="Of them within the 10% on the CNI 2023"),
+        Column("imd2025_within_line", int, "Of them, within the 10% most deprived on the IMD 2025 (indicative).", label="Of them within the 10% on the IMD 2025"),
         Column("indicative_2025", int, "Of them, within both: would still meet the definition (indicative)."),
     ),
 )
@@ -1279,12 +1323,12 @@ WARD_SHAPES = Table(
             "source_id", str, "The outline file it comes from (sources.id).",
             nullable=False, references="sources.id", facet_title="Outline source", unindexed=FEW_VALUES,
         ),
-        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False),
+        Column("point_inside", int, "1 when the ward's map point lies inside the outline, else 0.", nullable=False, label="Map point inside it", shown_as="yes-no"),
         Column(
             "distance_m", float,
             "How far (metres) the map point lies outside the outline; 0 when inside. The build fails above "
             "500 m for an exact outline; an approximate outline can miss its ward's point.",
-            nullable=False,
+            nullable=False, label="Map point outside it by (m)",
         ),
         Column("west", float, "The outline's smallest longitude (WGS84).", nullable=False),
         Column("south", float, "The outline's smallest latitude (WGS84).", nullable=False),
@@ -1311,16 +1355,17 @@ NEIGHBOURHOODS = Table(
     source=("House of Commons Library MSOA names, via drkane/geo-lookups", "https://visual.parliament.uk/msoanames"),
     label_column="name",
     columns=(
-        Column("msoa_code", str, "ONS code of the MSOA (2011).", nullable=False),
+        Column("msoa_code", str, "ONS code of the MSOA (2011).", nullable=False, label="Neighbourhood code (MSOA)"),
         Column("name", str, "The House of Commons Library's name for the neighbourhood.", nullable=False, index=True),
-        Column("ons_name", str, "ONS's name for the MSOA (its council and a number: 'Tendring 014').", nullable=False),
-        Column("lad20_code", str, "The council it lies in (LAD code, 2020).", nullable=False),
-        Column("lad20_name", str, "That council's name (2020).", nullable=False),
-        Column("lsoa_count", int, "How many LSOAs (2011) it holds.", nullable=False),
+        Column("ons_name", str, "ONS's name for the MSOA (its council and a number: 'Tendring 014').", nullable=False, label="ONS name"),
+        Column("lad20_code", str, "The council it lies in (LAD code, 2020).", nullable=False, label="Council code (2020)"),
+        Column("lad20_name", str, "That council's name (2020).", nullable=False, label="Council (2020)"),
+        Column("lsoa_count", int, "How many LSOAs (2011) it holds.", nullable=False, label="LSOAs"),
         Column(
             "main_ward_code", str,
             "The December 2017 ward that counts most of its mid-2017 people (the others are in "
             "neighbourhood_wards).",
+            label="Main ward (2017)",
         ),
     ),
 )
@@ -1339,14 +1384,14 @@ NEIGHBOURHOOD_WARDS = Table(
     licence=OGL,
     source=("ONS lookups and population estimates", "https://github.com/jtrim-ons/ons-lookups"),
     columns=(
-        Column("msoa_code", str, "The neighbourhood (neighbourhoods.msoa_code).", nullable=False, references="neighbourhoods.msoa_code"),
+        Column("msoa_code", str, "The neighbourhood (neighbourhoods.msoa_code).", nullable=False, references="neighbourhoods.msoa_code", label="Neighbourhood"),
         Column("ward_code", str,
                "A December 2017 ward that counts some of its people: wards.ward_code, except for the City of "
                "London's and the Isles of Scilly's wards, which the index leaves out.",
                nullable=False),
         Column("lsoas", int, "How many of the neighbourhood's LSOAs are best fit to the ward.", nullable=False),
         Column("population", int, "Their mid-2017 people (ONS estimates, rounded).", nullable=False),
-        Column("population_share", float, "The same as a share (0 to 1) of the neighbourhood's people."),
+        Column("population_share", float, "The same as a share (0 to 1) of the neighbourhood's people.", label="Share of its people", shown_as="percent"),
     ),
 )
 
@@ -1386,12 +1431,12 @@ PLACE_SEARCH = Table(
         ),
         Column("code", str, "Its code: wards.ward_code, local_authorities.lad_code, local_authorities_2024.lad24_code or neighbourhoods.msoa_code.", nullable=False),
         Column("label", str, "The name as shown: a ward with its council ('Moss Bay, Allerdale'), a neighbourhood with its council.", nullable=False),
-        Column("name_key", str, "The name as a search key ('st helens').", nullable=False),
+        Column("name_key", str, "The name as a search key ('st helens').", nullable=False, label="Name as searched"),
         Column(
             "context_key", str,
             "The councils it lies in, as search keys (empty for a council): a ward's in 2017 and today, a "
             "neighbourhood's; not in the full-text index (council names are entries of their own).",
-            nullable=False,
+            nullable=False, label="Councils as searched",
         ),
     ),
 )

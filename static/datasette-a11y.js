@@ -4,7 +4,8 @@
 //
 // - Each column's options menu (the cog that Datasette's table.js adds to a column heading)
 //   becomes a button a keyboard can reach: Enter or Space opens the menu and moves to its
-//   first item, Escape closes it and returns to the button, leaving it closes it.
+//   first item, Escape closes it and returns to the button, leaving it closes it; the menu
+//   itself moves into <main>, so it is inside a landmark.
 // - Each chart's actions menu (drawn by vega-embed) is named after its chart, and a chart
 //   that scrolls (a table of rows) can be reached and scrolled with the keyboard.
 // - The map datasette-cluster-map draws above query results with latitude and longitude
@@ -20,6 +21,9 @@ function columnMenus() {
   if (!icons.length || !menu) {
     return;
   }
+  // Datasette appends the menu to <body>, outside every landmark (axe: region); inside <main>,
+  // which is not positioned, it keeps the page coordinates table.js places it at.
+  document.querySelector("main")?.appendChild(menu);
   let opener = null;
   const isOpen = () => menu.style.display === "block";
   const close = (returnFocus) => {

@@ -4,6 +4,11 @@
 // characters lists matching councils and wards as links (from the URL in the input's
 // data-suggest attribute), and a "Use my location" button appears that sends the
 // browser's position, rounded to 3 decimals (about 100 m), to the Find my ward page.
+//
+// The keyboard: ArrowDown from the box moves to the first suggestion, ArrowDown and
+// ArrowUp move through them all, ArrowUp from the first (or Escape) returns to the box.
+// After a search, or "use my location", the page's results heading takes focus, so a
+// keyboard or a screen reader starts at the results, not at the top of the page.
 
 const MIN_CHARACTERS = 2;
 const WAIT_MS = 200;
@@ -20,6 +25,10 @@ function suggestions(form) {
 
   function clear() {
     list.replaceChildren();
+  }
+
+  function links() {
+    return [...list.querySelectorAll("a")];
   }
 
   async function update() {
@@ -63,11 +72,46 @@ function suggestions(form) {
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       clear();
-    } else if (event.key === "ArrowDown" && list.firstElementChild) {
+    } else if (event.key === "ArrowDown" && links().length) {
       event.preventDefault();
-      list.querySelector("a").focus();
+      links()[0].focus();
     }
   });
+  list.addEventListener("keydown", (event) => {
+    const all = links();
+    const at = all.indexOf(document.activeElement);
+    if (at < 0) {
+      return;
+    }
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      all[Math.min(at + 1, all.length - 1)].focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      (at === 0 ? input : all[at - 1]).focus();
+    } else if (event.key === "Home" || event.key === "End") {
+      event.preventDefault();
+      all[event.key === "Home" ? 0 : all.length - 1].focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      clear();
+      input.focus();
+    }
+  });
+  // Searching leaves the page: no suggestion is asked for any more. One already asked for is
+  // left to the browser, which cancels it as the page goes (a response after a newer one is
+  // ignored: see latest).
+  form.addEventListener("submit", () => {
+    clearTimeout(timer);
+  });
+}
+
+// After a search (or "use my location"), start at the results: their heading takes focus.
+function focusResults() {
+  const heading = document.querySelector("[data-focus-on-load]");
+  if (heading) {
+    heading.focus({ preventScroll: false });
+  }
 }
 
 function nearMe(block) {
@@ -104,6 +148,7 @@ function nearMe(block) {
 function start() {
   document.querySelectorAll("form.lb-search").forEach(suggestions);
   document.querySelectorAll("[data-near]").forEach(nearMe);
+  focusResults();
 }
 
 if (document.readyState === "loading") {

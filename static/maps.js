@@ -8,14 +8,21 @@
 //   data-map="table": the rows of the table page it sits on (its filters applied),
 //                     clustered, page by page, with a "load all" button;
 //   data-map="area":  the wards in data-points (a small set), not clustered, with
-//                     data-focus marked and the outlines in data-outlines drawn.
+//                     data-focus marked and the outlines in data-outlines drawn;
+//                     data-frame="focus" frames the map on that ward (its outline
+//                     where it has one, else its point), not on all the wards.
+//
+// A map is drawn, and Leaflet fetched, only when it comes near the screen: a ward page's
+// map is below its answer, and Leaflet is most of the page's bytes.
 //
 // Marks differ in shape as well as colour (see .lb-mark in site.css), and every page
-// that has a map lists what it shows in words.
+// that has a map lists what it shows in words. Every mark is a 24 px target (WCAG 2.5.8)
+// whatever its drawn size, and only the marks inside the map's view take keyboard focus,
+// so Tab never lands on a mark nobody can see.
 //
 // A map is aria-busy while it fetches and draws its marks (for assistive technology,
-// and the browser tests wait on it): a clustered map adds its marks in chunks, between
-// timers, so only the cluster group knows when the last one is drawn.
+// and the browser tests wait on it): a cluster group adds its marks in chunks, between
+// timers, so only the group knows when the last one is drawn.
 
 const TILES = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png";
 const TILE_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
@@ -27,7 +34,11 @@ const ANSWER = {
   left: "Not on the 2020 list: left it in 2020",
   none: "Not a left-behind neighbourhood",
 };
-const SIZE = { both: 18, joined: 18, left: 18, none: 10, focus: 26 };
+const TARGET = 24; // every mark's clickable box, in px; the mark drawn inside may be smaller
+const FOCUS_TARGET = 30; // the ward of the page: its mark is 26 px
+const NEAR_SCREEN = "400px 0px"; // start loading a map this far before it scrolls into view
+const FOCUS_ZOOM = 14; // a ward without an outline: its point, at about a town's scale
+const OUTLINE_STYLE = { color: "#0b0c0c", weight: 4, dashArray: "10 6", fillColor: "#0b0c0c", fillOpacity: 0.08 };
 const TABLE_COLUMNS = ["ward_code", "ward_name", "lad_name", "left_behind_change", "cni_rank", "latitude", "longitude"];
 
 function addStylesheet(href) {
@@ -60,9 +71,78 @@ function statusOf(row) {
 }
 
 function markIcon(L, status) {
-  const size = SIZE[status];
+  const size = status === "focus" ? FOCUS_TARGET : TARGET;
   // The mark is an inner element: Leaflet positions the icon itself with a transform.
   return L.divIcon({ className: "lb-mark-icon", iconSize: [size, size], html: `<span class="lb-mark lb-mark--${status}"></span>` });
+}
+
+// Only the marks and groups inside the map's view can take keyboard focus; the others wait
+// until the map is moved onto them (each mark is also listed and linked on the page). A mark
+// or group that lies under the map's own buttons (zoom, attribution), or under the page's own
+// ward (never grouped), cannot be used: it is hidden, as it is covered anyway, until the map
+// is moved or zoomed to part them.
+function overlaps(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}
+
+function focusOnlyWhatIsShown(map) {
+  const container = map.getContainer();
+  let pending = false;
+  const update = () => {
+    pending = false;
+    const view = container.getBoundingClientRect();
+    const own = container.querySelector(".lb-mark--focus")?.closest(".leaflet-marker-icon");
+    const covers = [own, ...container.querySelectorAll(".leaflet-control")].filter(Boolean);
+    const coverBoxes = covers.map((cover) => cover.getBoundingClientRect());
+    container.querySelectorAll(".leaflet-marker-icon").forEach((icon) => {
+      const box = icon.getBoundingClientRect();
+      const under = icon !== own && coverBoxes.some((cover) => overlaps(box, cover));
+      const inside = box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+      if (icon.style.visibility !== (under ? "hidden" : "")) {
+        icon.style.visibility = under ? "hidden" : "";
+      }
+      if (icon.tabIndex !== (inside && !under ? 0 : -1)) {
+        icon.tabIndex = inside && !under ? 0 : -1;
+      }
+    });
+  };
+  const soon = () => {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(update);
+    }
+  };
+  map.on("moveend zoomend", soon);
+  new MutationObserver(soon).observe(map.getPane("markerPane"), { childList: true });
+  soon();
+}
+
+// A cluster group whose groups and lone marks never overlap: marks closer than CLUSTER_RADIUS
+// px are grouped, and a group's icon is at most that wide, so each is a target of its own.
+const CLUSTER_RADIUS = 50;
+// Add marks with group.lbAdd(markers); group.lbDrawn() resolves once every batch added is drawn.
+function clusterGroup(L, highlight, noun) {
+  // The group says when a batch is done (processed === total, once per addLayers on a map):
+  // count the batches drawing. Adding the group to the map reports an empty batch of its own.
+  let drawing = 0;
+  const waiting = [];
+  const group = L.markerClusterGroup({
+    chunkedLoading: true,
+    chunkProgress: (processed, total) => {
+      if (processed === total && drawing > 0 && --drawing === 0) {
+        waiting.splice(0).forEach((done) => done());
+      }
+    },
+    maxClusterRadius: CLUSTER_RADIUS,
+    showCoverageOnHover: false,
+    iconCreateFunction: clusterIcon(L, highlight, noun),
+  });
+  group.lbAdd = (markers) => {
+    drawing += 1;
+    group.addLayers(markers);
+  };
+  group.lbDrawn = () => (drawing > 0 ? new Promise((done) => waiting.push(done)) : Promise.resolve());
+  return group;
 }
 
 // What a marker's popup says: the view's own popup column where there is one.
@@ -175,49 +255,25 @@ async function tableMap(element) {
   const map = baseMap(L, element);
   const highlight = element.dataset.highlight === "flagged";
   const noun = element.dataset.noun || "wards";
-  // The cluster group draws each batch of marks in chunks, between timers, and says when
-  // a batch is done (processed === total, once per addLayers): count the batches drawing.
-  // Adding the group to the map reports an empty batch of its own, not counted.
-  let drawing = 0;
-  const waiting = [];
-  const group = L.markerClusterGroup({
-    chunkedLoading: true,
-    chunkProgress: (processed, total) => {
-      if (processed === total && drawing > 0 && --drawing === 0) {
-        waiting.splice(0).forEach((done) => done());
-      }
-    },
-    maxClusterRadius: 50,
-    showCoverageOnHover: false,
-    iconCreateFunction: clusterIcon(L, highlight, noun),
-  });
+  const group = clusterGroup(L, highlight, noun);
   map.addLayer(group);
+  focusOnlyWhatIsShown(map);
   let loaded = 0;
-
-  function addMarkers(markers) {
-    drawing += 1;
-    group.addLayers(markers);
-  }
-
-  // Once every mark added so far is drawn, fit the map to them. Not before: the group's
-  // bounds are computed when its last chunk is drawn, and a slow device draws 1,000 marks
-  // in several chunks (fitting to bounds not yet computed throws).
-  async function drawnAndFitted() {
-    if (drawing > 0) {
-      await new Promise((done) => waiting.push(done));
-    }
-    if (group.getLayers().length) {
-      map.fitBounds(group.getBounds(), { maxZoom: 13 });
-    }
-  }
+  // The marks' extent, kept here: the cluster group's own bounds are not valid while it is still
+  // adding a page of marks in chunks.
+  const extent = L.latLngBounds([]);
 
   async function loadPage(url) {
     const data = await fetchJson(url);
     const markers = data.rows
       .filter(hasPosition)
       .map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row)));
-    addMarkers(markers);
+    group.lbAdd(markers);
+    markers.forEach((marker) => extent.extend(marker.getLatLng()));
     loaded += data.rows.length;
+    if (extent.isValid()) {
+      map.fitBounds(extent, { maxZoom: 13 });
+    }
     return data;
   }
 
@@ -235,6 +291,7 @@ async function tableMap(element) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "lb-map-load-all";
+    button.dataset.total = total;
     button.textContent = `Load all ${Number(total).toLocaleString("en-GB")} ${noun}`;
     button.addEventListener("click", async () => {
       button.disabled = true;
@@ -248,7 +305,7 @@ async function tableMap(element) {
           next = page.next_url;
           say(element, `Loading: ${loaded.toLocaleString("en-GB")} of ${Number(total).toLocaleString("en-GB")} ${noun}…`);
         }
-        await drawnAndFitted();
+        await group.lbDrawn();
         showProgress(page);
       } catch (error) {
         say(element, `The map could not load them all: it shows ${loaded.toLocaleString("en-GB")} ${noun}.`);
@@ -261,52 +318,88 @@ async function tableMap(element) {
 
   try {
     const first = await loadPage(tableDataUrl(element));
-    await drawnAndFitted();
+    await group.lbDrawn();
     showProgress(first);
   } catch (error) {
     say(element, "The map could not load its data. The table below lists the same rows.");
-  } finally {
-    element.removeAttribute("aria-busy");
+  }
+}
+
+// Where an area map looks first: the focus ward (its outline, else its point), or every ward.
+// Extents come from the rows, not the layers: a cluster group's are not valid while it adds marks.
+function frame(L, map, element, outlines, rows) {
+  const focus = rows.find((row) => row.ward_code === element.dataset.focus);
+  if (element.dataset.frame === "focus" && outlines.getLayers().length) {
+    map.fitBounds(outlines.getBounds(), { maxZoom: 16, padding: [TARGET, TARGET] });
+  } else if (element.dataset.frame === "focus" && focus) {
+    map.setView([focus.latitude, focus.longitude], FOCUS_ZOOM);
+  } else if (rows.length) {
+    map.fitBounds(L.latLngBounds(rows.map((row) => [row.latitude, row.longitude])), { maxZoom: 14, padding: [12, 12] });
   }
 }
 
 async function areaMap(element) {
-  const L = await loadLeaflet(element, false);
+  const L = await loadLeaflet(element, true);
   const map = baseMap(L, element);
-  const layer = L.featureGroup().addTo(map);
+  const outlines = L.featureGroup().addTo(map);
+  // The page's own ward stays a mark of its own; the others are grouped where they would overlap.
+  const marks = clusterGroup(L, true, "wards");
+  const focused = L.featureGroup();
+  map.addLayer(marks);
+  focused.addTo(map);
   const focus = element.dataset.focus;
   try {
-    const outlines = element.dataset.outlines ? await fetchJson(element.dataset.outlines) : { rows: [] };
-    outlines.rows.forEach((row) => {
+    const outlineRows = element.dataset.outlines ? (await fetchJson(element.dataset.outlines)).rows : [];
+    outlineRows.forEach((row) => {
       const geometry = typeof row.geojson === "string" ? JSON.parse(row.geojson) : row.geojson;
-      L.geoJSON(geometry, {
-        interactive: false,
-        style: { color: "#0b0c0c", weight: 3, dashArray: "8 5", fillColor: "#0b0c0c", fillOpacity: 0.06 },
-      }).addTo(layer);
+      L.geoJSON(geometry, { interactive: false, style: OUTLINE_STYLE }).addTo(outlines);
     });
     const data = await fetchJson(element.dataset.points);
     const rows = data.rows.filter(hasPosition);
-    rows.forEach((row) => {
-      const status = row.ward_code === focus ? "focus" : statusOf(row);
-      wardMarker(L, row, element.dataset.wardUrl, status).addTo(layer);
-    });
-    if (layer.getLayers().length) {
-      map.fitBounds(layer.getBounds(), { maxZoom: 14, padding: [12, 12] });
-    }
+    marks.lbAdd(
+      rows.filter((row) => row.ward_code !== focus).map((row) => wardMarker(L, row, element.dataset.wardUrl, statusOf(row))),
+    );
+    rows.filter((row) => row.ward_code === focus).forEach((row) => wardMarker(L, row, element.dataset.wardUrl, "focus").addTo(focused));
+    frame(L, map, element, outlines, rows);
+    focusOnlyWhatIsShown(map);
+    await marks.lbDrawn();
     say(element, `The map shows ${rows.length.toLocaleString("en-GB")} wards.`);
   } catch (error) {
     say(element, "The map could not load its data. The lists on this page show the same wards.");
-  } finally {
-    element.removeAttribute("aria-busy");
   }
 }
 
+function draw(element) {
+  element.querySelector(".lb-map-nojs")?.remove();
+  element.classList.add("lb-map--live");
+  element.setAttribute("aria-busy", "true");
+  (element.dataset.map === "table" ? tableMap : areaMap)(element)
+    .catch(() => say(element, "The map could not be drawn. Everything it shows is also listed on this page."))
+    .finally(() => element.removeAttribute("aria-busy"));
+}
+
+// Draw each map once it comes within NEAR_SCREEN of the screen.
 function start() {
-  document.querySelectorAll("[data-map]").forEach((element) => {
-    element.querySelector(".lb-map-nojs")?.remove();
-    element.classList.add("lb-map--live");
-    element.setAttribute("aria-busy", "true");
-    (element.dataset.map === "table" ? tableMap : areaMap)(element);
+  const maps = document.querySelectorAll("[data-map]");
+  if (!("IntersectionObserver" in window)) {
+    maps.forEach(draw);
+    return;
+  }
+  const observer = new IntersectionObserver(
+    (entries) => {
+      entries.filter((entry) => entry.isIntersecting).forEach((entry) => {
+        observer.unobserve(entry.target);
+        draw(entry.target);
+      });
+    },
+    { rootMargin: NEAR_SCREEN },
+  );
+  maps.forEach((element) => {
+    const note = element.querySelector(".lb-map-nojs");
+    if (note) {
+      note.textContent = "The map is drawn when you scroll to it. Everything it shows is also listed on this page.";
+    }
+    observer.observe(element);
   });
 }
 

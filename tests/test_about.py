@@ -16,13 +16,31 @@ def build_facts(db_path) -> dict:
     return {"info": info, "sources": sources, "attributions": attributions, "path": db_path}
 
 
-@pytest.mark.parametrize("path", ["/", "/leftbehind", "/leftbehind/wards", "/leftbehind/wards/E05001595", "/about", "/-/dashboards/left-behind"])
-async def test_footer_says_when_and_from_what_the_database_was_built(datasette, build_facts, path):
+@pytest.mark.parametrize("path", ["/", "/leftbehind", "/leftbehind/wards", "/leftbehind/wards/E05001595", "/-/dashboards/left-behind"])
+async def test_the_footer_leaves_the_builds_details_to_about(datasette, build_facts, path):
+    """Every page's footer links the licences, sources and About, but not the build's commit, file ids or query time."""
     response = await datasette.client.get(path)
     assert response.status_code == 200
-    assert f"Database built {build_facts['info']['built_at']}" in response.text
+    footer = response.text[response.text.index('<footer class="ft">'):]
+    for link in ('href="/about#licences"', 'href="/leftbehind/sources"', 'href="/about#cite"', 'href="/about#build"'):
+        assert link in footer, link
+    assert build_facts["info"]["built_at"] not in footer
+    assert "Queries took" not in footer
+    commit = build_facts["info"].get("repository_commit")
+    assert not commit or commit[:12] not in footer
     for source_id in build_facts["sources"]:
-        assert f">{source_id}</a>" in response.text
+        assert f">{source_id}</a>" not in footer
+
+
+async def test_about_says_when_and_from_what_the_database_was_built(datasette, build_facts):
+    text = (await datasette.client.get("/about")).text
+    build = text[text.index('<h2 id="build">'):]
+    assert f"This database was built {build_facts['info']['built_at']}" in build
+    commit = build_facts["info"].get("repository_commit")
+    if commit:
+        assert f"<code>{commit[:12]}</code>" in build
+    for source_id in build_facts["sources"]:
+        assert f'href="/leftbehind/sources/{source_id}"' in build and f">{source_id}</a>" in build
 
 
 async def test_about_page_explains_licences_and_citation(datasette, build_facts):

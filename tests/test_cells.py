@@ -14,7 +14,7 @@ from datasette_render_markdown import render_cell as plugin_render_cell
 from leftbehind.site import cells
 
 
-async def test_every_cell_it_would_change_is_in_a_column_it_renders(datasette, db_path):
+async def test_every_cell_it_would_change_is_in_a_column_it_renders(datasette, db_path, metadata):
     await datasette.invoke_startup()
     known = datasette._leftbehind_cell_lookups  # read at start-up
     connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -35,10 +35,13 @@ async def test_every_cell_it_would_change_is_in_a_column_it_renders(datasette, d
                     if full is not None:
                         assert column in known["columns"][table], (table, column, value)
                         changed_somewhere.add((table, column))
-    # It does change cells: lists, links by name, and foreign keys.
-    assert {("publications", "topics"), ("left_behind_neighbourhoods", "ward_name"), ("wards", "lad_code")} <= changed_somewhere
-    # And leaves every column of the wards table but its foreign keys to Datasette at once.
-    assert known["columns"]["wards"] == set(known["foreign_keys"]["wards"])
+    # It does change cells: lists, links by name, foreign keys, and flags and shares in words.
+    assert {("publications", "topics"), ("left_behind_neighbourhoods", "ward_name"), ("wards", "lad_code"),
+            ("wards", "left_behind_2020"), ("wards", "population_share_in_imd_decile_1_lsoas")} <= changed_somewhere
+    # And leaves every column of the wards table but its foreign keys and those metadata.yml shows
+    # in words to Datasette at once.
+    in_words = metadata["databases"]["leftbehind"]["tables"]["wards"]["shown_as"]
+    assert known["columns"]["wards"] == set(known["foreign_keys"]["wards"]) | set(in_words)
 
 
 @pytest.mark.parametrize("settings", ["the site's", "the plugin's defaults"])

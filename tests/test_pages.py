@@ -417,8 +417,7 @@ async def test_publication_lists_link_their_pages(datasette, sql):
         "select organisation_id, role from publication_organisations where publication_id = ?", (publication["id"],)
     ):
         assert f"/leftbehind/organisations/{row[0]}" in links
-        assert f"({row[1]}" in text or f", {row[1]}" in text
-    assert '<dl class="lb-record">' in text
+        assert f"</a>: {row[1]}</li>" in text
 
 
 async def test_facets_are_titled_in_words_and_years_run_in_order(datasette, sql, metadata):
@@ -569,7 +568,12 @@ async def test_ward_page_draws_its_outline_and_says_where_it_is_today(today_data
     data = (await today_datasette.client.get(outlines)).json()
     assert [json.loads(row["geojson"]) for row in data["rows"]] == [SQUARE]
     where = section(text, "where")
-    assert "today Brookside is in" in where and "Newshire" in where
+    # Today's council leads, before the map: in the heading, and in a sentence after the answer.
+    assert Page(text).h1.split() == "Brookside, Oldtown (in Newshire today)".split()
+    today = text[text.index('<p class="lb-today">'):]
+    today = today[: today.index("</p>")]
+    assert "today Brookside is in" in today and "Newshire" in today
+    assert text.index('<p class="lb-answer') < text.index('<p class="lb-today">') < text.index('aria-labelledby="where"')
     assert "Riverside North (E05999001): 60%" in where and "Riverside South (E05999002): 40%" in where
     assert "/leftbehind/sources/outlines" in Page(section(text, "sources")).hrefs()
     # A ward without an outline has its point only.

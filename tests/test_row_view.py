@@ -17,7 +17,7 @@ QUERY_TIME = re.compile(r"Queries took [\d.]+ms")
 
 def sample(db_path) -> list[tuple[str, str]]:
     """(table, key) of pages to compare: every region and council (2017 and today's), every ward in
-    either set, and every 40th other ward."""
+    either set, every 40th other ward, and every session, publication and person."""
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as connection:
         pages = [("regions", row[0]) for row in connection.execute("select region_code from regions")]
         pages += [("local_authorities", row[0]) for row in connection.execute("select lad_code from local_authorities")]
@@ -26,6 +26,8 @@ def sample(db_path) -> list[tuple[str, str]]:
         pages += [("wards", row[0]) for row in connection.execute(
             "select ward_code from wards where left_behind_change is not null or rowid % 40 = 0"
         )]
+        for table in ("sessions", "publications", "people"):
+            pages += [(table, row[0]) for row in connection.execute(f"select id from {table}")]
     return pages
 
 

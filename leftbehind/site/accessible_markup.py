@@ -13,7 +13,9 @@ used by the templates in ``templates/``:
      ``"Filter 1: condition"``, ``"Filter 1: value"``, ``"New filter: ..."``;
    - names the sort menu shown on phones and the SQL editor's text area;
    - puts the scrolling column descriptions in a named region that takes keyboard
-     focus, so they can be scrolled without a mouse (WCAG 2.1.1);
+     focus, so they can be scrolled without a mouse (WCAG 2.1.1), folded in a
+     ``<details>`` that is open on a wide screen and closed on a phone, where the
+     rows should come first;
    - makes Datasette's ``<h3>`` sub-headings ``<h2>``: they follow the ``<h1>``
      directly (WCAG 1.3.1, headings in order); site.css keeps their size.
 
@@ -53,10 +55,15 @@ def _filter_label(match: re.Match) -> str:
     return f'{match.group(0)} aria-label="{which}: {FILTER_PARTS[part]}"'
 
 
+# Closes the <details> it sits in on a phone, as the page is parsed (before it is drawn).
+FOLD_ON_PHONE = '<script>if (matchMedia("(max-width: 576px)").matches) document.currentScript.parentElement.open = false;</script>'
+
+
 def _scroll_region(match: re.Match) -> str:
     return (
+        f'<details class="lb-column-help" open>{FOLD_ON_PHONE}<summary>What each column holds</summary>'
         '<div class="lb-scroll-region lb-column-descriptions" role="region" tabindex="0" '
-        f'aria-label="What each column holds">{match.group(0)}</div>'
+        f'aria-label="What each column holds">{match.group(0)}</div></details>'
     )
 
 
@@ -83,6 +90,7 @@ def dashboards_templates() -> Path | None:
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["accessible_controls"] = accessible_controls
+    env.globals["fold_on_phone"] = Markup(FOLD_ON_PHONE)
     folder = dashboards_templates()
     if folder is not None and isinstance(env.loader, ChoiceLoader):
         prefix = PrefixLoader({DASHBOARDS_PREFIX: FileSystemLoader(str(folder))}, delimiter=":")

@@ -10,6 +10,10 @@ change: CSV and JSON keep their machine forms (``render_cell`` is not used for t
   rendering puts the code outside the link, in grey).
 - In views and query results, which have no foreign keys, a ward's code and name
   link to its page, and council and region names to theirs.
+- A column declared ``shown_as`` (metadata.yml, from leftbehind/tables.py) reads in
+  words: a 0/1 flag as "yes" or "no", a share from 0 to 1 as a percentage. Facets on
+  such flags, and on topics (stored as ids), are labelled the same way
+  (``value_labels``, for templates/_facet_results.html).
 
 Names, and every table's foreign keys, are read once per Datasette instance, at
 start-up (the database is immutable), without the visitors' time limit: read on a
@@ -76,20 +80,41 @@ async def lookups(datasette) -> dict[str, Any]:
         "regions": await pairs("select region_name, region_code from regions", "regions"),
         "roles": roles,
         "foreign_keys": {},
+        "shown_as": shown_as_by_table(datasette),
         "columns": {},
     }
     if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
         for table in [*tables, *await db.view_names()]:
             await foreign_keys_of(datasette, result, table)
-            result["columns"][table] = await columns_rendered(db, table, result["foreign_keys"][table])
+            result["columns"][table] = await columns_rendered(
+                db, table, result["foreign_keys"][table], result["shown_as"].get(table, {})
+            )
         datasette._leftbehind_cell_lookups = result
     return result
 
 
-async def columns_rendered(db, table: str, foreign: dict[str, str]) -> frozenset[str]:
+def shown_as_by_table(datasette) -> dict[str, dict[str, str]]:
+    """table -> column -> "yes-no" or "percent", as metadata.yml declares."""
+    tables = (datasette.metadata("tables", database=DATABASE, fallback=False) or {}) if DATABASE in datasette.databases else {}
+    return {name: dict(entry.get("shown_as") or {}) for name, entry in tables.items() if entry.get("shown_as")}
+
+
+def shown_value(kind: str, value: Any) -> str | None:
+    """A flag or a share in words, or None when the value is not one (a null, or text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if kind == "yes-no" and value in (0, 1):
+        return "yes" if value == 1 else "no"
+    if kind == "percent":
+        return f"{value * 100:.1f}%"
+    return None
+
+
+async def columns_rendered(db, table: str, foreign: dict[str, str], shown_as: dict[str, str]) -> frozenset[str]:
     """The columns of ``table`` whose cells ``cell_html`` may change: its foreign keys, the
-    columns with a value that looks like a JSON array, and the names it links (outside
-    ``wards``, and each outside its own table). Every other cell is Datasette's at once."""
+    columns declared ``shown_as`` (flags and shares in words), the columns with a value that
+    looks like a JSON array, and the names it links (outside ``wards``, and each outside its
+    own table). Every other cell is Datasette's at once."""
     columns = await db.table_columns(table)
     arrays: set[str] = set()
     if columns:
@@ -104,7 +129,7 @@ async def columns_rendered(db, table: str, foreign: dict[str, str]) -> frozenset
     if table != "wards":
         links = {"ward_code", "ward_name"} | ({"lad_name"} if table != "local_authorities" else set())
         links |= {"region_name"} if table != "regions" else set()
-    return frozenset(foreign) | frozenset(arrays) | (frozenset(columns) & links)
+    return frozenset(foreign) | frozenset(shown_as) | frozenset(arrays) | (frozenset(columns) & links)
 
 
 def json_list(value: Any, limit: int | None = None) -> list | None:
@@ -171,6 +196,10 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
     """The cell's HTML, or None for Datasette's own rendering. Needs the lookups and, for a
     table, its foreign keys (``known["foreign_keys"][table]``) already read."""
     foreign = known["foreign_keys"].get(table, {}) if table else {}
+    kind = known["shown_as"].get(table, {}).get(column) if table else None
+    if kind:
+        words = shown_value(kind, value)
+        return Markup(escape(words)) if words is not None else None
     if isinstance(value, dict) and "value" in value:
         other = foreign.get(column)
         if other is None or value["value"] is None:
@@ -200,8 +229,9 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
 
 
 def may_change(value, table: str | None) -> bool:
-    """Only text (lists, codes, names) and expanded foreign keys are ever rendered differently."""
-    return isinstance(value, str) or (isinstance(value, dict) and table is not None)
+    """Only text (lists, codes, names), expanded foreign keys and, in a table, numbers (flags and
+    shares) are ever rendered differently."""
+    return isinstance(value, str) or (table is not None and isinstance(value, (dict, int, float)))
 
 
 @hookimpl
@@ -221,6 +251,28 @@ def render_cell(row, value, column, table, database, datasette):
         if table is not None:
             await foreign_keys_of(datasette, ready, table)
         return cell_html(row, value, column, table, datasette, ready)
+
+    return inner
+
+
+async def value_labels(datasette, table: str) -> dict[str, dict[Any, str]]:
+    """column -> value -> words, for the facets of one table: its flags, and topics by their label."""
+    known = await lookups(datasette)
+    labels: dict[str, dict[Any, str]] = {
+        column: {1: "yes", 0: "no"} for column, kind in known["shown_as"].get(table, {}).items() if kind == "yes-no"
+    }
+    if known["topics"]:
+        labels["topics"] = dict(known["topics"])
+    return labels
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, datasette):
+    if view_name != "table" or database != DATABASE or not table:
+        return {}
+
+    async def inner():
+        return {"value_labels": await value_labels(datasette, table)}
 
     return inner
 

@@ -2,7 +2,7 @@
 
 Lists, with absolute URLs on the site's public origin:
 
-- the home page, About, Find my ward (without a query) and the dashboard;
+- the home page, About, Find my ward (without a query), the APPG archive and the dashboard;
 - the database page, and the first page of every table and view that is not
   hidden (the full-text index tables are), and of every canned query that asks
   for no parameter;
@@ -40,8 +40,9 @@ DATABASE = "leftbehind"
 SITEMAP_PATH = "/sitemap.xml"
 SITEMAPS_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000  # one sitemap file may list at most this many (sitemaps.org)
-# Pages outside any database: home, About (templates/pages/about.html), Find my ward, the dashboard.
-SITE_PAGES = ("/", "/about", "/find-my-ward", "/-/dashboards/left-behind")
+# Pages outside any database: home, About (templates/pages/about.html), Find my ward, the APPG archive
+# (templates/pages/archive.html), the dashboard.
+SITE_PAGES = ("/", "/about", "/find-my-ward", "/archive", "/-/dashboards/left-behind")
 # Tables whose every row has a page for people.
 ROW_PAGES = ("wards", "local_authorities", "local_authorities_2024", "regions", "publications", "sessions")
 

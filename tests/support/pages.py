@@ -1,9 +1,15 @@
-"""One URL of every page type the site serves to people, read from a real build.
+"""One URL of every page type the site serves to people, read from a real build, and the
+interaction states reached on them.
 
 The accessibility tests (tests/test_accessibility.py) and their benchmark
 (bench/accessibility.py) audit exactly this list, so the figures in
 docs/accessibility.md and what CI checks are the same pages. Tables and views
 come from the database itself: a new table is audited without being listed here.
+
+A page type with a ``state`` is audited after ``reach_state`` has done what a person
+does there (open a column's menu, load every ward onto the map, type into the search);
+every page with a map has it scrolled into view and drawn first, as maps are drawn
+only near the screen. ``WIDTHS_OF_STATE`` names a state only one width has.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ class PageType(NamedTuple):
     name: str
     path: str
     status: int = 200
+    state: str | None = None  # what reach_state does on the page before it is audited
+    widths: tuple[str, ...] = ("desktop", "phone")  # the viewports (support.browser.VIEWPORTS) it exists at
 
 
 def _one(data: sqlite3.Connection, query: str) -> sqlite3.Row:
@@ -92,6 +100,19 @@ def page_types(data: sqlite3.Connection, db_path: Path) -> list[PageType]:
     pages += [
         PageType("row session with contents", f"/{DATABASE}/sessions/evidence-session-1"),
         PageType("table search results", f"/{DATABASE}/publications?_search=community"),
+        # The states are reached on small pages: axe takes seconds on a page of 100 rows (20 s for the
+        # wards table at 390 px), and the markup a state adds is the same whatever the rows.
+        # After a facet click: the chosen value with its 'remove' control, and the table (and map) narrowed.
+        PageType("table after a facet click", f"/{DATABASE}/publications?" + urlencode({"kind": _one(
+            data, "select kind from publications group by kind having count(*) > 1 order by count(*), kind")["kind"]})),
+        PageType("table of wards after a facet click", f"/{DATABASE}/wards?" + urlencode({"lad_name": _one(
+            data, "select lad_name from wards group by lad_code having sum(left_behind_2020) > 0 order by count(*), lad_name")["lad_name"]})),
+        # Datasette hides the column headings, and so their menus, on a phone.
+        PageType("table with a column menu open", f"/{DATABASE}/publications?_size=5", state="column menu", widths=("desktop",)),
+        # The map reads every row whatever the table's page size: 'load all' fetches all 7,433 wards.
+        PageType("map after 'load all'", f"/{DATABASE}/wards?_size=5", state="load all"),
+        PageType("find my ward, suggestions shown", "/find-my-ward", state="suggestions"),
+        PageType("archive", "/archive"),
         PageType("find my ward", "/find-my-ward"),
         PageType("find my ward, a search", "/find-my-ward?q=durham"),
         PageType("find my ward, a location", "/find-my-ward?" + urlencode({"lat": ward["latitude"], "lon": ward["longitude"]})),
@@ -136,3 +157,48 @@ JSON_ARRAY_CELLS = """
   try { return Array.isArray(JSON.parse(text)); } catch (error) { return false; }
 })
 """
+
+
+def ward_heading(ward_name: str, lad_name: str, lad24_name: str | None) -> str:
+    """A ward page's <h1> as a person reads it: the ward, its council of 2017, and today's council
+    where its people now mostly live in another one."""
+    today = f" (in {lad24_name} today)" if lad24_name and lad24_name != lad_name else ""
+    return f"{ward_name}, {lad_name}{today}"
+
+
+# Enough letters of a common ward name for the suggestions to list several.
+SUGGESTION_TEXT = "nor"
+
+
+async def reach_state(page, page_type: PageType) -> None:
+    """Do on the page what a person does to reach ``page_type``'s state, and wait until it is there.
+
+    Every map on the page is first scrolled to and drawn (static/maps.js draws one only near the
+    screen), so its marks and controls are audited too.
+    """
+    from support.browser import wait_for_markers
+
+    maps = page.locator("[data-map]")
+    for index in range(await maps.count()):
+        await maps.nth(index).scroll_into_view_if_needed()
+        status = maps.nth(index).locator("xpath=ancestor::figure[1]//*[contains(@class, 'lb-map-status')]")
+        await page.wait_for_function("(status) => status.textContent.trim() !== ''", arg=await status.element_handle())
+    if await maps.count():
+        await page.evaluate("window.scrollTo(0, 0)")  # drawn; back to the top, as the page opened
+    if page_type.state is None:
+        return
+    if page_type.state == "column menu":
+        icon = page.locator(".rows-and-columns th svg.dropdown-menu-icon").nth(1)
+        await icon.click()
+        await page.locator("main .dropdown-menu").wait_for(state="visible")
+    elif page_type.state == "load all":
+        button = page.locator("button.lb-map-load-all")
+        await button.wait_for()
+        total = int(await button.get_attribute("data-total"))
+        await button.click()
+        await wait_for_markers(page, total)
+    elif page_type.state == "suggestions":
+        await page.locator("#q").press_sequentially(SUGGESTION_TEXT)
+        await page.wait_for_function("() => document.querySelectorAll('[data-suggest-list] a').length > 1")
+    else:
+        raise ValueError(f"no such state: {page_type.state}")

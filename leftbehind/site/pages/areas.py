@@ -105,6 +105,15 @@ async def council_page(datasette, lad_code: str) -> dict[str, Any] | None:
     return page
 
 
+def councils_of(datasette, wards: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The December 2017 councils of some wards, each once, by name, with a link to its page."""
+    councils = sorted({(w["lad_code"], w["lad_name"]) for w in wards}, key=lambda council: council[1])
+    return [
+        {"code": code, "name": name, "url": datasette.urls.row(DATABASE, "local_authorities", code)}
+        for code, name in councils
+    ]
+
+
 @kept_once_found("council_2024")
 async def council_2024_page(datasette, lad24_code: str) -> dict[str, Any] | None:
     """Today's council: the 2017 wards most of whose population now lies in it."""
@@ -117,14 +126,13 @@ async def council_2024_page(datasette, lad24_code: str) -> dict[str, Any] | None
     if not found:
         return None
     wards = await fetch_rows(db, WARD_LIST_SQL.format(where="lad24_code = :code"), {"code": lad24_code})
-    councils_2017 = sorted({(w["lad_code"], w["lad_name"]) for w in wards}, key=lambda c: c[1])
+    in_2020 = [w for w in wards if status_of(w["left_behind_change"]) in ("both", "joined")]
     return {
         "council": found[0],
         **area_summary(datasette, wards, facts),
-        "councils_2017": [
-            {"code": code, "name": name, "url": datasette.urls.row(DATABASE, "local_authorities", code)}
-            for code, name in councils_2017
-        ],
+        # The councils of 2017 its wards were in, and those of its left-behind neighbourhoods alone.
+        "councils_2017": councils_of(datasette, wards),
+        "councils_2017_left_behind": councils_of(datasette, in_2020),
         "map": {"points": map_url(datasette, [("lad24_code", lad24_code)]), "outlines": None, "focus": ""},
         "table_url": datasette.urls.table(DATABASE, "wards") + "?" + urlencode({"lad24_code": lad24_code}),
     }
@@ -154,10 +162,13 @@ async def region_page(datasette, region_code: str) -> dict[str, Any] | None:
         counts = set_counts(council.pop("wards"))
         council_rows.append({**council, **counts})
     council_rows.sort(key=lambda c: (-c["in_2020"], -c["in_2019"], c["name"]))
+    summary = area_summary(datasette, wards, facts)
+    # A region's list is long: most in need first, whichever set a ward joined in.
+    summary["left_behind"].sort(key=lambda ward: (ward["cni_rank"] is None, ward["cni_rank"], ward["name"]))
     return {
         "region": found[0],
         "councils": council_rows,
-        **area_summary(datasette, wards, facts),
+        **summary,
         "map": {
             "points": map_url(datasette, [("region_code", region_code), ("left_behind_change__notnull", "1")]),
             "outlines": None,

@@ -104,6 +104,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "points": map_url(datasette, [("lad_code", ward["lad_code"])]),
         "outlines": outline_url,
         "focus": ward_code,
+        "frame": "focus",  # framed on this ward (its outline where it has one), not on the whole council
     }
     page["sources"] = sources_used(
         facts,
@@ -122,6 +123,7 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
             ("Outline", outline_source),
         ],
     )
+    page["source_count"] = len({source["id"] for group in page["sources"] for source in group["sources"]})
     return page
 
 

@@ -170,6 +170,45 @@ def imd_summary(ward: dict[str, Any], status: str) -> dict[str, Any] | None:
 
 
 
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def date_words(date: str | None) -> str | None:
+    """An ISO 8601 date at the precision it is written to, in words: '2023-10-25' is
+    '25 October 2023', '2023-10' 'October 2023', '2023' '2023'; None stays None."""
+    if not date:
+        return None
+    parts = date.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
+
+
+def basis_words(basis: str | None) -> str | None:
+    """How a catalogue date is known, as a clause after the date."""
+    return {
+        "stated": "as a source states it",
+        "inferred": "inferred from other facts, not stated",
+        "on or before session": "on or before the session it was prepared for",
+    }.get(basis or "")
+
+
+def period_words(start: str | None, end: str | None) -> str:
+    """When a role was held, as far as it is known."""
+    since, until = date_words(start), date_words(end)
+    if since and until:
+        return f"from {since} to {until}"
+    if since:
+        return f"from {since}; when it ended is not known"
+    if until:
+        return f"until {until}; when it began is not known"
+    return "when is not known"
+
+
 # --- Why, or why not: the two tests of the definition, the IMD's domains, 2025 (issue 23) ----
 
 # The seven domains of the English Indices of Deprivation, as the wards table names their
