@@ -30,7 +30,7 @@ async def test_session_page_lists_speakers_and_publications_in_page_order(site):
     response = await site.client.get("/leftbehind/sessions/evidence-session-1")
     assert response.status_code == 200
     text = text_of(response.text)
-    assert "Ann Example (speaker; Director, Local Trust)" in text
+    assert "Who gave evidence Ann Example, speaker: Director, Local Trust" in text
     # Listed under 'further reading' and under 'briefing pack': the briefing pack comes first on a session page.
     assert text.index("Briefing pack Zebra report") < text.index("Further reading Zebra report")
 
@@ -41,9 +41,10 @@ async def test_a_session_with_nothing_known_says_so(site):
     assert "No publication is known to be listed on this session's page" in text
 
 
-async def test_footer_reads_the_build_facts_of_this_database(site):
-    text = text_of((await site.client.get("/leftbehind/topics")).text)
-    assert "Database built 2024-01-01T00:00:00Z" in text
+async def test_about_reads_the_build_facts_of_this_database(site):
+    """The build's facts are on About (the footer of every page points there, issue 24)."""
+    text = text_of((await site.client.get("/about")).text)
+    assert "This database was built 2024-01-01T00:00:00Z" in text
     assert f"from {len(tiny.source_tables())} pinned public source files" in text
 
 

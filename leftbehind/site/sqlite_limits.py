@@ -245,9 +245,24 @@ def use_interrupt_time_limit() -> None:
 @hookimpl
 def prepare_connection(conn, database, datasette):
     """Runs on every connection Datasette opens, for every database."""
+    connect_full_text_tables(conn)
     for limit, value in LIMITS.items():
         conn.setlimit(limit, value)
     conn.set_authorizer(authorizer)
     conn.row_factory = budgeted_row_factory(RESULT_BUDGET_BYTES)
+
+
+def connect_full_text_tables(conn) -> None:
+    """Open every FTS5 table on this connection now, before any time limit applies.
+
+    SQLite connects a virtual table on a connection the first time a statement uses it,
+    reading the table's configuration; a time limit that interrupts that read fails the
+    visitor's query with "vtable constructor failed" (not "interrupted", so not retried),
+    which a busy machine made happen on a connection's first full-text search.
+    """
+    names = [row[0] for row in conn.execute(
+        "select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%USING FTS5%'")]
+    for name in names:
+        conn.execute(f"select rowid from [{name.replace(']', ']]')}] where 0").fetchall()
 
 
