@@ -204,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                         "or https://NAME-PROJECT_NUMBER.REGION.run.app)")
     args = parser.parse_args(argv)
     database = args.database.resolve()
+    if args.origin:  # a bad argument is named before anything is checked or built
+        try:
+            checked_origin(args.origin)
+        except ValueError as error:
+            print(f"Not {'publishing' if args.command == 'publish' else 'serving'}: {error}.", file=sys.stderr)
+            return 2
     if not args.print:
         try:
             check_complete_build(args.database)
