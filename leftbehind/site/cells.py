@@ -31,6 +31,7 @@ from datasette import hookimpl
 from datasette.plugins import pm
 from markupsafe import Markup, escape
 
+from leftbehind.site.once import immutable
 from leftbehind.site.retry import read_rows
 from leftbehind.site.urls import row_url
 
@@ -83,7 +84,7 @@ async def lookups(datasette) -> dict[str, Any]:
         "shown_as": shown_as_by_table(datasette),
         "columns": {},
     }
-    if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
+    if immutable(datasette):
         for table in [*tables, *await db.view_names()]:
             await foreign_keys_of(datasette, result, table)
             result["columns"][table] = await columns_rendered(

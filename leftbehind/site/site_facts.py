@@ -14,6 +14,7 @@ import sqlite3
 from datasette import hookimpl
 
 from leftbehind.counts import COUNTS
+from leftbehind.site.once import once
 from leftbehind.site.retry import read_rows
 
 DATABASE = "leftbehind"
@@ -70,12 +71,7 @@ async def deprivation_facts(db) -> dict:
 
 async def site_facts(datasette) -> dict:
     """``site_info``, read once per Datasette instance when its databases are immutable."""
-    cached = getattr(datasette, "_leftbehind_site_info", None)
-    if cached is None:
-        cached = await site_info(datasette)
-        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
-            datasette._leftbehind_site_info = cached
-    return cached
+    return await once(datasette, "site_facts", lambda: site_info(datasette))
 
 
 @hookimpl

@@ -33,6 +33,7 @@ from datasette.utils import derive_named_parameters, path_from_row_pks
 from datasette.utils.asgi import Response
 
 from leftbehind.site.dataset_description import PACKAGE_PATH
+from leftbehind.site.once import once
 from leftbehind.site.retry import read_rows
 from leftbehind.site.site_facts import site_facts
 
@@ -85,15 +86,14 @@ def sitemap_xml(urls: list[str], lastmod: str | None) -> str:
 
 async def known_sitemap(datasette) -> tuple[list[str], str | None]:
     """The sitemap's paths and its lastmod, made once per instance when its databases are immutable."""
-    listed = getattr(datasette, "_leftbehind_sitemap", None)
-    if listed is None:
+
+    async def compute() -> tuple[list[str], str | None]:
         paths = await sitemap_paths(datasette)
         if len(paths) > MAX_URLS:
             raise ValueError(f"the sitemap would list {len(paths):,} URLs; one file may list {MAX_URLS:,}")
-        listed = (paths, await built_on(datasette))
-        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
-            datasette._leftbehind_sitemap = listed
-    return listed
+        return paths, await built_on(datasette)
+
+    return await once(datasette, "sitemap", compute)
 
 
 async def sitemap_view(datasette, request):
@@ -132,12 +132,7 @@ async def literal_robot_lines(datasette) -> list[str]:
 
 
 async def known_robot_lines(datasette) -> list[str]:
-    lines = getattr(datasette, "_leftbehind_robot_lines", None)
-    if lines is None:
-        lines = await literal_robot_lines(datasette)
-        if all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_")):
-            datasette._leftbehind_robot_lines = lines
-    return lines
+    return await once(datasette, "robot_lines", lambda: literal_robot_lines(datasette))
 
 
 @hookimpl

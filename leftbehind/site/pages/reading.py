@@ -14,6 +14,7 @@ import functools
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from leftbehind.site.once import immutable, once  # noqa: F401 (the pages import them from here)
 from leftbehind.site.pages.words import STATUS_SHORT, status_of
 from leftbehind.site.retry import read_rows
 from leftbehind.site.urls import row_url
@@ -44,21 +45,6 @@ class Schema(NamedTuple):
         return "ward_outlines" in self.tables
 
 
-def immutable(datasette) -> bool:
-    return all(db.is_mutable is False for name, db in datasette.databases.items() if not name.startswith("_"))
-
-
-async def once(datasette, key: str, compute):
-    """``compute()``'s result, kept on the Datasette instance when its databases are immutable."""
-    store = getattr(datasette, "_leftbehind_pages", None)
-    if store is None:
-        store = datasette._leftbehind_pages = {}
-    if key in store:
-        return store[key]
-    value = await compute()
-    if immutable(datasette):
-        store[key] = value
-    return value
 
 
 def kept_once_found(kind: str):
