@@ -10,7 +10,8 @@ A request meets these layers from the outside in:
 ``sql_lane``                  visitors' own SQL on a lane of its own; SQLite's limits,
                               authorizer and time limit on every connection
 ``client_errors``             bad requests answered 4xx, not 500
-``once``                      what is read once per instance, kept while the databases are immutable
+``once``                      what is read once per instance, kept while its databases
+                              are immutable
 ``retry``                     an ordinary page's query the time limit interrupted is
                               tried once more (a patch of Datasette's ``execute``)
 ``permissions``               Datasette's permission checks, without a query and a deep
