@@ -33,14 +33,6 @@ TRAFFORD_CHECK = ("7.7%", "\u221218.2%", "+20.6%")
 # --- helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def sql(db_path: Path):
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
-
-
 def one(sql: sqlite3.Connection, query: str, *params) -> sqlite3.Row:
     row = sql.execute(query, params).fetchone()
     assert row is not None, query

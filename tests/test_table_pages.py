@@ -6,23 +6,13 @@ expected labels come from the declarations (leftbehind/tables.py), values from t
 from __future__ import annotations
 
 import re
-import sqlite3
 from html import unescape
-from pathlib import Path
 
 import pytest
 
 from leftbehind.tables import TABLES
 
 DECLARED = {table.name: table for table in TABLES}
-
-
-@pytest.fixture(scope="module")
-def sql(db_path: Path):
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
 
 
 async def page(datasette, path: str) -> str:

@@ -8,18 +8,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from html import unescape
-from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
-
-
-@pytest.fixture(scope="module")
-def sql(db_path: Path):
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
 
 
 async def words(datasette, path: str) -> str:
