@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sqlite_utils
@@ -25,6 +25,7 @@ import sqlite_utils
 from leftbehind.catalogue import Catalogue, load_catalogue
 from leftbehind.corrections import Correction, apply_corrections, check_councils_2022_2024, load_corrections
 from leftbehind.errors import BuildError
+from leftbehind.forked import ForkedCall, can_fork
 from leftbehind.readers import SourceColumns, SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
@@ -60,6 +61,14 @@ POSTCODE_DATABASE = "postcodes.db"
 POSTCODE_ONLY_SOURCES = ("postcodes",)
 
 
+class Geometry(NamedTuple):
+    """What the build derives from the outlines: made from the sources alone."""
+
+    outlines: WardOutlines
+    ward_shapes: list[dict[str, Any]]
+    neighbourhoods: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
 @dataclass
 class Inputs:
     """Everything the build reads, validated and parsed before any writing, and what the
@@ -76,6 +85,8 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
     # The similar wards being computed in a worker thread while write_database runs.
     similar_wards_future: concurrent.futures.Future | None = field(default=None, repr=False)
+    # The geometry being derived in a forked process while write_database derives the wards.
+    geometry_process: ForkedCall | None = field(default=None, repr=False)
 
     @cached_property
     def population(self) -> dict[str, float]:
@@ -135,13 +146,39 @@ class Inputs:
         return {lsoa: ward for ward, lsoas in self.ward_lsoas.items() for lsoa in lsoas}
 
     @cached_property
+    def geometry(self) -> Geometry:
+        """Every ward's outline, the rows of ward_shapes and of the neighbourhoods: from the
+        process write_database starts, or derived here. Made from the sources alone, so kept
+        with them (``SourceTables.derived``) for another build from the same reading."""
+        derived = getattr(self.tables, "derived", {})  # a plain dict of tables in some tests
+        if "geometry" not in derived:
+            process, self.geometry_process = self.geometry_process, None
+            derived["geometry"] = process.result() if process is not None else self.derive_geometry()
+        return derived["geometry"]
+
+    def derive_geometry(self) -> Geometry:
+        outlines = self.derive_outlines()
+        names = self.tables["msoa_names"]
+        neighbourhoods = neighbourhood_links(
+            names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label,
+        )
+        return Geometry(outlines, ward_shape_rows(outlines, self.ward_basics), neighbourhoods)
+
+    def start_geometry_process(self) -> None:
+        """Derive the geometry in a forked child while this process goes on, where it can."""
+        known = "geometry" in self.__dict__ or "geometry" in getattr(self.tables, "derived", {})
+        if not known and self.geometry_process is None and can_fork():
+            self.geometry_process = ForkedCall(self.derive_geometry, "leftbehind-geometry")
+
+    def stop_geometry_process(self) -> None:
+        if self.geometry_process is not None:
+            self.geometry_process.cancel()
+            self.geometry_process = None
+
+    @property
     def outlines(self) -> WardOutlines:
-        """Every 2017 ward's outline, exact or approximate (leftbehind.ward_geometry). Made from
-        the sources alone, so kept with them (``SourceTables.derived``) for another build."""
-        derived = getattr(self.tables, "derived", {})
-        if "outlines" not in derived:
-            derived["outlines"] = self.derive_outlines()
-        return derived["outlines"]
+        """Every 2017 ward's outline, exact or approximate (leftbehind.ward_geometry)."""
+        return self.geometry.outlines
 
     @cached_property
     def outlines_bng(self) -> WardOutlines:
@@ -161,15 +198,14 @@ class Inputs:
     def ward_outlines(self) -> list[dict[str, Any]]:
         return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
 
-    @cached_property
+    @property
     def ward_shapes(self) -> list[dict[str, Any]]:
-        return ward_shape_rows(self.outlines, self.ward_basics)
+        return self.geometry.ward_shapes
 
-    @cached_property
+    @property
     def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
-        names = self.tables["msoa_names"]
-        return neighbourhood_links(names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label)
+        return self.geometry.neighbourhoods
 
     # --- The postcode database (postcodes.db) ---------------------------------------------
 
@@ -340,6 +376,17 @@ def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLE
     if problems:
         raise BuildError("leftbehind/tables.py has faults", problems)
     inputs.counts.clear()
+    # Forked before the database is opened and before any thread starts: the child is this
+    # process as it was, with the sources read, and shares no connection or lock with it.
+    if any(table.name == "ward_shapes" for table in tables):
+        inputs.start_geometry_process()
+    try:
+        write_tables(inputs, path, tables, vacuum)
+    finally:
+        inputs.stop_geometry_process()
+
+
+def write_tables(inputs: Inputs, path: Path, tables: tuple[Table, ...], vacuum: bool) -> None:
     db = sqlite_utils.Database(path)
     # The file is a temporary one, renamed into place only when whole, so nothing is gained by
     # syncing every insert to disk: sync once, at the end (durable_file), before the rename.

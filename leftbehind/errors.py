@@ -15,6 +15,10 @@ class BuildError(Exception):
         self.problems = list(problems or [])
         super().__init__(self.report())
 
+    def __reduce__(self):
+        """Pickled as made (the build sends it back from a forked process, leftbehind.forked)."""
+        return (type(self), (self.summary, self.problems))
+
     def report(self) -> str:
         lines = [f"Build failed: {self.summary}"]
         lines += [f"  - {problem}" for problem in self.problems]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import shutil
 import signal
 import sqlite3
@@ -44,6 +45,32 @@ def test_two_builds_at_once_leave_one_whole_database(tmp_path, sources_dir):
     assert not list(tmp_path.glob(".leftbehind.db.*"))
 
 
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone while we looked
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def ends(pid: int, within: float = 30) -> bool:
+    """Wait for process ``pid`` (not necessarily our child) to end: a pidfd becomes readable
+    the moment it does. Whether it did within the bound."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], within)[0])
+    finally:
+        os.close(pidfd)
+
+
 def test_killed_build_leaves_the_previous_database(tmp_path, db_path):
     database = tmp_path / "leftbehind.db"
     shutil.copyfile(db_path, database)  # the last good database: the session's build
@@ -54,8 +81,12 @@ def test_killed_build_leaves_the_previous_database(tmp_path, db_path):
     while not temporary.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert temporary.exists(), "the build never started writing"
+    children = children_of(process.pid)  # the process deriving the outlines, forked before writing
     process.send_signal(signal.SIGKILL)
+    # Its output pipes close only when every process holding them has ended, its children too.
     process.communicate(timeout=30)
+    assert children, "the build forked no process to derive the outlines"
+    assert all(map(ends, children)), f"children {children} of the killed build live on"
     assert hashlib.sha256(database.read_bytes()).hexdigest() == before
     check_database(database)
     # What the next build does first: clear the leftover of a build whose process is gone.
