@@ -62,11 +62,10 @@ POSTCODE_ONLY_SOURCES = ("postcodes",)
 
 
 class Geometry(NamedTuple):
-    """What the build derives from the outlines: made from the sources alone."""
+    """Every ward's outline and the rows of ward_shapes: made from the sources alone."""
 
     outlines: WardOutlines
     ward_shapes: list[dict[str, Any]]
-    neighbourhoods: tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass
@@ -147,8 +146,8 @@ class Inputs:
 
     @cached_property
     def geometry(self) -> Geometry:
-        """Every ward's outline, the rows of ward_shapes and of the neighbourhoods: from the
-        process write_database starts, or derived here. Made from the sources alone, so kept
+        """Every ward's outline and the rows of ward_shapes: from the process write_database
+        starts, or derived here. Made from the sources alone, so kept
         with them (``SourceTables.derived``) for another build from the same reading."""
         derived = getattr(self.tables, "derived", {})  # a plain dict of tables in some tests
         if "geometry" not in derived:
@@ -158,11 +157,7 @@ class Inputs:
 
     def derive_geometry(self) -> Geometry:
         outlines = self.derive_outlines()
-        names = self.tables["msoa_names"]
-        neighbourhoods = neighbourhood_links(
-            names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label,
-        )
-        return Geometry(outlines, ward_shape_rows(outlines, self.ward_basics), neighbourhoods)
+        return Geometry(outlines, ward_shape_rows(outlines, self.ward_basics))
 
     def start_geometry_process(self) -> None:
         """Derive the geometry in a forked child while this process goes on, where it can."""
@@ -202,10 +197,11 @@ class Inputs:
     def ward_shapes(self) -> list[dict[str, Any]]:
         return self.geometry.ward_shapes
 
-    @property
+    @cached_property
     def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
-        return self.geometry.neighbourhoods
+        names = self.tables["msoa_names"]
+        return neighbourhood_links(names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label)
 
     # --- The postcode database (postcodes.db) ---------------------------------------------
 

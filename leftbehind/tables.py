@@ -1491,8 +1491,9 @@ WARD_TABLES: tuple[Table, ...] = (
     LEFT_BEHIND_NEIGHBOURHOODS,
     *DEPRIVATION_TABLES,
 )
-# Issue 22's tables of the main database (their own tuple, to keep merges simple).
-PLACE_TABLES: tuple[Table, ...] = (WARD_SHAPES, NEIGHBOURHOODS, NEIGHBOURHOOD_WARDS, PLACE_SEARCH)
+# Issue 22's tables of the main database (their own tuple, to keep merges simple). ward_shapes
+# last: its rows come from the process deriving the outlines beside the rest (leftbehind.build).
+PLACE_TABLES: tuple[Table, ...] = (NEIGHBOURHOODS, NEIGHBOURHOOD_WARDS, PLACE_SEARCH, WARD_SHAPES)
 TABLES: tuple[Table, ...] = (*CATALOGUE_TABLES, *WARD_TABLES, *PLACE_TABLES, BUILD_INFO)
 
 # --- Issue 22: the postcode database (postcodes.db, beside leftbehind.db) -------------------------------
