@@ -163,6 +163,8 @@ class Inputs:
         """Derive the geometry in a forked child while this process goes on, where it can."""
         known = "geometry" in self.__dict__ or "geometry" in getattr(self.tables, "derived", {})
         if not known and self.geometry_process is None and can_fork():
+            # What both need, made once before the fork rather than once in each.
+            self.ward_basics, self.lsoa_wards  # noqa: B018 - cached properties
             self.geometry_process = ForkedCall(self.derive_geometry, "leftbehind-geometry")
 
     def stop_geometry_process(self) -> None:
