@@ -11,9 +11,13 @@ is the one whose outline (``leftbehind.ward_geometry``) holds that point:
   nearest outline: only the approximate ones when the point lies on changed land.
 
 Outlines are generalised, so every other ward whose outline lies within ``NEAR_M`` of
-the point (``NEAR_APPROXIMATE_M`` when the answer came from an approximate outline, whose
-edges are rougher) is listed in ``also_possible``, nearest first. The whole is
-vectorised with shapely's STRtree: 2.26 million points in one query.
+the point is listed in ``also_possible``, nearest first. An answer from an approximate
+outline is rougher: its LSOAs are heavily generalised, and a best-fit LSOA can straddle
+two wards, so that a postcode can lie in the other ward anywhere within the LSOA. Such an
+answer lists every ward within ``NEAR_APPROXIMATE_M``, or within ``NEAR_GRAIN_SHARE`` of the
+width of the LSOA holding the point where that is more (at most ``NEAR_GRAIN_MAX_M``: rural
+LSOAs are kilometres wide). The whole is vectorised with shapely's STRtree: 2.26 million
+points in one query.
 
 Welsh and Scottish postcodes are kept only as the country of their outward code (and,
 where an outward code also holds English postcodes, as the postcode itself), so that the
@@ -41,6 +45,13 @@ POSTCODE_DATABASE_SOURCES = (
 # Other wards whose outline lies this close to the point are listed in also_possible.
 NEAR_M = 100.0
 NEAR_APPROXIMATE_M = 250.0
+# For an approximate answer, also the wards within this share of the width (square root of
+# the area) of the LSOA holding the point, up to NEAR_GRAIN_MAX_M. Chosen on half of the
+# councils of unchanged land, as the least share of 0.1, 0.15, ... 0.4 with which the
+# approximate route lists the right ward as often as the exact route does (98.9%): see
+# bench/postcode_accuracy.py, which reports the other half apart.
+NEAR_GRAIN_SHARE = 0.2
+NEAR_GRAIN_MAX_M = 1500.0
 COUNTRIES = {"E": "England", "W": "Wales", "S": "Scotland"}
 # The prefix of the council code of a postcode never to be used: Northern Ireland.
 NORTHERN_IRELAND = "N"
@@ -128,12 +139,14 @@ def place_points(
     outlines: WardOutlines,
     near_m: float = NEAR_M,
     near_approximate_m: float = NEAR_APPROXIMATE_M,
+    grain_share: float = NEAR_GRAIN_SHARE,
     chunk: int = 250_000,
 ) -> Placed:
     """Each point's ward and the wards it may be in instead (see the module's docstring).
 
     Containment is asked of the outlines (a tree of the points queried with each outline,
     which shapely prepares); nearness of the outlines' edges, a few at a time in numpy.
+    ``grain_share`` 0 lists only within the fixed distances.
     """
     count = len(east)
     geometries = outlines.geometries
@@ -190,12 +203,49 @@ def place_points(
             method[subset[found_point]] = "nearest"
 
     # The other wards near the point, within the radius its answer calls for.
-    limit = np.where(method[point_at] == "exact", near_m, near_approximate_m)
-    other = (ward_at != ward[point_at]) & (distance <= limit)
+    limits = near_limits_m(east, north, method != "exact", outlines, near_m, near_approximate_m, grain_share)
+    other = (ward_at != ward[point_at]) & (distance <= limits[point_at])
     near_point, near_ward, near_distance = point_at[other], ward_at[other], distance[other]
+    farther = np.flatnonzero(limits > radius)
+    if len(farther):
+        # Beyond the first query's radius: other wards' edges up to each point's own limit,
+        # found by querying the same edges (boxes grown by the radius) with boxes grown by the rest.
+        listed = np.zeros(count, dtype=bool)
+        listed[farther] = True
+        listed = listed[point_at]  # the candidates already found (held or near) of these points
+        known = point_at[listed] * len(geometries) + ward_at[listed]
+        found = [near_point]
+        wards = [near_ward]
+        metres = [near_distance]
+        for start in range(0, len(farther), max(1, chunk // 10)):
+            some = farther[start:start + max(1, chunk // 10)]
+            grow = float(limits[some].max()) - radius
+            boxes = shapely.box(east[some] - grow, north[some] - grow, east[some] + grow, north[some] + grow)
+            at, ward_near, metres_near = near_edges(boxes, east[some], north[some], segments, radius + grow)
+            at = some[at]
+            beyond = (ward_near != ward[at]) & (metres_near <= limits[at]) & ~np.isin(at * len(geometries) + ward_near, known)
+            found.append(at[beyond])
+            wards.append(ward_near[beyond])
+            metres.append(metres_near[beyond])
+        near_point, near_ward, near_distance = np.concatenate(found), np.concatenate(wards), np.concatenate(metres)
     nearest_first = np.lexsort((near_distance, near_point))
     return Placed(ward=ward, method=method.astype(str), distance_m=chosen_distance,
                   near_point=near_point[nearest_first], near_ward=near_ward[nearest_first])
+
+
+def near_limits_m(
+    east: np.ndarray, north: np.ndarray, approximate: np.ndarray, outlines: WardOutlines,
+    near_m: float, near_approximate_m: float, grain_share: float,
+) -> np.ndarray:
+    """How far from each point another ward's outline may lie and still be listed: ``near_m``
+    for an exact answer; for another, ``near_approximate_m`` or ``grain_share`` of the width
+    of the LSOA holding the point, whichever is more, at most ``NEAR_GRAIN_MAX_M``."""
+    limits = np.where(approximate, near_approximate_m, near_m)
+    rough = np.flatnonzero(approximate)
+    if grain_share and len(rough):
+        widths = outlines.grain_m(east[rough], north[rough])
+        limits[rough] = np.clip(grain_share * widths, near_approximate_m, max(near_approximate_m, NEAR_GRAIN_MAX_M))
+    return limits
 
 
 @dataclass(frozen=True)

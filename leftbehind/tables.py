@@ -1513,10 +1513,12 @@ POSTCODES = Table(
         "Every English postcode, live or terminated, in the ONS Postcode Directory of November 2025, with "
         "the December 2017 ward that holds its grid reference: the ward whose outline (see ward_shapes in "
         "the main database) holds the point, an exact outline before an approximate one, else the nearest. "
-        "Outlines are generalised, so every other ward whose outline lies within 100 m of the point (250 m "
-        "when the answer came from an approximate outline) is listed in also_possible. How right it is: "
-        "for postcodes answered by an exact outline, ONS's own ward was the one found for 97.3% of a sample "
-        "and within 100 m for 98.9%; approximate outlines do worse (about 93% and 97% as estimated here). "
+        "Outlines are generalised, so every other ward whose outline lies within 100 m of the point is listed "
+        "in also_possible; when the answer came from an approximate outline, within 250 m or a fifth of the "
+        "width of the LSOA holding the point, whichever is more (at most 1.5 km), as a best-fit LSOA can "
+        "straddle two wards. How right it is: for postcodes answered by an exact outline, ONS's own ward was "
+        "the one found for 97.3% of a sample and within 100 m for 98.9%; approximate outlines do worse (about "
+        "90% and 97.6% as estimated here). "
         "Welsh and Scottish postcodes are in postcode_districts and postcodes_outside_england."
     ),
     rows=lambda inputs: inputs.postcode_rows,
@@ -1531,8 +1533,9 @@ POSTCODES = Table(
         Column(
             "also_possible", str,
             "JSON list of the other December 2017 wards the postcode may be in, nearest first: those whose "
-            "outline lies within 100 m of its grid reference (250 m when method is not 'exact'). "
-            "'[]' when none.",
+            "outline lies within 100 m of its grid reference; when method is not 'exact', within 250 m or a "
+            "fifth of the width (square root of the area) of the LSOA holding it, whichever is more, at most "
+            "1.5 km. '[]' when none.",
             nullable=False,
         ),
         Column(

@@ -137,7 +137,9 @@ class WardOutlines:
 
     ``changed_land`` holds the outlines of the 2019 wards with new codes, which cover the
     land of the 2017 wards that changed before 2019: a point there in no outline must lie
-    in a changed ward.
+    in a changed ward. ``grains`` holds the LSOA outlines the approximate ones are made of:
+    how large the LSOA holding a point is says how far off an approximate answer can be
+    (``leftbehind.postcodes.place_points``).
     """
 
     codes: list[str]
@@ -146,14 +148,27 @@ class WardOutlines:
     source_ids: list[str]
     changed_land: np.ndarray
     bases: list[str] | None = None
+    grains: np.ndarray | None = None
 
     def in_bng(self) -> WardOutlines:
-        """The same outlines converted to British National Grid metres."""
+        """The same outlines converted to British National Grid metres (the LSOAs made valid
+        too: only those in approximate outlines were, and all are asked which holds a point)."""
         return dataclasses.replace(
             self,
             geometries=geometries_to(self.geometries, to_bng),
             changed_land=geometries_to(self.changed_land, to_bng),
+            grains=None if self.grains is None else geometries_to(_valid(self.grains), to_bng),
         )
+
+    def grain_m(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """For each point (metres), the width of the LSOA holding it (the square root of its
+        area), 0 where none does or no LSOAs are known."""
+        width = np.zeros(len(x))
+        if self.grains is None or not len(x):
+            return width
+        point_at, lsoa_at = shapely.STRtree(self.grains).query(shapely.points(x, y), predicate="intersects")
+        width[point_at] = np.sqrt(shapely.area(self.grains[lsoa_at]))
+        return width
 
     def on_changed_land(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Whether each point lies in one of the 2019 wards with new codes."""
@@ -233,6 +248,7 @@ def ward_outlines(
         source_ids=[outlines[code][2] for code in codes],
         changed_land=shapes_2019[~kept],
         bases=[outlines[code][3] for code in codes],
+        grains=lsoa_shapes,
     )
 
 

@@ -168,6 +168,49 @@ def test_another_wards_outline_within_100_m_is_in_also_possible(postcodes_db, en
     assert near_pairs > 1000  # the sample does reach many boundaries
 
 
+def test_an_approximate_answer_lists_the_wards_within_a_fifth_of_its_lsoas_width(postcodes_db, england, outlines_2019, source_data, main_db):
+    """A ward made of its best-fit LSOAs can be wrong anywhere in an LSOA that straddles two
+    wards, so an approximate answer lists every ward whose outline comes within a fifth of the
+    width (square root of the area) of the LSOA holding the postcode: at least 250 m, at most
+    1,500 m. Outlines worked out here: the 2019 outline where its code is a 2017 code, else the
+    union of the ward's best-fit LSOAs (the build's approximate outline holds at least that
+    land, so it lies no farther); the flagged wards' own outlines are left out."""
+    codes_2017 = {row[0] for row in main_db.execute("select ward_code from wards")}
+    own = set(flagged_outlines(source_data)) - set(outlines_2019)
+    lsoa_rows = source_data[1]["lsoa_outlines"].rows
+    lsoas = to_bng(shapely.make_valid(np.array([row["geometry"] for row in lsoa_rows])))
+    best_fit = {row["LSOA11CD"]: row["WD17CD"] for row in source_data[1]["lsoa_ward_lookup"].rows}
+    groups: dict[str, list] = {}
+    for row, shape in zip(lsoa_rows, lsoas):
+        ward = best_fit.get(row["LSOA11CD"])
+        if ward in codes_2017 and ward not in outlines_2019 and ward not in own:
+            groups.setdefault(ward, []).append(shape)
+    shapes = {code: outline for code, outline in outlines_2019.items() if code in codes_2017}
+    shapes.update({code: shapely.union_all(parts) for code, parts in groups.items()})
+    codes = sorted(shapes)
+    tree = shapely.STRtree(np.array([shapes[code] for code in codes]))
+
+    approximate = [row[0] for row in postcodes_db.execute("select postcode from postcodes where method = 'approximate'")]
+    position = {postcode: i for i, postcode in enumerate(england["postcode"].tolist())}
+    points = england["points"][[position[postcode] for postcode in approximate]]
+    point_at, lsoa_at = shapely.STRtree(lsoas).query(points, predicate="within")
+    width = np.sqrt(shapely.area(lsoas[lsoa_at]))
+    wide = width > 1_300  # where a fifth of the width is more than 250 m
+    sample = np.random.default_rng(22).choice(np.flatnonzero(wide), 3_000, replace=False)
+    chosen = [approximate[i] for i in point_at[sample].tolist()]
+    limits = np.clip(width[sample] / 5, 250, 1_500) * 0.95  # a margin for rounding and validity repairs
+    found = answers(postcodes_db, chosen)
+    near_at, shape_at = tree.query(points[point_at[sample]], predicate="dwithin", distance=1_500)
+    distances = shapely.distance(points[point_at[sample]][near_at], tree.geometries[shape_at])
+    beyond_250 = 0
+    for point, shape, metres in zip(near_at.tolist(), shape_at.tolist(), distances.tolist()):
+        ward, others = found[chosen[point]]
+        if metres <= limits[point] and codes[shape] != ward:
+            assert codes[shape] in others, (chosen[point], codes[shape], round(metres), ward, others)
+            beyond_250 += metres > 260
+    assert beyond_250 > 100  # the rule is tried beyond the fixed 250 m
+
+
 def test_a_welsh_postcode_is_known_as_welsh_and_none_of_northern_ireland_is_kept(postcodes_db, directory):
     outward = np.array([code.split(" ")[0] for code in directory["postcode"].tolist()])
     country = directory["laua"].astype("U1")
