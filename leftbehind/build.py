@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -61,13 +61,6 @@ POSTCODE_DATABASE = "postcodes.db"
 POSTCODE_ONLY_SOURCES = ("postcodes",)
 
 
-class Geometry(NamedTuple):
-    """Every ward's outline and the rows of ward_shapes: made from the sources alone."""
-
-    outlines: WardOutlines
-    ward_shapes: list[dict[str, Any]]
-
-
 @dataclass
 class Inputs:
     """Everything the build reads, validated and parsed before any writing, and what the
@@ -84,8 +77,8 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
     # The similar wards being computed in a worker thread while write_database runs.
     similar_wards_future: concurrent.futures.Future | None = field(default=None, repr=False)
-    # The geometry being derived in a forked process while write_database derives the wards.
-    geometry_process: ForkedCall | None = field(default=None, repr=False)
+    # The rows of ward_shapes being derived in a forked process while write_database derives the wards.
+    ward_shapes_process: ForkedCall | None = field(default=None, repr=False)
 
     @cached_property
     def population(self) -> dict[str, float]:
@@ -145,37 +138,46 @@ class Inputs:
         return {lsoa: ward for ward, lsoas in self.ward_lsoas.items() for lsoa in lsoas}
 
     @cached_property
-    def geometry(self) -> Geometry:
-        """Every ward's outline and the rows of ward_shapes: from the process write_database
-        starts, or derived here. Made from the sources alone, so kept
-        with them (``SourceTables.derived``) for another build from the same reading."""
-        derived = getattr(self.tables, "derived", {})  # a plain dict of tables in some tests
-        if "geometry" not in derived:
-            process, self.geometry_process = self.geometry_process, None
-            derived["geometry"] = process.result() if process is not None else self.derive_geometry()
-        return derived["geometry"]
+    def ward_shapes(self) -> list[dict[str, Any]]:
+        """Rows of ward_shapes: from the process write_database starts, or derived here."""
+        derived = self.derived
+        if "ward_shapes" not in derived:
+            process, self.ward_shapes_process = self.ward_shapes_process, None
+            derived["ward_shapes"] = process.result() if process is not None else self.derive_ward_shapes()
+        return derived["ward_shapes"]
 
-    def derive_geometry(self) -> Geometry:
-        outlines = self.derive_outlines()
-        return Geometry(outlines, ward_shape_rows(outlines, self.ward_basics))
+    def derive_ward_shapes(self) -> list[dict[str, Any]]:
+        return ward_shape_rows(self.outlines, self.ward_basics)
 
-    def start_geometry_process(self) -> None:
-        """Derive the geometry in a forked child while this process goes on, where it can."""
-        known = "geometry" in self.__dict__ or "geometry" in getattr(self.tables, "derived", {})
-        if not known and self.geometry_process is None and can_fork():
-            # What both need, made once before the fork rather than once in each.
-            self.ward_basics, self.lsoa_wards  # noqa: B018 - cached properties
-            self.geometry_process = ForkedCall(self.derive_geometry, "leftbehind-geometry")
+    def start_ward_shapes_process(self) -> None:
+        """Derive the outlines and the rows of ward_shapes in a forked child while this process
+        goes on, where it can. Only the rows come back: the outlines (with the LSOAs they are
+        made of, 24 MB pickled) are needed only to place the postcodes, which derives them again."""
+        if "ward_shapes" in self.__dict__ or "ward_shapes" in self.derived or self.ward_shapes_process or not can_fork():
+            return
+        # What both need, made once before the fork rather than once in each.
+        self.ward_basics, self.lsoa_wards  # noqa: B018 - cached properties
+        self.ward_shapes_process = ForkedCall(self.derive_ward_shapes, "leftbehind-ward-shapes")
 
-    def stop_geometry_process(self) -> None:
-        if self.geometry_process is not None:
-            self.geometry_process.cancel()
-            self.geometry_process = None
+    def stop_ward_shapes_process(self) -> None:
+        if self.ward_shapes_process is not None:
+            self.ward_shapes_process.cancel()
+            self.ward_shapes_process = None
+
+    @property
+    def derived(self) -> dict[str, Any]:
+        """What is made from the sources alone, kept with them (``SourceTables.derived``) for
+        another build from the same reading; per Inputs for a plain dict of tables (tests)."""
+        if hasattr(self.tables, "derived"):
+            return self.tables.derived
+        return self.__dict__.setdefault("_derived", {})
 
     @property
     def outlines(self) -> WardOutlines:
         """Every 2017 ward's outline, exact or approximate (leftbehind.ward_geometry)."""
-        return self.geometry.outlines
+        if "outlines" not in self.derived:
+            self.derived["outlines"] = self.derive_outlines()
+        return self.derived["outlines"]
 
     @cached_property
     def outlines_bng(self) -> WardOutlines:
@@ -194,10 +196,6 @@ class Inputs:
     @cached_property
     def ward_outlines(self) -> list[dict[str, Any]]:
         return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
-
-    @property
-    def ward_shapes(self) -> list[dict[str, Any]]:
-        return self.geometry.ward_shapes
 
     @cached_property
     def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -377,11 +375,11 @@ def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLE
     # Forked before the database is opened and before any thread starts: the child is this
     # process as it was, with the sources read, and shares no connection or lock with it.
     if any(table.name == "ward_shapes" for table in tables):
-        inputs.start_geometry_process()
+        inputs.start_ward_shapes_process()
     try:
         write_tables(inputs, path, tables, vacuum)
     finally:
-        inputs.stop_geometry_process()
+        inputs.stop_ward_shapes_process()
 
 
 def write_tables(inputs: Inputs, path: Path, tables: tuple[Table, ...], vacuum: bool) -> None:
