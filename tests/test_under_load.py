@@ -3,7 +3,7 @@ machine's cores are busy elsewhere: never a 500, never Datasette's 'SQL Interrup
 
 On a busy machine a query that takes a millisecond can pass Datasette's time limit while it
 waits for a core. Here, once the site has started, every statement stalls past the limit the
-first time it runs (SQLite's trace callback sleeps, the time limit's timer interrupts it), and
+first time it runs (SQLite's trace callback holds it until the time limit's timer interrupts it), and
 runs at full speed after: a moment of contention, which a second try gets past. Through the
 publishing profile's real plugins. What the site reads once (the cells'
 lookups, its facts and schema, the sitemap) is read at start-up without the visitors'
@@ -23,10 +23,10 @@ from datasette import hookimpl
 from datasette.plugins import pm
 
 from conftest import profile_datasette
+from leftbehind.site.sqlite_limits import INTERRUPTER
 from support.live import PROBE_PATH
 
 TIME_LIMIT_MS = 100
-STALL_SECONDS = 0.15  # longer than the time limit
 PAGES = [
     "/about",  # the site's facts, and its JSON-LD
     "/leftbehind/wards?region_name=North+East",  # the page that failed in CI (the cells' lookups)
@@ -66,9 +66,23 @@ class StallingConnections:
                 first = statement not in self.seen
                 self.seen.add(statement)
             if first:
-                time.sleep(STALL_SECONDS)
+                stall_until_interrupted(conn)
 
         conn.set_trace_callback(trace)
+
+
+def stall_until_interrupted(conn) -> None:
+    """Hold the statement until the time limit's thread has interrupted it (taken its
+    connection's running deadline off the heap and called ``interrupt()``, under its lock): a
+    stall as long as the limit turns out to be on this machine, however busy. A sleep a little
+    longer than the limit raced the timer thread, which a busy machine can keep waiting. A
+    statement run without a time limit is not held."""
+    give_up = time.monotonic() + 30
+    while time.monotonic() < give_up:
+        with INTERRUPTER.lock:
+            if not any(entry[2] is conn and entry[3] for entry in INTERRUPTER.heap):
+                return
+        time.sleep(0.001)
 
 
 @pytest_asyncio.fixture(scope="module")
