@@ -179,8 +179,8 @@ async def test_a_wrong_address_says_so_and_leads_to_find_my_ward(phone: Visit, d
     await phone.shoot("journey-404")
     # Its search finds the ward the address meant.
     ward = one(data, "select ward_code, ward_name from wards where ward_code = 'E05003132'")
-    await main.get_by_label("Find a ward or council by name").fill(ward["ward_name"])
-    await main.get_by_label("Find a ward or council by name").press("Enter")
+    await main.get_by_label("Postcode, or the name of a place, ward or council").fill(ward["ward_name"])
+    await main.get_by_label("Postcode, or the name of a place, ward or council").press("Enter")
     await page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("q") == [ward["ward_name"]])
     assert await page.locator(f'section[aria-labelledby=results] a[href="/leftbehind/wards/{ward["ward_code"]}"]').count() >= 1
     phone.watch.take()  # the 404 itself is the point of this test

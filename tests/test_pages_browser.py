@@ -167,8 +167,8 @@ async def test_searching_part_of_a_ward_name_finds_its_page(tab: Visit, data):
     await tab.shoot("find-my-ward")
     await tab.open("/")
     await tab.shoot("home")
-    await tab.page.get_by_label("Find a ward or council by name").fill(part)
-    await tab.page.get_by_label("Find a ward or council by name").press("Enter")
+    await tab.page.get_by_label("Postcode, or the name of a place, ward or council").fill(part)
+    await tab.page.get_by_label("Postcode, or the name of a place, ward or council").press("Enter")
     await tab.page.wait_for_url(lambda url: parse_qs(urlsplit(url).query).get("q") == [part])
     results = tab.page.locator("section[aria-labelledby=results]")
     link = results.get_by_role("link", name=ward["ward_name"], exact=True).first
