@@ -135,9 +135,9 @@ def _setting_value(value: str):
     return int(value) if value.isdigit() else value
 
 
-@pytest.fixture(scope="module")
-def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the built database whose rows read by column name, for expected values."""
+@pytest.fixture(scope="session")
+def data(db_path: Path) -> Iterator[sqlite3.Connection]:
+    """The session's build, read-only, rows read by column name, for the values a test expects."""
     connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     connection.row_factory = sqlite3.Row
     yield connection
@@ -145,12 +145,9 @@ def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 @pytest.fixture(scope="session")
-def data(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """The session's build, read-only, for the values a test expects."""
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    yield connection
-    connection.close()
+def sql(data: sqlite3.Connection) -> sqlite3.Connection:
+    """The same read-only connection, under the name some test files use."""
+    return data
 
 
 @pytest_asyncio.fixture
