@@ -6,7 +6,7 @@ the session's real build. Expected numbers are read from that database with
 sqlite3, never copied from a run. Requests to other hosts (OpenStreetMap tiles)
 are aborted and ignored; everything from our own server must succeed.
 
-Screenshots of every page visited go to ``screenshots/`` (git-ignored).
+With LEFTBEHIND_SCREENSHOTS=1, screenshots of every page visited go to ``screenshots/`` (git-ignored).
 If chromium is missing these tests fail, they do not skip.
 """
 
@@ -17,8 +17,7 @@ import csv
 import io
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -34,13 +33,13 @@ from support.browser import (
     PageWatch,
     click_cluster,
     new_context,
+    screenshot,
     settle,
     wait_for_markers,
 )
-from leftbehind.build import ROOT, content_tables
+from leftbehind.build import content_tables
 from leftbehind.serve import SETTINGS
 
-SCREENSHOTS = ROOT / "screenshots"
 PAGE_SIZE = int(SETTINGS["default_page_size"])
 MAX_ROWS = int(SETTINGS["max_returned_rows"])
 MAP_TABLES = ("wards", "left_behind_neighbourhoods")
@@ -57,32 +56,17 @@ def server(live_site: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """Read-only connection to the built database, for expected values."""
-    connection = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="session")
 def browser(chromium: Browser) -> Browser:
     return chromium
-
-
-@pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
 
 
 class Tab:
     """A fresh browser context and page, watched for problems on our side."""
 
-    def __init__(self, page: Page, watch: PageWatch, base: str, screenshots: Path):
+    def __init__(self, page: Page, watch: PageWatch, base: str):
         self.page = page
         self.watch = watch
         self.base = base
-        self.screenshots = screenshots
 
     async def open(self, path: str) -> None:
         response = await self.page.goto(self.base + path)
@@ -95,20 +79,20 @@ class Tab:
         """
         if show_map:
             await self.page.locator(".leaflet-container").scroll_into_view_if_needed()
-        await self.page.screenshot(path=self.screenshots / f"{name}.png", animations="disabled")
+        await screenshot(self.page, name)
 
     def assert_no_problems(self) -> None:
         assert self.watch.take() == []
 
 
 @pytest_asyncio.fixture
-async def tab(browser: Browser, server: str, screenshots: Path) -> AsyncIterator[Tab]:
+async def tab(browser: Browser, server: str) -> AsyncIterator[Tab]:
     context = await new_context(browser, server, viewport=VIEWPORT, accept_downloads=True)
     page = await context.new_page()
     watch = PageWatch(server)
     watch.attach(page)
     try:
-        yield Tab(page, watch, server, screenshots)
+        yield Tab(page, watch, server)
     finally:
         await context.close()
 
@@ -381,7 +365,7 @@ async def test_every_page_loads_without_errors(tab: Tab, sql):
             table = path.removeprefix("/leftbehind/")
             if table in MAP_TABLES:
                 await wait_for_markers(page, first_map_page(mapped_rows(sql, table)))
-            await page.screenshot(path=tab.screenshots / f"{screenshot_name(path)}.png", animations="disabled")
+            await screenshot(page, screenshot_name(path))
             if found := watch.take():
                 problems[path] = found
         await page.close()

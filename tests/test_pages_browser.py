@@ -3,7 +3,8 @@
 A real server on a free port of 127.0.0.1 serves the session's build; expected values
 are read from that database with sqlite3. Requests to other hosts (map tiles) are
 aborted, so every map here is drawn without tiles, as it would be offline.
-Screenshots of every page type at 1280 and 390 px go to ``screenshots/`` (git-ignored).
+With LEFTBEHIND_SCREENSHOTS=1, screenshots of every page type at 1280 and 390 px go to
+``screenshots/`` (git-ignored).
 """
 
 from __future__ import annotations

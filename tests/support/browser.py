@@ -50,6 +50,9 @@ DEADLINE_MS = 180_000
 PHONE = {"width": 390, "height": 844}
 VIEWPORTS = {"desktop": VIEWPORT, "phone": PHONE}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # git-ignored
+# Screenshots are for a person to look at, and cost a PNG encoding each (about 0.2 s with
+# the cores busy, some 250 a run): taken only when asked for, with LEFTBEHIND_SCREENSHOTS=1.
+SCREENSHOTS_WANTED = os.environ.get("LEFTBEHIND_SCREENSHOTS") == "1"
 
 MAP_HOOK = """
 (() => {
@@ -350,8 +353,7 @@ class Visit:
         assert response is not None and response.status == status, (path, response and response.status)
 
     async def shoot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(exist_ok=True)
-        await self.page.screenshot(path=SCREENSHOTS / f"{name}-{self.width}.png", animations="disabled")
+        await screenshot(self.page, f"{name}-{self.width}")
 
     async def settle(self) -> None:
         await settle(self.page, self.watch)
@@ -362,6 +364,14 @@ class Visit:
     def assert_no_problems(self) -> None:
         problems = self.watch.take()
         assert problems == [], problems
+
+
+async def screenshot(page: Any, name: str) -> None:
+    """The viewport as ``screenshots/NAME.png``, animations finished, when screenshots are
+    wanted (``SCREENSHOTS_WANTED``)."""
+    if SCREENSHOTS_WANTED:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=SCREENSHOTS / f"{name}.png", animations="disabled")
 
 
 async def visit(browser: Any, base: str, viewport: dict, **options) -> tuple[Any, Visit]:
