@@ -46,6 +46,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn_worker import UvicornWorker
 
 from leftbehind.database_check import IncompleteBuild, check_complete_build
+from leftbehind.forked import die_with_parent
 from leftbehind.serve import port_in_use
 
 # One per core of the 2-core machines this runs on, the fewest that isolate; see
@@ -220,13 +221,19 @@ class SiteWorker(UvicornWorker):
     """A gunicorn worker running uvicorn with the site's protocol and limits."""
 
     def init_process(self) -> None:
-        """Start the heartbeat's clock, with ``BOOT_ALLOWANCE_SECONDS`` for booting.
+        """Die with the master, and start the heartbeat's clock, with ``BOOT_ALLOWANCE_SECONDS``
+        for booting.
+
+        A master killed outright (SIGKILL, the OOM killer, a supervisor's stop that ran out of
+        patience) never stops its workers, and uvicorn's worker does not watch its parent as
+        gunicorn's own do: they lived on, holding the listening socket and their memory.
 
         gunicorn (27.0.1) compares the heartbeat file's time with its monotonic clock, but
         the file starts with the wall-clock time of its creation, which looks decades
         ahead: until its first heartbeat a worker is never late, and one that hangs while
         booting would never be replaced.
         """
+        die_with_parent(self.ppid)
         start = time.monotonic() + BOOT_ALLOWANCE_SECONDS
         os.utime(self.tmp.fileno(), (start, start))
         super().init_process()

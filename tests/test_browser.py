@@ -147,7 +147,7 @@ def word_only_in_one_description(sql: sqlite3.Connection) -> tuple[str, str]:
                 " on publications_fts.rowid = publications.rowid where publications_fts match ?",
                 (f'"{word}"',),
             ).fetchall()
-            if matches == [(publication_id,)]:
+            if [match[0] for match in matches] == [publication_id]:
                 return word, publication_id
     raise AssertionError("no description word identifies a single publication")
 

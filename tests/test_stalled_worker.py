@@ -10,6 +10,7 @@ short here) and starts another in its place.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import time
@@ -99,3 +100,32 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
         assert status_of(base + PROBE_PATH) == 200
     log = (tmp_path / "server.log").read_text(errors="replace")
     assert f"WORKER TIMEOUT (pid:{stalled})" in log
+
+
+def ended(pid: int) -> bool:
+    """Whether process ``pid`` (not our child) has ended: a pidfd turns readable when it does."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], EVENT_DEADLINE_SECONDS)[0])
+    finally:
+        os.close(pidfd)
+
+
+def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
+    """A master killed outright takes its workers with it: none is left holding the port."""
+    inspect_file = tmp_path / "inspect.json"
+    subprocess.run(inspect_command(db_path, inspect_file), check=True, capture_output=True)
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    command = serve_command(db_path, inspect_file, HOST, port)
+    with running(command, base + PROBE_PATH, tmp_path / "server.log", env={"LEFTBEHIND_WORKERS": "2"}) as master:
+        workers = until(lambda: (lambda w: w if len(w) == 2 else None)(workers_of(master.pid)), "two workers running")
+        master.kill()
+        master.wait()
+        survivors = [worker for worker in workers if not ended(worker)]
+        for worker in survivors:  # not left running after a failure
+            os.kill(worker, signal.SIGKILL)
+        assert not survivors, f"workers {survivors} outlived their master"
