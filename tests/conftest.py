@@ -13,7 +13,7 @@ import fcntl
 import os
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -42,44 +42,57 @@ def sources_dir() -> Path | None:
 BUILD_EPOCH = "1700000000"
 
 
-@pytest.fixture(scope="session")
-def db_path(tmp_path_factory: pytest.TempPathFactory, source_data) -> Path:
-    """A database built from the repository's catalogue and the real sources."""
-    path = tmp_path_factory.mktemp("build") / "leftbehind.db"
+def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """The folder ``name``, filled by ``make(folder)`` once per test run and shared by every
+    xdist worker: in the run's own temporary folder (the parent of each worker's), under a
+    file lock (``fcntl.flock``, the standard library's lock on the file itself, released by
+    the kernel if the maker dies). The first worker to take the lock makes it; the others
+    wait for it and find it made. Each worker building its own copy cost a build's CPU per
+    worker (about 10 s each with the cores busy), all of them at the start of the run."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, shared by its workers (pytest-xdist's own advice)
+    folder = shared / name
+    folder.mkdir(exist_ok=True)
+    done = folder / "made"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                make(folder)
+                done.write_text(f"{name} is whole\n", encoding="utf-8")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder
+
+
+def built_from_the_sources(request: pytest.FixtureRequest, database: Path, postcodes: Path | None = None) -> None:
+    """Build as build_db.py does, from the session's one reading of the sources, at the
+    pinned build time."""
+    source_data = request.getfixturevalue("source_data")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
         patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
-        return build(path, DATA_DIR)
+        build(database, DATA_DIR, postcodes=postcodes)
+
+
+@pytest.fixture(scope="session")
+def db_path(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A database built from the repository's catalogue and the real sources, once per run.
+    Its folder holds nothing else (no postcodes.db beside it: the server would serve one)."""
+    folder = once_per_run(tmp_path_factory, "build", lambda made: built_from_the_sources(request, made / "leftbehind.db"))
+    return folder / "leftbehind.db"
 
 
 @pytest.fixture(scope="session")
 def both_databases(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[Path, Path]:
-    """leftbehind.db and postcodes.db from one build, as build_db.py makes them.
+    """leftbehind.db and postcodes.db from one build, as build_db.py makes them, once per run.
 
-    postcodes.db is about 170 MB and takes most of a minute to build, so it is built once
-    per test run and shared by every xdist worker: in the run's own temporary folder (the
-    parent of each worker's), under a file lock (``fcntl.flock``, the standard library's
-    lock on the file itself, released by the kernel if the builder dies). The first worker
-    to take the lock builds; the others wait for it and find the finished build.
-    """
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, shared by its workers (pytest-xdist's own advice)
-    folder = shared / "both-databases"
-    folder.mkdir(exist_ok=True)
-    done = folder / "built"
-    with (shared / "both-databases.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.exists():
-                source_data = request.getfixturevalue("source_data")
-                with pytest.MonkeyPatch.context() as patch:
-                    patch.setenv("SOURCE_DATE_EPOCH", BUILD_EPOCH)
-                    patch.setattr(leftbehind.build, "read_sources", lambda *args: source_data)
-                    build(folder / "leftbehind.db", DATA_DIR, postcodes=folder / "postcodes.db")
-                done.write_text("both databases are whole\n", encoding="utf-8")
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    postcodes.db is about 170 MB and takes most of a minute to build."""
+    folder = once_per_run(
+        tmp_path_factory, "both-databases",
+        lambda made: built_from_the_sources(request, made / "leftbehind.db", made / "postcodes.db"),
+    )
     return folder / "leftbehind.db", folder / "postcodes.db"
 
 
