@@ -47,6 +47,10 @@ BAD_PARAMETERS = [
     "/leftbehind/wards.json?_where=" + quote("json_extract('{}', cast(x'ff' as text)) is null"),
 ]
 EVIL = "evil.example"
+# The header the load's server reads each visitor's address from (LEFTBEHIND_CLIENT_HEADER, as
+# Fly's proxy states it), and the addresses of two visitors (documentation range, RFC 5737).
+CLIENT_HEADER = "fly-client-ip"
+ATTACKER, OTHER_VISITOR = "203.0.113.1", "203.0.113.2"
 
 
 @dataclass
@@ -620,7 +624,9 @@ async def never_reading_stream(base: str, memory: Memory, victims: Victims, seco
 
 
 async def staggered_starvation(base: str, memory: Memory, victims: Victims, seconds: float) -> ClassResult:
-    """One client starts a runaway query every 270 ms (3.7 a second); another sends an ordinary one every 500 ms."""
+    """One client starts a runaway query every 270 ms (3.7 a second); another sends an ordinary one every 500 ms.
+    Both connect from 127.0.0.1, as all visitors reach a published copy from its proxy; each names
+    itself in the proxy's client header, as the proxy would."""
     attack = Tally()
     others = Tally()
 
@@ -629,7 +635,8 @@ async def staggered_starvation(base: str, memory: Memory, victims: Victims, seco
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=httpx.Limits(max_connections=50)) as client:
 
             async def one(n: int) -> None:
-                response, elapsed = await timed_get(client, "/leftbehind.json", params={"sql": RUNAWAY_SQL, "_n": n})
+                response, elapsed = await timed_get(client, "/leftbehind.json", params={"sql": RUNAWAY_SQL, "_n": n},
+                                                    headers={CLIENT_HEADER: ATTACKER})
                 attack.add(response.status_code if response else None, elapsed)
 
             async def attacker() -> None:
@@ -645,7 +652,8 @@ async def staggered_starvation(base: str, memory: Memory, victims: Victims, seco
                     n = 0
                     while time.perf_counter() < deadline:
                         response, elapsed = await timed_get(own, "/leftbehind.json",
-                                                            params={"sql": "select count(*) from wards", "_n": n})
+                                                            params={"sql": "select count(*) from wards", "_n": n},
+                                                            headers={CLIENT_HEADER: OTHER_VISITOR})
                         others.add(response.status_code if response else None, elapsed)
                         n += 1
                         await asyncio.sleep(0.5)

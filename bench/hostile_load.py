@@ -40,7 +40,7 @@ from pathlib import Path
 
 import _attacks
 import httpx
-from _attacks import Tally
+from _attacks import CLIENT_HEADER, Tally
 from _common import database as benchmark_database
 from _common import print_machine
 
@@ -192,7 +192,8 @@ class Server:
 def profile_process(database: Path) -> Iterator[Server]:
     """The profile served as ``make serve`` serves it, with its process id and log.
 
-    The server is told its public origin (LEFTBEHIND_ORIGIN), as a published site is.
+    The server is told its public origin (LEFTBEHIND_ORIGIN), as a published site is, and
+    the header that names each visitor behind a proxy (LEFTBEHIND_CLIENT_HEADER).
     """
     with tempfile.TemporaryDirectory(prefix="leftbehind-load-") as name:
         folder = Path(name)
@@ -202,7 +203,11 @@ def profile_process(database: Path) -> Iterator[Server]:
         base = f"http://{HOST}:{port}"
         log = folder / "server.log"
         command = serve_command(database, inspect_file, HOST, port)
-        with running(command, base + PROBE_PATH, log, env={"LEFTBEHIND_ORIGIN": base}) as process:
+        # As on Fly (deploy/fly.toml), visitors are told apart by the proxy's client header:
+        # the load's clients all connect from 127.0.0.1, as every visitor reaches a published
+        # copy from its proxy's address; those that stand for different visitors say so in it.
+        env = {"LEFTBEHIND_ORIGIN": base, "LEFTBEHIND_CLIENT_HEADER": CLIENT_HEADER}
+        with running(command, base + PROBE_PATH, log, env=env) as process:
             yield Server(base, process.pid, log)
 
 

@@ -158,3 +158,54 @@ def test_a_stream_nobody_reads_holds_no_place_and_is_cut_off(db_path, tmp_path):
             assert not received.endswith(b"0\r\n\r\n"), "the whole export was sent: nothing was cut off"
         finally:
             stalled.close()
+
+
+def scope_from(peer: str, *headers: tuple[bytes, bytes]) -> dict:
+    return {"type": "http", "client": (peer, 50000), "headers": list(headers)}
+
+
+def test_behind_no_proxy_the_client_is_the_connections_address(monkeypatch):
+    """Without a configured header, a client header a visitor sends is ignored: it could name anyone."""
+    monkeypatch.delenv(sql_lane.CLIENT_HEADER_VARIABLE, raising=False)
+    assert sql_lane.client_of(scope_from("198.51.100.7", (b"fly-client-ip", b"203.0.113.1"))) == "198.51.100.7"
+
+
+def test_behind_a_proxy_each_visitor_is_the_address_the_proxy_states(monkeypatch):
+    """Every request comes from the proxy's address; the proxy's header tells visitors apart."""
+    monkeypatch.setenv(sql_lane.CLIENT_HEADER_VARIABLE, "Fly-Client-IP")
+    proxy = "172.16.0.2"
+    first = sql_lane.client_of(scope_from(proxy, (b"fly-client-ip", b"203.0.113.1")))
+    second = sql_lane.client_of(scope_from(proxy, (b"fly-client-ip", b" 2001:DB8::1 ")))
+    assert (first, second) == ("203.0.113.1", "2001:db8::1")
+    # The proxy's value is the last, where a proxy that adds rather than replaces puts it.
+    assert sql_lane.client_of(scope_from(proxy, (b"fly-client-ip", b"192.0.2.9"), (b"fly-client-ip", b"203.0.113.1"))) == first
+    # Anything but an address, or no header, is the connection's own address.
+    for headers in ([(b"fly-client-ip", b"anyone")], [(b"fly-client-ip", "\u00e9".encode("latin-1"))], []):
+        assert sql_lane.client_of(scope_from(proxy, *headers)) == proxy
+
+
+async def test_two_visitors_behind_one_proxy_take_turns(db_path, metadata, monkeypatch):
+    """Through the site: with the lane held and one visitor's waiting queue full, that visitor is
+    refused at once, while another visitor behind the same proxy still gets in line."""
+    monkeypatch.setenv(sql_lane.CLIENT_HEADER_VARIABLE, "fly-client-ip")
+    datasette = profile_datasette(db_path, metadata)
+    await datasette.client.get("/leftbehind.json")
+    lane = sql_lane.lane_for(datasette)
+    lane.wait, lane.per_client = 5, 1
+    assert await lane.acquire("203.0.113.1")
+    waiting = asyncio.create_task(lane.acquire("203.0.113.1"))
+    await asyncio.sleep(0)
+    try:
+        started = time.monotonic()
+        refused = await datasette.client.get("/leftbehind.json?sql=select+1", headers={"fly-client-ip": "203.0.113.1"})
+        assert refused.status_code == 429 and time.monotonic() - started < 2
+        other = asyncio.create_task(
+            datasette.client.get("/leftbehind.json?sql=select+1", headers={"fly-client-ip": "203.0.113.2"})
+        )
+        while "203.0.113.2" not in lane.queues:  # in line, behind the query that holds the place
+            await asyncio.sleep(0.01)
+        lane.release()  # the place goes to the visitor whose turn is oldest: the other one
+        assert (await other).status_code == 200
+    finally:
+        lane.release()
+        waiting.cancel()

@@ -33,7 +33,9 @@ SQLite's own limits on every connection are in ``sqlite_limits``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import ipaddress
 import os
 import sys
 import threading
@@ -117,8 +119,26 @@ def is_user_sql(scope, trusted: frozenset[str]) -> bool:
     return visitor_sql(scope, trusted) is not None
 
 
+# The header in which the platform's proxy states each visitor's address, when the site
+# runs behind one: there every request comes from the proxy's own address, so without it
+# the lane would see a single client, and one visitor's queries could keep every other
+# visitor's waiting (as bench/hostile_load.py's staggered run showed: 85% of another
+# client's queries refused). Only a header the proxy itself sets on every request will do
+# (its value the last, should a visitor send one too): Fly's ``Fly-Client-IP``
+# (deploy/fly.toml sets it). Unset, the connection's own address.
+CLIENT_HEADER_VARIABLE = "LEFTBEHIND_CLIENT_HEADER"
+
+
 def client_of(scope) -> str:
-    """Who is asking: the client's address (from the proxy's header only when it is trusted)."""
+    """Who is asking: the address in the proxy's client header (``CLIENT_HEADER_VARIABLE``)
+    when one is configured and holds an IP address, else the connection's own address (the
+    proxy's ``X-Forwarded-For`` only when the proxy is trusted, leftbehind/server.py)."""
+    header = os.environ.get(CLIENT_HEADER_VARIABLE, "").strip().lower().encode("latin-1")
+    if header:
+        stated = [value for name, value in scope.get("headers", ()) if name == header]
+        if stated:  # the last: a proxy that adds its own rather than replacing puts it last
+            with contextlib.suppress(ValueError, UnicodeDecodeError):
+                return str(ipaddress.ip_address(stated[-1].decode("ascii").strip()))
     client = scope.get("client")
     return str(client[0]) if client else ""
 
