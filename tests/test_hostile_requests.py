@@ -473,6 +473,9 @@ def test_time_limit_interrupts_only_the_query_it_guards():
     assert time.perf_counter() - started > 0.2, "the check needs a query that outlasts the 100 ms limit"
 
 
+QUICK_DEADLINE_MS = 10_000
+
+
 def test_one_thread_keeps_every_querys_time_limit():
     """Queries on several connections at once, with different limits: each is interrupted at its own
     deadline, one that finishes in time is not, and one thread keeps all the deadlines."""
@@ -492,7 +495,10 @@ def test_one_thread_keeps_every_querys_time_limit():
     with ThreadPoolExecutor(4) as pool:
         late = pool.submit(run, 1500, RUNAWAY_SQL)
         early = pool.submit(run, 150, RUNAWAY_SQL)
-        quick = [pool.submit(run, 150, short) for _ in range(50)]
+        # Quick queries with a deadline far beyond their run: running while the others' deadlines
+        # pass, they must not be interrupted by them (with a 150 ms deadline of their own, a
+        # machine at load 14 sometimes took longer than that to count to 1,000).
+        quick = [pool.submit(run, QUICK_DEADLINE_MS, short) for _ in range(50)]
         (early_value, early_seconds), (late_value, late_seconds) = early.result(), late.result()
     assert early_value == late_value == "interrupted"
     assert 0.15 <= early_seconds < 1.5, early_seconds  # its own deadline, not the later one
