@@ -13,7 +13,7 @@ import datetime as dt
 import gc
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +25,7 @@ import sqlite_utils
 from leftbehind.catalogue import Catalogue, load_catalogue
 from leftbehind.corrections import Correction, apply_corrections, check_councils_2022_2024, load_corrections
 from leftbehind.errors import BuildError
-from leftbehind.forked import ForkedCall, can_fork
+from leftbehind.forked import ForkedParts, can_fork
 from leftbehind.readers import SourceColumns, SourceTable, read_source
 from leftbehind.registry import Table, check_declarations, load_table
 from leftbehind.sources import Source, load_manifest, locate_sources
@@ -59,6 +59,13 @@ DEFAULT_DATABASE = ROOT / "leftbehind.db"
 POSTCODE_DATABASE = "postcodes.db"
 # The sources only the postcode database reads: the main build leaves them unread.
 POSTCODE_ONLY_SOURCES = ("postcodes",)
+# What only the outline process needs (Inputs.start_outline_process): the outline folders
+# (files 15, 16, 19 and 18) and the MSOA names. In the main build it reads them itself, in the
+# order it needs them, while this process reads the rest.
+OUTLINE_SOURCES = ("lba_outlines_2020", "lba_outlines_2019", "msoa_names", "lsoa_outlines", "ward_outlines_2019")
+# What the outline process needs made from the wards' own sources: made before the fork, or
+# made after it and sent (Inputs.share_with_outline_process).
+SHARED_WITH_OUTLINE_PROCESS = ("ward_basics", "lsoa_wards", "ward_universe", "population")
 
 
 @dataclass
@@ -77,8 +84,12 @@ class Inputs:
     counts: dict[str, int] = field(default_factory=dict)
     # The similar wards being computed in a worker thread while write_database runs.
     similar_wards_future: concurrent.futures.Future | None = field(default=None, repr=False)
-    # The rows of ward_shapes being derived in a forked process while write_database derives the wards.
-    ward_shapes_process: ForkedCall | None = field(default=None, repr=False)
+    # The rows made from the outline folders (outline_parts), being made in a forked process.
+    outline_process: ForkedParts | None = field(default=None, repr=False)
+    # The sources that process reads itself, this one never.
+    read_in_child: tuple[str, ...] = ()
+    # Whether that process waits for SHARED_WITH_OUTLINE_PROCESS, made after the fork.
+    outline_process_waits: bool = field(default=False, repr=False)
 
     @cached_property
     def population(self) -> dict[str, float]:
@@ -137,32 +148,81 @@ class Inputs:
         """The best-fit 2017 ward of each LSOA (2011)."""
         return {lsoa: ward for ward, lsoas in self.ward_lsoas.items() for lsoa in lsoas}
 
-    @cached_property
+    @property
     def ward_shapes(self) -> list[dict[str, Any]]:
-        """Rows of ward_shapes: from the process write_database starts, or derived here."""
+        return self.outline_part("ward_shapes")
+
+    @property
+    def ward_outlines(self) -> list[dict[str, Any]]:
+        return self.outline_part("ward_outlines")
+
+    @property
+    def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
+        return self.outline_part("neighbourhoods")
+
+    @property
+    def outline_makers(self) -> dict[str, Callable[[], Any]]:
+        """What is made from the outline folders (and the wards' own sources), by name, in the
+        order the tables need it, each reading only the folders it needs."""
+        return {
+            "ward_outlines": self.derive_ward_outlines,
+            "neighbourhoods": self.derive_neighbourhoods,
+            "ward_shapes": self.derive_ward_shapes,
+        }
+
+    def outline_part(self, name: str) -> Any:
+        """One of ``outline_makers``: from the outline process, or made here."""
         derived = self.derived
-        if "ward_shapes" not in derived:
-            process, self.ward_shapes_process = self.ward_shapes_process, None
-            derived["ward_shapes"] = process.result() if process is not None else self.derive_ward_shapes()
-        return derived["ward_shapes"]
+        if name not in derived:
+            process = self.outline_process
+            if process is not None:
+                self.share_with_outline_process()  # if not yet: it would wait for it
+            derived[name] = process.get(name) if process is not None else self.outline_makers[name]()
+        return derived[name]
 
-    def derive_ward_shapes(self) -> list[dict[str, Any]]:
-        return ward_shape_rows(self.outlines, self.ward_basics)
+    def outline_parts(self, receive: Callable[[], Any]) -> Iterator[tuple[str, Any]]:
+        """In the outline process: read what this process reads (while the parent reads the
+        rest), take what the parent made meanwhile, then make each of ``outline_makers`` and
+        send it as soon as it is made."""
+        for source_id in self.read_in_child:
+            self.tables[source_id]  # noqa: B018 - read, checked and corrected here
+        if self.outline_process_waits:
+            self.__dict__.update(receive())  # the cached properties, as the parent made them
+        for name, make in self.outline_makers.items():
+            yield name, make()
 
-    def start_ward_shapes_process(self) -> None:
-        """Derive the outlines and the rows of ward_shapes in a forked child while this process
-        goes on, where it can. Only the rows come back: the outlines (with the LSOAs they are
-        made of, 24 MB pickled) are needed only to place the postcodes, which derives them again."""
-        if "ward_shapes" in self.__dict__ or "ward_shapes" in self.derived or self.ward_shapes_process or not can_fork():
+    def start_outline_process(self) -> None:
+        """Make the ``outline_makers``' parts in a forked child while this process goes on.
+
+        The child reads the sources of OUTLINE_SOURCES this process has not read yet
+        (``read_in_child``): read_inputs forks before reading any, so that the child reads
+        them while this process reads the rest. What it needs from the wards' own sources
+        it is sent once made (``share_with_outline_process``). Only the parts come back: the
+        outlines (with the LSOAs they are made of, 24 MB pickled) are needed only to place
+        the postcodes, which derives them again.
+        """
+        if all(name in self.derived for name in self.outline_makers) or self.outline_process or not can_fork():
             return
-        # What both need, made once before the fork rather than once in each.
-        self.ward_basics, self.lsoa_wards  # noqa: B018 - cached properties
-        self.ward_shapes_process = ForkedCall(self.derive_ward_shapes, "leftbehind-ward-shapes")
+        read = getattr(self.tables, "read", self.tables)
+        self.read_in_child = tuple(source_id for source_id in OUTLINE_SOURCES if source_id not in read)
+        if not self.read_in_child:  # nothing for the child to read first: made once, before the fork
+            for name in SHARED_WITH_OUTLINE_PROCESS:
+                getattr(self, name)
+        self.outline_process_waits = not all(name in self.__dict__ for name in SHARED_WITH_OUTLINE_PROCESS)
+        self.outline_process = ForkedParts(self.outline_parts, "leftbehind-outlines")
 
-    def stop_ward_shapes_process(self) -> None:
-        if self.ward_shapes_process is not None:
-            self.ward_shapes_process.cancel()
-            self.ward_shapes_process = None
+    def share_with_outline_process(self) -> None:
+        """Make SHARED_WITH_OUTLINE_PROCESS (reading the sources they need) and send them to
+        the outline process, if it waits for them."""
+        if self.outline_process is not None and self.outline_process_waits:
+            self.outline_process.send({name: getattr(self, name) for name in SHARED_WITH_OUTLINE_PROCESS})
+            self.outline_process_waits = False
+
+    def stop_outline_process(self) -> None:
+        if self.outline_process is not None:
+            self.outline_process.cancel()
+            self.outline_process = None
 
     @property
     def derived(self) -> dict[str, Any]:
@@ -193,15 +253,15 @@ class Inputs:
         points = {ward["ward_code"]: (ward["longitude"], ward["latitude"]) for ward in self.ward_basics}
         return ward_outlines(self.ward_universe, wards_2019, self.tables["lsoa_outlines"], self.lsoa_wards, flagged, points)
 
-    @cached_property
-    def ward_outlines(self) -> list[dict[str, Any]]:
-        return outline_rows(self.wards, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
+    def derive_ward_outlines(self) -> list[dict[str, Any]]:
+        return outline_rows(self.ward_basics, self.tables["lba_outlines_2020"], self.tables["lba_outlines_2019"])
 
-    @cached_property
-    def neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Rows of neighbourhoods and neighbourhood_wards (leftbehind.place_names)."""
+    def derive_neighbourhoods(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         names = self.tables["msoa_names"]
         return neighbourhood_links(names.rows, self.tables["lsoa_outlines"].rows, self.lsoa_wards, self.population, names.source.label)
+
+    def derive_ward_shapes(self) -> list[dict[str, Any]]:
+        return ward_shape_rows(self.outlines, self.ward_basics)
 
     # --- The postcode database (postcodes.db) ---------------------------------------------
 
@@ -247,8 +307,12 @@ class Inputs:
 
     @property
     def rows_read(self) -> dict[str, int]:
+        """Data rows read from each source read so far. A folder the outline process reads has
+        the count its manifest entry declares: read_source refuses a file with any other, and
+        the build fails when the outline process does."""
         read = getattr(self.tables, "read", self.tables)  # a plain dict of tables in some tests
-        return {source_id: read[source_id].row_count for source_id in self.sources if source_id in read}
+        declared = {source_id: self.sources[source_id].rows for source_id in self.read_in_child}
+        return declared | {source_id: read[source_id].row_count for source_id in self.sources if source_id in read}
 
     @property
     def build_info(self) -> list[dict[str, Any]]:
@@ -256,19 +320,16 @@ class Inputs:
 
 
 class SourceTables(Mapping):
-    """The parsed source tables, keyed by source id: read at once, except those only the
-    postcode database needs (``POSTCODE_ONLY_SOURCES``), read the first time they are asked
-    for. Every file has been located and its sha256 checked before any is read."""
+    """The parsed source tables, keyed by source id, each read the first time it is asked for
+    (read_inputs asks for those of the main database before anything is written). Every file
+    has been located and its sha256 checked before any is read."""
 
-    def __init__(self, sources: dict[str, Source], paths: dict[str, Path], deferred: tuple[str, ...]) -> None:
+    def __init__(self, sources: dict[str, Source], paths: dict[str, Path]) -> None:
         self.sources, self.paths = sources, paths
         # What is derived from these sources alone, kept for a second build from the same reading
         # (the test session builds several databases from one reading of the sources).
         self.derived: dict[str, Any] = {}
-        self.read: dict[str, SourceTable | SourceColumns] = {
-            source_id: read_source(source, paths[source_id])
-            for source_id, source in sources.items() if source_id not in deferred
-        }
+        self.read: dict[str, SourceTable | SourceColumns] = {}
 
     def __getitem__(self, source_id: str) -> SourceTable | SourceColumns:
         if source_id not in self.read:
@@ -283,19 +344,35 @@ class SourceTables(Mapping):
 
 
 def read_sources(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> tuple[dict[str, Source], SourceTables]:
-    """Locate and verify every source file the manifest lists; read those the main database needs."""
+    """Locate and verify every source file the manifest lists, to be read when asked for."""
     sources = load_manifest(data_dir / "sources.yml")
     paths = locate_sources(sources, sources_dir, cache_dir)
-    return sources, SourceTables(sources, paths, POSTCODE_ONLY_SOURCES)
+    return sources, SourceTables(sources, paths)
 
 
-def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path) -> Inputs:
-    """Validate the catalogue first (cheap, most likely to be wrong), then the sources."""
+def read_inputs(data_dir: Path, sources_dir: Path | None, cache_dir: Path, outlines_in_child: bool = False) -> Inputs:
+    """Validate the catalogue first (cheap, most likely to be wrong), then read the sources the
+    main database needs, with their corrections applied.
+
+    With ``outlines_in_child``, the outline process is forked before any source is read
+    (``Inputs.start_outline_process``): it reads the outline folders itself while this process
+    reads the rest, on the other core, and is sent the wards this process makes meanwhile."""
     catalogue = load_catalogue(data_dir)
     check_set_publications({p["id"] for p in catalogue["publications"]}, f"{data_dir.name}/publications.yml")
     sources, tables = read_sources(data_dir, sources_dir, cache_dir)
     corrections = load_corrections(data_dir / "corrections.yml", sources)
-    return Inputs(catalogue, sources, apply_corrections(tables, corrections), corrections)
+    inputs = Inputs(catalogue, sources, apply_corrections(tables, corrections), corrections)
+    try:
+        if outlines_in_child:
+            inputs.start_outline_process()
+            inputs.share_with_outline_process()
+        for source_id in inputs.main_sources:
+            if source_id not in inputs.read_in_child:
+                inputs.tables[source_id]  # noqa: B018 - read, checked and corrected now, before any writing
+    except BaseException:
+        inputs.stop_outline_process()
+        raise
+    return inputs
 
 
 def repository_commit() -> str | None:
@@ -372,14 +449,15 @@ def write_database(inputs: Inputs, path: Path, tables: tuple[Table, ...] = TABLE
     if problems:
         raise BuildError("leftbehind/tables.py has faults", problems)
     inputs.counts.clear()
-    # Forked before the database is opened and before any thread starts: the child is this
-    # process as it was, with the sources read, and shares no connection or lock with it.
+    # Forked before the database is opened and before any thread starts (unless read_inputs
+    # forked it already): the child is this process as it was, with the sources read, and
+    # shares no connection or lock with it.
     if any(table.name == "ward_shapes" for table in tables):
-        inputs.start_ward_shapes_process()
+        inputs.start_outline_process()
     try:
         write_tables(inputs, path, tables, vacuum)
     finally:
-        inputs.stop_ward_shapes_process()
+        inputs.stop_outline_process()
 
 
 def write_tables(inputs: Inputs, path: Path, tables: tuple[Table, ...], vacuum: bool) -> None:
@@ -431,7 +509,18 @@ def build(
     a new postcode database beside the old main one; each is whole, and build_info says
     when each was built.)
     """
-    inputs = read_inputs(data_dir, sources_dir, cache_dir)
+    # The postcode database needs the outlines here too, so then the outline folders are read
+    # here, and the outline process, forked by write_database, reads nothing.
+    inputs = read_inputs(data_dir, sources_dir, cache_dir, outlines_in_child=postcodes is None)
+    try:
+        build_from(inputs, database, postcodes)
+    finally:
+        inputs.stop_outline_process()
+    return database.resolve()
+
+
+def build_from(inputs: Inputs, database: Path, postcodes: Path | None) -> None:
+    """build's writing: both databases from the inputs read, each into place only when whole."""
     if postcodes is not None:
         inputs.tables[POSTCODE_ONLY_SOURCES[0]]  # read (and checked) before anything is written
     targets = [database.resolve()] + ([postcodes.resolve()] if postcodes is not None else [])
@@ -454,7 +543,6 @@ def build(
     finally:
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
-    return targets[0]
 
 
 @contextlib.contextmanager

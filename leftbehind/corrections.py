@@ -4,7 +4,7 @@ A source file can be wrong. We never edit the file (it is pinned by its sha256 a
 never committed); instead ``data/corrections.yml`` declares each correction: the
 source, the one row it changes (by a key column), each value as found and as
 corrected, whether the corrected value is stated by a source or inferred, the
-reason and the evidence. The build applies them right after reading the sources and
+reason and the evidence. The build applies them as it reads each source and
 refuses a correction that no longer fits the file (its row is gone, or a value is not
 what it expects): the file has changed upstream and the correction must be reviewed.
 
@@ -153,22 +153,30 @@ def corrected(table: SourceTable, corrections: Iterable[Correction], label: str 
 
 
 class CorrectedTables(Mapping):
-    """Source tables as read, with the corrected ones in their place. The tables read stay as
-    read (a session of tests builds several databases from one reading), and a table read only
-    when first asked for (the postcode directory) is still read only then, from ``tables``."""
+    """Source tables with the declared corrections applied to each the first time it is asked
+    for, in whichever process reads it (the build's outline process reads the outline folders
+    itself). The tables read stay as read (a session of tests builds several databases from
+    one reading); a table read only when first asked for (the postcode directory) is still
+    read only then, from ``tables``."""
 
-    def __init__(self, tables: Mapping[str, SourceTable], corrected_tables: dict[str, SourceTable]) -> None:
-        self.tables, self.corrected = tables, corrected_tables
+    def __init__(self, tables: Mapping[str, SourceTable], corrections: list[Correction]) -> None:
+        self.tables, self.corrections = tables, corrections
+        self.corrected: dict[str, SourceTable] = {}
         # What the build derives from the sources alone, kept with them for another build.
         self.derived = getattr(tables, "derived", {})
 
     @property
     def read(self) -> dict[str, SourceTable]:
-        """The tables read so far, corrected."""
+        """The tables read so far, those asked for corrected."""
         return {**getattr(self.tables, "read", self.tables), **self.corrected}
 
     def __getitem__(self, source_id: str) -> SourceTable:
-        return self.corrected[source_id] if source_id in self.corrected else self.tables[source_id]
+        if source_id not in self.corrected:
+            table = self.tables[source_id]
+            if not any(correction.source == source_id for correction in self.corrections):
+                return table
+            self.corrected[source_id] = corrected(table, self.corrections)
+        return self.corrected[source_id]
 
     def __iter__(self):
         return iter(self.tables)
@@ -178,9 +186,8 @@ class CorrectedTables(Mapping):
 
 
 def apply_corrections(tables: Mapping[str, SourceTable], corrections: list[Correction]) -> CorrectedTables:
-    """``tables`` with the declared corrections applied to the tables they name."""
-    named = sorted({correction.source for correction in corrections})
-    return CorrectedTables(tables, {source_id: corrected(tables[source_id], corrections) for source_id in named})
+    """``tables`` with the declared corrections applied to the tables they name, as each is asked for."""
+    return CorrectedTables(tables, corrections)
 
 
 def council_contradictions(

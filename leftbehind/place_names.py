@@ -14,6 +14,7 @@ then and today; councils of 2017 and of 2024; neighbourhoods) with its search ke
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -109,26 +110,28 @@ def place_search_rows(
     ward's in 2017 and today, a neighbourhood's), so that "Moss Bay, Allerdale" and
     "Moss Bay Cumberland" both find the ward.
     """
+    # A few hundred council names recur in some 22,000 places: each made a key once.
+    key = functools.cache(search_key)
+
+    def entry(kind: str, code: str, label: str, name: str, councils: list[str]) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "code": code,
+            "label": label,
+            "name_key": key(name),
+            "context_key": " ".join(key(council) for council in councils),
+        }
+
     rows = []
     for ward in wards:
         councils = [ward["lad_name"]] + ([ward["lad24_name"]] if ward["lad24_name"] and ward["lad24_name"] != ward["lad_name"] else [])
-        rows.append(_entry("ward", ward["ward_code"], f"{ward['ward_name']}, {ward['lad_name']}", ward["ward_name"], councils))
+        rows.append(entry("ward", ward["ward_code"], f"{ward['ward_name']}, {ward['lad_name']}", ward["ward_name"], councils))
     for council in councils_2017:
-        rows.append(_entry("council 2017", council["lad_code"], council["lad_name"], council["lad_name"], []))
+        rows.append(entry("council 2017", council["lad_code"], council["lad_name"], council["lad_name"], []))
     for council in councils_2024:
-        rows.append(_entry("council 2024", council["lad24_code"], council["lad24_name"], council["lad24_name"], []))
+        rows.append(entry("council 2024", council["lad24_code"], council["lad24_name"], council["lad24_name"], []))
     for place in neighbourhoods:
-        rows.append(_entry("neighbourhood", place["msoa_code"], f"{place['name']} ({place['lad20_name']})", place["name"],
-                           [place["lad20_name"]]))
+        rows.append(entry("neighbourhood", place["msoa_code"], f"{place['name']} ({place['lad20_name']})", place["name"],
+                          [place["lad20_name"]]))
     rows.sort(key=lambda row: (row["kind"], row["code"]))
     return [{"id": number, **row} for number, row in enumerate(rows, start=1)]
-
-
-def _entry(kind: str, code: str, label: str, name: str, councils: list[str]) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "code": code,
-        "label": label,
-        "name_key": search_key(name),
-        "context_key": " ".join(search_key(council) for council in councils),
-    }

@@ -183,8 +183,14 @@ def data_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def source_data(sources_dir: Path | None):
-    """The manifest and the parsed source tables, read once per test session."""
-    return leftbehind.build.read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
+    """The manifest and the parsed source tables, read once per test session: all those of
+    the main database at once (a build reads the outline folders in its outline process, whose
+    reading would be lost with it; the tests use them too), the postcode directory when asked for."""
+    sources, tables = leftbehind.build.read_sources(DATA_DIR, sources_dir, DEFAULT_CACHE_DIR)
+    for source_id in sources:
+        if source_id not in leftbehind.build.POSTCODE_ONLY_SOURCES:
+            tables[source_id]  # noqa: B018 - read now
+    return sources, tables
 
 
 @pytest.fixture(scope="session")
