@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import select
 import shutil
 import signal
 import sqlite3
@@ -13,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from support.live import ends
 from leftbehind.build import ROOT, remove_abandoned_temporaries
 
 
@@ -56,19 +56,6 @@ def children_of(pid: int) -> set[int]:
         if int(fields[1]) == pid:
             found.add(int(stat.parent.name))
     return found
-
-
-def ends(pid: int, within: float = 30) -> bool:
-    """Wait for process ``pid`` (not necessarily our child) to end: a pidfd becomes readable
-    the moment it does. Whether it did within the bound."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], within)[0])
-    finally:
-        os.close(pidfd)
 
 
 def test_killed_build_leaves_the_previous_database(tmp_path, db_path):

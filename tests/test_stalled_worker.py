@@ -10,14 +10,13 @@ short here) and starts another in its place.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from support.live import HOST, PROBE_PATH, free_port, running
+from support.live import HOST, PROBE_PATH, ends, free_port, running
 
 from leftbehind.serve import inspect_command, serve_command
 
@@ -102,18 +101,6 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
     assert f"WORKER TIMEOUT (pid:{stalled})" in log
 
 
-def ended(pid: int) -> bool:
-    """Whether process ``pid`` (not our child) has ended: a pidfd turns readable when it does."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], EVENT_DEADLINE_SECONDS)[0])
-    finally:
-        os.close(pidfd)
-
-
 def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
     """A master killed outright takes its workers with it: none is left holding the port."""
     inspect_file = tmp_path / "inspect.json"
@@ -125,7 +112,7 @@ def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
         workers = until(lambda: (lambda w: w if len(w) == 2 else None)(workers_of(master.pid)), "two workers running")
         master.kill()
         master.wait()
-        survivors = [worker for worker in workers if not ended(worker)]
+        survivors = [worker for worker in workers if not ends(worker, EVENT_DEADLINE_SECONDS)]
         for worker in survivors:  # not left running after a failure
             os.kill(worker, signal.SIGKILL)
         assert not survivors, f"workers {survivors} outlived their master"

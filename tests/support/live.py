@@ -9,6 +9,7 @@ commands, so what is tested and measured is what is published.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -175,3 +176,16 @@ def _workdir(workdir: Path | None) -> Iterator[Path]:
         return
     with tempfile.TemporaryDirectory(prefix="leftbehind-live-") as name:
         yield Path(name)
+
+
+def ends(pid: int, within: float = 30) -> bool:
+    """Wait for process ``pid`` (not necessarily our child) to end: a pidfd becomes readable
+    the moment it does. Whether it did within the bound."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], within)[0])
+    finally:
+        os.close(pidfd)
