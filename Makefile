@@ -85,10 +85,11 @@ publish-cloudrun: complete-build
 publish-fly: complete-build
 	$(BIN)/python -m leftbehind.serve publish fly $(SERVICE) $(if $(ORIGIN),--origin $(ORIGIN))
 
-# One worker per core (pytest-xdist); each test file runs whole on one worker, so the
-# database, the server and the browser are set up once per worker, not once per test.
+# One worker per core (pytest-xdist); each test file runs whole on one worker (its group, but
+# for the accessibility sweep's parts), so the database, the server and the browser are set up
+# once per worker, not once per test; the slowest files first (tests/conftest.py, run_order).
 test: $(BIN)/datasette
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 
 # Benchmarks print figures (docs/benchmarks.md says what they mean); outputs go to
 # the git-ignored bench/out/. They read the sources like the build: set

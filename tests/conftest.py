@@ -13,6 +13,8 @@ import fcntl
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -42,16 +44,21 @@ def sources_dir() -> Path | None:
 BUILD_EPOCH = "1700000000"
 
 
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's own temporary folder, shared by its xdist workers (the parent of each worker's,
+    pytest-xdist's own advice), or the session's when there are no workers."""
+    shared = tmp_path_factory.getbasetemp()
+    return shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared
+
+
 def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
     """The folder ``name``, filled by ``make(folder)`` once per test run and shared by every
-    xdist worker: in the run's own temporary folder (the parent of each worker's), under a
-    file lock (``fcntl.flock``, the standard library's lock on the file itself, released by
-    the kernel if the maker dies). The first worker to take the lock makes it; the others
-    wait for it and find it made. Each worker building its own copy cost a build's CPU per
-    worker (about 10 s each with the cores busy), all of them at the start of the run."""
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, shared by its workers (pytest-xdist's own advice)
+    xdist worker: in the run's own temporary folder, under a file lock (``fcntl.flock``, the
+    standard library's lock on the file itself, released by the kernel if the maker dies).
+    The first worker to take the lock makes it; the others wait for it and find it made. Each
+    worker building its own copy cost a build's CPU per worker (about 10 s each with the cores
+    busy), all of them at the start of the run."""
+    shared = run_folder(tmp_path_factory)
     folder = shared / name
     folder.mkdir(exist_ok=True)
     done = folder / "made"
@@ -64,6 +71,67 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, make: Call
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return folder
+
+
+# The build of both databases (postcodes.db is most of a minute of it) runs in the background
+# from the moment a run's collection shows a test that needs it, so the tests before it keep
+# both cores busy instead of one worker waiting for it. It is build_db.py itself, at the pinned
+# build time; it holds BOTH_LOCK from before it starts until it ends (the kernel releases a
+# flock when the last process holding the file ends), so waiting for it waits for that event.
+BOTH = "both-databases"
+BOTH_NEEDED_BY = "both_databases"
+STARTED_HERE: list[subprocess.Popen] = []  # reaped when this process's session ends
+
+
+def start_both_databases(shared: Path) -> Path:
+    """The folder of the run's build of both databases, started once per run in the background."""
+    folder = shared / BOTH
+    with (shared / f"{BOTH}.start").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if folder.exists():
+            return folder  # started by another worker, or earlier by this one
+        folder.mkdir()
+        with (shared / f"{BOTH}.lock").open("w") as lock, (folder / "build.log").open("w") as log:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # nobody else can hold it yet: the folder was new
+            build_then_status = (
+                '"$0" "$1" "$2" --postcodes "$3"; echo $? > "$4"'
+            )
+            STARTED_HERE.append(subprocess.Popen(
+                ["sh", "-c", build_then_status, sys.executable, str(ROOT / "build_db.py"),
+                 str(folder / "leftbehind.db"), str(folder / "postcodes.db"), str(folder / "status")],
+                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "SOURCE_DATE_EPOCH": BUILD_EPOCH}, pass_fds=(lock.fileno(),),
+            ))
+    return folder
+
+
+def wait_for_both_databases(shared: Path) -> Path:
+    """The folder of the run's build of both databases, once that build has ended well."""
+    folder = start_both_databases(shared)
+    with (shared / f"{BOTH}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held by the build until it ends
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    status = folder / "status"
+    if not status.exists() or status.read_text().strip() != "0":
+        log = (folder / "build.log").read_text(encoding="utf-8", errors="replace")
+        pytest.fail(f"the run's build of both databases failed ({status.read_text().strip() if status.exists() else 'killed'}):\n"
+                    f"{log[-4000:]}", pytrace=False)
+    return folder
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the build of both databases as soon as the run is known to need it."""
+    if session.config.option.collectonly:
+        return
+    if any(BOTH_NEEDED_BY in getattr(item, "fixturenames", ()) for item in session.items):
+        start_both_databases(run_folder(session.config._tmp_path_factory))  # the tmp_path_factory fixture's own
+
+
+def pytest_sessionfinish() -> None:
+    """The build this process started has ended before it does (a test on another worker may
+    still be waiting for it; an interrupted run interrupts it too, in the same process group)."""
+    for process in STARTED_HERE:
+        process.wait()
 
 
 def built_from_the_sources(request: pytest.FixtureRequest, database: Path, postcodes: Path | None = None) -> None:
@@ -85,14 +153,12 @@ def db_path(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReq
 
 
 @pytest.fixture(scope="session")
-def both_databases(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> tuple[Path, Path]:
-    """leftbehind.db and postcodes.db from one build, as build_db.py makes them, once per run.
+def both_databases(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """leftbehind.db and postcodes.db from one run of build_db.py, once per run, started in
+    the background when the run was collected (``start_both_databases``).
 
     postcodes.db is about 170 MB and takes most of a minute to build."""
-    folder = once_per_run(
-        tmp_path_factory, "both-databases",
-        lambda made: built_from_the_sources(request, made / "leftbehind.db", made / "postcodes.db"),
-    )
+    folder = wait_for_both_databases(run_folder(tmp_path_factory))
     return folder / "leftbehind.db", folder / "postcodes.db"
 
 
@@ -209,9 +275,28 @@ async def chromium() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker
+def run_order(item: pytest.Item) -> int:
+    """Where a test comes in the run: the slowest files (marked ``long``) first, then the tests
+    of the build of both databases (begun in the background at collection), then the rest,
+    many small files that fill the workers' last minutes evenly."""
+    if item.get_closest_marker("long"):
+        return 0
+    return 1 if BOTH_NEEDED_BY in getattr(item, "fixturenames", ()) else 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not browser"` deselects by marker, and before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that drives Chromium (through the ``chromium`` fixture) is marked ``browser``."""
+    """Every test that drives Chromium (through the ``chromium`` fixture) is marked ``browser``.
+
+    With ``make test`` (pytest-xdist, ``--dist loadgroup --no-loadscope-reorder``) a worker takes
+    one group of tests at a time, in the order of the collection: a test's group is its file
+    (its file's fixtures are set up once, on one worker) unless it names its own
+    (``xdist_group``, the accessibility sweep's parts), and the order is ``run_order``'s. A
+    long file that started last would end the run alone: xdist's own order, by the number of
+    tests in a file, started the accessibility file (5 tests, 4 minutes) near the end."""
     for item in items:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    items.sort(key=run_order)

@@ -15,12 +15,14 @@ import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.async_api import Page
 
 from support.axe import axe_report
 from support.browser import PHONE, VIEWPORT, VIEWPORTS, Visit, visit, wait_for_markers
 from support.pages import JSON_ARRAY_CELLS, page_types, reach_state
 
+pytestmark = pytest.mark.long
 WARDS = "/leftbehind/wards"
 FOCUS_TARGETS = {
     "skip link": "a.lb-skip-link",
@@ -120,14 +122,26 @@ def heaviest_first(audits: list[tuple]) -> list[tuple]:
     return sorted(audits, key=lambda audit: ((audit[0].name, audit[1]) != AS_SERVED, not audit[0].name.startswith(("table ", "view "))))
 
 
-async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violation(chromium, live_site, data, db_path):
-    """axe-core on every page type at 1280 and 390 px, ``AUDITORS`` browser contexts at a time."""
+# The sweep in parts, each its own xdist group: a worker free for one takes it, so the sweep,
+# the run's longest work, is shared by the workers rather than ending the run on one of them.
+SWEEP_PARTS = 3
+
+
+@pytest.mark.parametrize(
+    "part", [pytest.param(part, marks=pytest.mark.xdist_group(f"accessibility-sweep-{part}")) for part in range(SWEEP_PARTS)]
+)
+async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violation(chromium, live_site, data, db_path, part):
+    """axe-core on every page type at 1280 and 390 px, ``AUDITORS`` browser contexts at a time:
+    this part's share of the audits, every ``SWEEP_PARTS``th one, heaviest first."""
     pages = page_types(data, db_path)
     assert len(pages) > 40
     widths = {"desktop": "1280 px", "phone": "390 px"}
+    audits = heaviest_first([(page_type, width) for page_type in pages for width in widths if width in page_type.widths])
+    assert len(audits) == sum(len(page_type.widths) for page_type in pages)
     queue: asyncio.Queue = asyncio.Queue()
-    for audit in heaviest_first([(page_type, width) for page_type in pages for width in widths if width in page_type.widths]):
+    for audit in audits[part::SWEEP_PARTS]:
         queue.put_nowait(audit)
+    share = queue.qsize()
     failures: dict[str, dict] = {label: {} for label in widths.values()}
     audited: list[tuple[str, str]] = []
 
@@ -147,7 +161,7 @@ async def test_every_page_type_at_both_widths_has_no_critical_or_serious_violati
                 await context.close()
 
     await asyncio.gather(*(auditor() for _ in range(AUDITORS)))
-    assert len(audited) == sum(len(page_type.widths) for page_type in pages)
+    assert len(audited) == share > 0
     assert failures == {"1280 px": {}, "390 px": {}}
 
 

@@ -40,6 +40,8 @@ from support.browser import (
 from leftbehind.build import content_tables
 from leftbehind.serve import SETTINGS
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 PAGE_SIZE = int(SETTINGS["default_page_size"])
 MAX_ROWS = int(SETTINGS["max_returned_rows"])
 MAP_TABLES = ("wards", "left_behind_neighbourhoods")

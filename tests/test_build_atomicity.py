@@ -12,8 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from support.live import ends
 from leftbehind.build import ROOT, remove_abandoned_temporaries
+
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
 
 
 def build_process(database: Path) -> subprocess.Popen:

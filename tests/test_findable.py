@@ -32,6 +32,8 @@ from leftbehind.build import ROOT
 from leftbehind.site import feeds
 from support.live import profile_server
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 ORIGIN = "https://data.example.org"
 SITEMAPS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -31,6 +31,8 @@ from leftbehind.tables import CATALOGUE_TABLES
 from leftbehind.validation import StrictLoader, parse_yaml_list
 from leftbehind.ward_tables import check_set_publications
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 DATA = ROOT / "data"
 LABELS = {name: f"data/{name}.yml" for name in CATALOGUE_FILES}
 RAW = {name: (DATA / f"{name}.yml").read_bytes() for name in CATALOGUE_FILES}

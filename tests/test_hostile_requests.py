@@ -32,6 +32,8 @@ from support.live import HOST, PROBE_PATH, free_port, running
 from leftbehind.serve import inspect_command, serve_command
 from leftbehind.site import guard, sql_lane, sqlite_limits
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 EVIL = "evil.example"
 RUNAWAY_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
 

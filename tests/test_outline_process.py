@@ -23,6 +23,8 @@ from leftbehind.build import DEFAULT_CACHE_DIR, OUTLINE_SOURCES, build
 from leftbehind.errors import BuildError
 from leftbehind.sources import load_manifest
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

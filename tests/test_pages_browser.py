@@ -25,6 +25,8 @@ from support.pages import ward_heading
 
 from leftbehind.polyline import decode_outline
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 
 # --- fixtures -------------------------------------------------------------------------
 

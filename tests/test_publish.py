@@ -25,6 +25,8 @@ from leftbehind.build import ROOT
 from leftbehind.serve import main
 from support.live import PROBE_PATH, free_port, running
 
+pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
+
 WORKFLOW = ROOT / ".github" / "workflows" / "deploy.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
