@@ -39,11 +39,15 @@ ifneq ($(shell $(BIN)/python $(PYTHON_IS_RECENT) 2>/dev/null && echo ok),ok)
 endif
 
 # The locked versions first (the container installs exactly these), then the project
-# and its test tools; a test checks that what is installed is what is locked.
-$(BIN)/datasette: pyproject.toml requirements.lock
+# and its test tools; a test checks that what is installed is what is locked. uv installs
+# them, from the same lock with the same hashes, in seconds where pip took 45-80 s of CI's
+# run (it downloads in parallel); pip installs uv itself, pinned by hash.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+$(BIN)/datasette: pyproject.toml requirements.lock requirements-uv.txt
 	@$(MAKE) --no-print-directory venv PYTHON='$(PYTHON)'
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-uv.txt
+	$(UV) --require-hashes --no-deps -r requirements.lock
+	$(UV) -e '.[test]'
 	touch $(BIN)/datasette
 
 install: $(BIN)/datasette

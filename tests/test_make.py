@@ -28,7 +28,7 @@ exit 1
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A folder holding the Makefile and the files its install target depends on."""
-    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-uv.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
