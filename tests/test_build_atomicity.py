@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from support.live import ends
+from support.live import children_of, ends
 from leftbehind.build import ROOT, remove_abandoned_temporaries
 
 pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
@@ -47,19 +47,6 @@ def test_two_builds_at_once_leave_one_whole_database(tmp_path, sources_dir):
         assert process.returncode == 0, err.decode()
     check_database(database)
     assert not list(tmp_path.glob(".leftbehind.db.*"))
-
-
-def children_of(pid: int) -> set[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone while we looked
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
 
 
 def test_killed_build_leaves_the_previous_database(tmp_path, db_path):

@@ -16,28 +16,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-from support.live import HOST, PROBE_PATH, ends, free_port, running
+from support.live import HOST, PROBE_PATH, children_of, ends, free_port, running
 
 from leftbehind.serve import inspect_command, serve_command
 
 WORKER_TIMEOUT_SECONDS = 2
 EVENT_DEADLINE_SECONDS = 120  # how long the events below may take on a busy machine, at most
-
-
-def workers_of(master: int) -> set[int]:
-    """The live (not zombie) child processes of ``master``, read from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == master and fields[0] != "Z":
-            found.add(int(entry.name))
-    return found
 
 
 def has_beaten(worker: int) -> bool:
@@ -77,7 +61,7 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
     env = {"LEFTBEHIND_WORKERS": "2", "LEFTBEHIND_WORKER_TIMEOUT": str(WORKER_TIMEOUT_SECONDS)}
     command = serve_command(db_path, inspect_file, HOST, port)
     with running(command, base + PROBE_PATH, tmp_path / "server.log", env=env) as master:
-        first = until(lambda: (lambda w: w if len(w) == 2 else None)(workers_of(master.pid)), "two workers running")
+        first = until(lambda: (lambda w: w if len(w) == 2 else None)(children_of(master.pid)), "two workers running")
         stalled = min(first)
         until(lambda: has_beaten(stalled), "the worker's first heartbeat, once booted")
         os.kill(stalled, signal.SIGSTOP)
@@ -87,12 +71,12 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
             def replaced() -> set[int] | None:
                 # Visitors keep coming while the stopped worker waits to be killed.
                 statuses.append(status_of(base + "/leftbehind/wards/E05001595"))
-                now = workers_of(master.pid)
+                now = children_of(master.pid)
                 return now if stalled not in now and len(now) == 2 else None
 
             now = until(replaced, "the stopped worker killed and another started")
         finally:
-            if stalled in workers_of(master.pid):
+            if stalled in children_of(master.pid):
                 os.kill(stalled, signal.SIGCONT)
         assert statuses and set(statuses) == {200}
         assert len(now - first) == 1  # one new worker; the one that kept answering is the same
@@ -109,7 +93,7 @@ def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
     base = f"http://{HOST}:{port}"
     command = serve_command(db_path, inspect_file, HOST, port)
     with running(command, base + PROBE_PATH, tmp_path / "server.log", env={"LEFTBEHIND_WORKERS": "2"}) as master:
-        workers = until(lambda: (lambda w: w if len(w) == 2 else None)(workers_of(master.pid)), "two workers running")
+        workers = until(lambda: (lambda w: w if len(w) == 2 else None)(children_of(master.pid)), "two workers running")
         master.kill()
         master.wait()
         survivors = [worker for worker in workers if not ends(worker, EVENT_DEADLINE_SECONDS)]

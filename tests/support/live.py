@@ -178,6 +178,19 @@ def _workdir(workdir: Path | None) -> Iterator[Path]:
         yield Path(name)
 
 
+def children_of(parent: int) -> set[int]:
+    """The live (not zombie) child processes of ``parent``, read from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone while we looked
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
 def ends(pid: int, within: float = 30) -> bool:
     """Wait for process ``pid`` (not necessarily our child) to end: a pidfd becomes readable
     the moment it does. Whether it did within the bound."""
