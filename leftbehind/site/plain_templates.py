@@ -34,6 +34,9 @@ from jinja2 import Template
 from markupsafe import Markup
 
 READY = "_leftbehind_ready"  # context key: name -> a plain function giving what the async one would
+# Context key: true when the view vouches that nothing in the context it passes is awaitable (its
+# values are not searched; what hooks add still is).
+PLAIN = "_leftbehind_plain"
 
 
 def plain_environment(datasette):
@@ -85,6 +88,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
     """``Datasette.render_template``, rendered plainly when the page allows (see the module's docstring)."""
     context = dict(context or {})
     ready = context.pop(READY, {})
+    vouched = set(context) if context.pop(PLAIN, False) else set()
     if request is None or (request.args.get("_context") and datasette.setting("template_debug")):
         return await render_async(templates, context, request=request, view_name=view_name)
     environment = plain_environment(datasette)
@@ -112,6 +116,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
         extra_vars = await await_me_maybe(extra_vars)
         assert isinstance(extra_vars, dict), f"extra_vars is of type {type(extra_vars)}"
         extra_template_vars.update(extra_vars)
+    vouched -= extra_template_vars.keys()
     links = []
     for hook in pm.hook.menu_links(datasette=datasette, actor=request.actor, request=request):
         extra_links = await await_me_maybe(hook)
@@ -143,13 +148,13 @@ async def render_template(datasette, render_async, templates, context=None, requ
         **ready,
     }
     for name, value in template_context.items():
-        if name in ready or not is_async(value):
+        if name in ready or name in vouched or not is_async(value):
             continue
         if inspect.iscoroutinefunction(value) and takes_no_arguments(value):
             template_context[name] = returning(await value())
         else:  # an async function that needs arguments: only async mode can call it
             return await render_async(templates, context, request=request, view_name=view_name)
-    if any(hides_async(value) for value in template_context.values()):
+    if any(hides_async(value) for name, value in template_context.items() if name not in vouched):
         return await render_async(templates, context, request=request, view_name=view_name)
     try:
         return template.render(template_context)
