@@ -52,7 +52,13 @@ def plain_environment(datasette):
 PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 
+# Types whose values are never awaitable nor async functions: answered without ``inspect``.
+NEVER_ASYNC = frozenset({str, int, float, bool, bytes, type(None), dict, list, tuple})
+
+
 def is_async(value: Any) -> bool:
+    if type(value) in NEVER_ASYNC:
+        return False
     return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
 
 
