@@ -44,8 +44,32 @@ def plain_environment(datasette):
     environment = getattr(datasette, "_leftbehind_plain_jinja", None)
     if environment is None:
         environment = datasette.jinja_env.overlay(enable_async=False)
+        environment.getattr = keys_first(environment.getattr)
         datasette._leftbehind_plain_jinja = environment
     return environment
+
+
+# The attributes a dict has: ``{{ page.items }}`` is the method, as Jinja has it, not the key.
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def keys_first(getattr_):
+    """Jinja's ``Environment.getattr`` (``{{ ward.url }}``), answered for a plain dict by its key
+    without first failing to find an attribute (a raised exception, hundreds a page).
+
+    The same answers: Jinja tries the attribute, then the key; a ``dict`` itself has no
+    attribute but those of its type (``DICT_ATTRIBUTES``), so for any other name the attribute
+    lookup can only fail. Those names, a missing key and every other type go to Jinja's own."""
+
+    def get(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return getattr_(obj, attribute)
+
+    return get
 
 
 # Values that are never awaitable: most of a page's context, checked at once.
@@ -70,11 +94,20 @@ def takes_no_arguments(function) -> bool:
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
 
 
+SCALAR_TYPES = frozenset(PLAIN_TYPES)
+
+
 def hides_async(value: Any) -> bool:
     """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list or kind is tuple:  # never awaitable themselves: only their values
+            if depth < 2:
+                values = item.values() if kind is dict else item[:100]
+                stack += [(v, depth + 1) for v in values if type(v) not in SCALAR_TYPES]
+            continue
         if isinstance(item, PLAIN_TYPES):
             continue
         if is_async(item):
