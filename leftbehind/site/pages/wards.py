@@ -68,29 +68,35 @@ def ward_queries(schema: Schema, facts: dict[str, Any]) -> dict[str, str]:
 
 async def read_ward(datasette, db, queries: dict[str, str], ward_code: str) -> dict[str, list[dict[str, Any]]]:
     """Every query of a ward's page, in one trip to a SQL thread (each trip costs more than
-    these indexed queries), under Datasette's time limit as ``db.execute`` keeps it; a read
-    the limit interrupts is tried once more, as ``leftbehind/site/retry.py`` does for pages."""
+    these indexed queries). Each query keeps what ``db.execute`` gives it: Datasette's time
+    limit, and the site's one more try when the limit interrupts it
+    (``leftbehind/site/retry.py``); interrupted twice, it is ``QueryInterrupted``, as there."""
     limit = datasette.sql_time_limit_ms
+    params = {"code": ward_code}
 
     def read(connection) -> dict[str, list[dict[str, Any]]]:
         found = {}
-        with datasette_database.sqlite_timelimit(connection, limit):
-            for name, sql in queries.items():
-                cursor = connection.execute(sql, {"code": ward_code})
-                names = [column[0] for column in cursor.description]
-                found[name] = [dict(zip(names, row)) for row in cursor.fetchall()]
+        for name, sql in queries.items():
+            for attempt in (1, 2):
+                try:
+                    with datasette_database.sqlite_timelimit(connection, limit):
+                        cursor = connection.execute(sql, params)
+                        rows = cursor.fetchall()
+                    break
+                except sqlite3.OperationalError as error:
+                    if "interrupted" not in str(error):
+                        raise
+                    if attempt == 2:
+                        raise QueryInterrupted(error, sql, params) from error
+                    logger.warning(
+                        "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
+                        limit, " ".join(sql.split())[:300],
+                    )
+            names = [column[0] for column in cursor.description]
+            found[name] = [dict(zip(names, row)) for row in rows]
         return found
 
-    for attempt in (1, 2):
-        try:
-            return await db.execute_fn(read)
-        except sqlite3.OperationalError as error:
-            if "interrupted" not in str(error):
-                raise
-            if attempt == 2:
-                raise QueryInterrupted(error, " ".join(queries.values()), {"code": ward_code}) from error
-            logger.warning("a ward page's queries passed the %s ms time limit; tried once more", limit)
-    raise AssertionError("unreachable")
+    return await db.execute_fn(read)
 
 
 async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
