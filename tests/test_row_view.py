@@ -90,6 +90,17 @@ async def test_other_requests_are_answered_as_datasette_answers_them(datasette, 
         assert ours == await answer(RowView, datasette, table, key, query, fmt)
 
 
+async def test_without_the_database_the_route_is_datasettes_not_found(tmp_path):
+    """An instance not serving leftbehind.db (the route is the plugin's all the same): Datasette's 404."""
+    from datasette.app import Datasette
+
+    sqlite3.connect(tmp_path / "other.db").close()
+    other = Datasette([str(tmp_path / "other.db")])
+    await other.invoke_startup()
+    assert await answer(PeopleRowView, other, "wards", "E05001648") == ("NotFound", "Database not found")
+    assert (await other.client.get("/leftbehind/wards/E05001648")).status_code == 404
+
+
 async def test_a_row_as_csv_is_datasettes(datasette, data, monkeypatch):
     monkeypatch.setenv("LEFTBEHIND_RESPONSE_CACHE", "off")
     region = data.execute("select region_code, region_name from regions order by region_code limit 1").fetchone()

@@ -75,7 +75,8 @@ class PeopleRowView(RowView):
 
     async def data(self, request, default_labels=False):
         table = tilde_decode(request.url_vars["table"])
-        if table in LEAN_PAGES and request.url_vars.get("format") is None and request.url_vars["database"] == DATABASE:
+        if (table in LEAN_PAGES and request.url_vars.get("format") is None and request.url_vars["database"] == DATABASE
+                and DATABASE in self.ds.databases):
             lean = await self.lean_data(request, table)
             if lean is not None:
                 return lean
