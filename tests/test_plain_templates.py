@@ -39,3 +39,41 @@ async def test_every_page_type_renders_plainly_as_datasette_renders_it(datasette
     assert {name: results for name, results in compared.items() if not all(results)} == {}
     # Rendered plainly: all but the pages whose context needs async mode (a session's contents, the errors).
     assert set(compared) - set(plainly) <= {"row-leftbehind-sessions.html", "error.html"}, set(compared) - set(plainly)
+
+
+def test_keys_first_answers_as_jinja_does():
+    """``{{ x.name }}`` in the plain environment: the same value (or the same undefined) as Jinja's own
+    ``Environment.getattr``, for dicts (keys, missing keys, keys named like dict methods) and for other objects."""
+    from jinja2 import Environment
+
+    environment = Environment(autoescape=True)
+    fast = plain_templates.keys_first(environment.getattr)
+
+    class Row(dict):
+        status = "an attribute"
+
+    class Thing:
+        url = "/a"
+
+    cases = [
+        ({"url": "/a", "items": "a key"}, "url"), ({"url": "/a"}, "missing"), ({"items": "a key"}, "items"),
+        ({"get": 1}, "get"), ({"__class__": 1}, "__class__"), (Row(status="a key"), "status"), (Thing(), "url"),
+        (Thing(), "missing"), ("text", "upper"), ({1: "a"}, "1"),
+    ]
+    for obj, name in cases:
+        ours, theirs = fast(obj, name), environment.getattr(obj, name)
+        assert type(ours) is type(theirs), (obj, name)
+        if callable(theirs):
+            assert ours == theirs, (obj, name)  # the same bound method
+        elif isinstance(theirs, environment.undefined):
+            assert (ours._undefined_obj, ours._undefined_name) == (theirs._undefined_obj, theirs._undefined_name)
+        else:
+            assert ours == theirs, (obj, name)
+
+
+async def test_the_plain_environment_finds_keys_first(datasette):
+    await datasette.invoke_startup()
+    environment = plain_templates.plain_environment(datasette)
+    assert environment.getattr.__qualname__.startswith("keys_first")
+    template = environment.from_string("{{ d.url }} {{ d.items is callable }} {{ d.missing is defined }}")
+    assert template.render(d={"url": "/a&b", "items": "x"}) == "/a&amp;b True False"

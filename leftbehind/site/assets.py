@@ -27,8 +27,11 @@ What pages load, and no more:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
+from stat import S_ISREG
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -44,8 +47,14 @@ STYLESHEETS = ("site.css",)  # linked on every page (extra_css_urls)
 def assets_folder(datasette) -> Path | None:
     for mount, folder in datasette.static_mounts:
         if mount == ASSETS_MOUNT:
-            return Path(folder).resolve()
+            return _resolved_folder(folder, os.getcwd())
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved_folder(folder: str, cwd: str) -> Path:
+    """The mounted folder as an absolute path, resolved once per folder and working directory."""
+    return (Path(cwd) / folder).resolve()
 
 
 _versions: dict[tuple[str, int, int], str] = {}
@@ -61,7 +70,7 @@ def file_version(path: Path) -> str | None:
         stat = path.stat()
     except OSError:
         return None
-    if not path.is_file():
+    if not S_ISREG(stat.st_mode):
         return None
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _versions:
@@ -75,11 +84,18 @@ def asset_path(folder: Path, name: str) -> Path | None:
     return path if path.is_relative_to(folder) else None
 
 
+@functools.lru_cache(maxsize=256)
+def _named_asset(folder: Path, name: str) -> Path | None:
+    """``asset_path`` for the names the templates and hooks give (a few, fixed), resolved once
+    each; a request's path is never resolved through this (it would fill the memory)."""
+    return asset_path(folder, name)
+
+
 def asset_url(datasette, name: str) -> str:
     """``/assets/NAME?v=VERSION`` (through Datasette's base_url), or without ``v`` if the file is not there."""
     url = datasette.urls.path(f"/{ASSETS_MOUNT}/{name}")
     folder = assets_folder(datasette)
-    path = asset_path(folder, name) if folder else None
+    path = _named_asset(folder, name) if folder else None
     version = file_version(path) if path else None
     return f"{url}?v={version}" if version else url
 

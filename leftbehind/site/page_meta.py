@@ -17,6 +17,7 @@ Registered by ``leftbehind.site.register()``. ``templates/_meta_tags.html``
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -37,6 +38,17 @@ def plain_text(text: str) -> str:
 def meta_summary(text: str, limit: int = SUMMARY_CHARS) -> str:
     """The first sentences of ``text`` that fit in ``limit`` characters, or its first words and '…'
     (also when the sentences that fit say too little: "No." before a long second sentence)."""
+    if type(text) is str:  # the site's description on every page, a page's own on each of its visits
+        return _summary_of_text(text, limit)
+    return _summary(text, limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _summary_of_text(text: str, limit: int) -> str:
+    return _summary(text, limit)
+
+
+def _summary(text: str, limit: int) -> str:
     text = plain_text(text)
     if len(text) <= limit:
         return text

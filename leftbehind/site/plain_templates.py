@@ -34,6 +34,9 @@ from jinja2 import Template
 from markupsafe import Markup
 
 READY = "_leftbehind_ready"  # context key: name -> a plain function giving what the async one would
+# Context key: true when the view vouches that nothing in the context it passes is awaitable (its
+# values are not searched; what hooks add still is).
+PLAIN = "_leftbehind_plain"
 
 
 def plain_environment(datasette):
@@ -41,15 +44,45 @@ def plain_environment(datasette):
     environment = getattr(datasette, "_leftbehind_plain_jinja", None)
     if environment is None:
         environment = datasette.jinja_env.overlay(enable_async=False)
+        environment.getattr = keys_first(environment.getattr)
         datasette._leftbehind_plain_jinja = environment
     return environment
+
+
+# The attributes a dict has: ``{{ page.items }}`` is the method, as Jinja has it, not the key.
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def keys_first(getattr_):
+    """Jinja's ``Environment.getattr`` (``{{ ward.url }}``), answered for a plain dict by its key
+    without first failing to find an attribute (a raised exception, hundreds a page).
+
+    The same answers: Jinja tries the attribute, then the key; a ``dict`` itself has no
+    attribute but those of its type (``DICT_ATTRIBUTES``), so for any other name the attribute
+    lookup can only fail. Those names, a missing key and every other type go to Jinja's own."""
+
+    def get(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return getattr_(obj, attribute)
+
+    return get
 
 
 # Values that are never awaitable: most of a page's context, checked at once.
 PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 
+# Types whose values are never awaitable nor async functions: answered without ``inspect``.
+NEVER_ASYNC = frozenset({str, int, float, bool, bytes, type(None), dict, list, tuple})
+
+
 def is_async(value: Any) -> bool:
+    if type(value) in NEVER_ASYNC:
+        return False
     return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
 
 
@@ -61,11 +94,20 @@ def takes_no_arguments(function) -> bool:
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
 
 
+SCALAR_TYPES = frozenset(PLAIN_TYPES)
+
+
 def hides_async(value: Any) -> bool:
     """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list or kind is tuple:  # never awaitable themselves: only their values
+            if depth < 2:
+                values = item.values() if kind is dict else item[:100]
+                stack += [(v, depth + 1) for v in values if type(v) not in SCALAR_TYPES]
+            continue
         if isinstance(item, PLAIN_TYPES):
             continue
         if is_async(item):
@@ -85,6 +127,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
     """``Datasette.render_template``, rendered plainly when the page allows (see the module's docstring)."""
     context = dict(context or {})
     ready = context.pop(READY, {})
+    vouched = set(context) if context.pop(PLAIN, False) else set()
     if request is None or (request.args.get("_context") and datasette.setting("template_debug")):
         return await render_async(templates, context, request=request, view_name=view_name)
     environment = plain_environment(datasette)
@@ -112,6 +155,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
         extra_vars = await await_me_maybe(extra_vars)
         assert isinstance(extra_vars, dict), f"extra_vars is of type {type(extra_vars)}"
         extra_template_vars.update(extra_vars)
+    vouched -= extra_template_vars.keys()
     links = []
     for hook in pm.hook.menu_links(datasette=datasette, actor=request.actor, request=request):
         extra_links = await await_me_maybe(hook)
@@ -143,13 +187,13 @@ async def render_template(datasette, render_async, templates, context=None, requ
         **ready,
     }
     for name, value in template_context.items():
-        if name in ready or not is_async(value):
+        if name in ready or name in vouched or not is_async(value):
             continue
         if inspect.iscoroutinefunction(value) and takes_no_arguments(value):
             template_context[name] = returning(await value())
         else:  # an async function that needs arguments: only async mode can call it
             return await render_async(templates, context, request=request, view_name=view_name)
-    if any(hides_async(value) for value in template_context.values()):
+    if any(hides_async(value) for name, value in template_context.items() if name not in vouched):
         return await render_async(templates, context, request=request, view_name=view_name)
     try:
         return template.render(template_context)

@@ -94,8 +94,10 @@ async def facts_of(datasette) -> dict[str, Any]:
         db = datasette.get_database(DATABASE)
         counts = (await read_rows(db, "select count(*) as wards, sum(population is null) as unknown from wards"))[0]
         sets = {row["id"]: row["wards"] for row in await read_rows(db, "select id, wards from left_behind_sets")}
+        # Each source with the address of its row's page (``page_url``), made once here rather
+        # than by ``urls.row`` for every source of every ward's page.
         sources = {
-            row["id"]: row
+            row["id"]: {**row, "page_url": str(datasette.urls.row(DATABASE, "sources", row["id"]))}
             for row in await read_rows(db, "select id, title, url, licence, licence_url, attribution from sources")
         }
         tables = (await schema_of(datasette)).tables

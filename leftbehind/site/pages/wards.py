@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 from urllib.parse import urlencode
+
+from datasette import database as datasette_database
+from datasette.database import QueryInterrupted
 
 from leftbehind.polyline import decode_outline
 from leftbehind.site.pages.reading import (
@@ -32,6 +37,8 @@ from leftbehind.site.pages.words import (
     weighs_most,
 )
 
+logger = logging.getLogger(__name__)
+
 WARD_AND_COUNCIL_SQL = """
 with council as (
   select lad_code, count(*) as council_wards from wards
@@ -45,12 +52,61 @@ order by wards.left_behind_2020 desc, wards.cni_rank
 """
 
 
+def ward_queries(schema: Schema, facts: dict[str, Any]) -> dict[str, str]:
+    """What a ward's page reads, by name, for this database (its tables decide which)."""
+    queries = {"council": WARD_AND_COUNCIL_SQL}
+    if facts["similar"]:
+        queries["similar"] = SIMILAR_SQL
+    if "ward_shapes" in schema.tables:  # every ward's outline, exact or approximate (issue 22)
+        queries["outline"] = "select ward_code, method, basis, source_id from ward_shapes where ward_code = :code"
+    elif schema.outlines:
+        queries["outline"] = "select ward_code, source_id from ward_outlines where ward_code = :code"
+    if schema.links_2024:
+        queries["links_2024"] = LINKS_2024_SQL
+    return queries
+
+
+async def read_ward(datasette, db, queries: dict[str, str], ward_code: str) -> dict[str, list[dict[str, Any]]]:
+    """Every query of a ward's page, in one trip to a SQL thread (each trip costs more than
+    these indexed queries). Each query keeps what ``db.execute`` gives it: Datasette's time
+    limit, and the site's one more try when the limit interrupts it
+    (``leftbehind/site/retry.py``); interrupted twice, it is ``QueryInterrupted``, as there."""
+    limit = datasette.sql_time_limit_ms
+    params = {"code": ward_code}
+
+    def read(connection) -> dict[str, list[dict[str, Any]]]:
+        found = {}
+        for name, sql in queries.items():
+            for attempt in (1, 2):
+                try:
+                    with datasette_database.sqlite_timelimit(connection, limit):
+                        cursor = connection.execute(sql, params)
+                        rows = cursor.fetchall()
+                    break
+                except sqlite3.OperationalError as error:
+                    if "interrupted" not in str(error):
+                        raise
+                    if attempt == 2:
+                        raise QueryInterrupted(error, sql, params) from error
+                    logger.warning(
+                        "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
+                        limit, " ".join(sql.split())[:300],
+                    )
+            names = [column[0] for column in cursor.description]
+            found[name] = [dict(zip(names, row)) for row in rows]
+        return found
+
+    return await db.execute_fn(read)
+
+
 async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
     db = datasette.get_database(DATABASE)
     schema = await schema_of(datasette)
     facts = await facts_of(datasette)
-    # One query: the ward, the other wards of its council in either set, and how many wards the council has.
-    council = await fetch_rows(db, WARD_AND_COUNCIL_SQL, {"code": ward_code})
+    # The ward, the other wards of its council in either set and how many wards the council has
+    # (one query), its similar wards, its outline and today's wards it overlaps.
+    rows = await read_ward(datasette, db, ward_queries(schema, facts), ward_code)
+    council = rows["council"]
     ward = next((row for row in council if row["ward_code"] == ward_code), None)
     if ward is None:
         return None
@@ -75,27 +131,25 @@ async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
         "population": population_summary(ward["population"], facts["unknown_population"]),
         "other_left_behind": [ward_link(datasette, row) for row in others],
         "council_wards": council_wards,
-        "today": await _ward_today(datasette, db, schema, ward),
+        "today": _ward_today(datasette, schema, ward, rows.get("links_2024", [])),
         "outline": None,
         "json_url": datasette.urls.row(DATABASE, "wards", ward_code, format="json"),
         "csv_url": datasette.urls.table(DATABASE, "wards", format="csv") + "?" + urlencode({"ward_code": ward_code}),
         "table_url": datasette.urls.table(DATABASE, "wards") + "?" + urlencode({"lad_code": ward["lad_code"]}),
     }
     page.update(_why(ward, status, facts))
-    if facts["similar"]:
-        similar = await fetch_rows(db, SIMILAR_SQL, {"code": ward_code})
-        page["similar"] = [ward_link(datasette, row) for row in similar]
+    if "similar" in rows:
+        page["similar"] = [ward_link(datasette, row) for row in rows["similar"]]
         page["similar_url"] = datasette.urls.table(DATABASE, "similar_wards") + "?" + urlencode({"ward_code": ward_code})
     outline_source = []
     outline_url = None
-    if "ward_shapes" in schema.tables:  # every ward's outline, exact or approximate (issue 22)
-        outline = await fetch_rows(db, "select ward_code, method, basis, source_id from ward_shapes where ward_code = :code", {"code": ward_code})
+    outline = rows.get("outline")
+    if "ward_shapes" in schema.tables:
         if outline:
             page["outline"] = outline[0]
             outline_source = [outline[0]["source_id"]]
             outline_url = datasette.urls.path(f"/ward-outline/{ward_code}.json")
     elif schema.outlines:
-        outline = await fetch_rows(db, "select ward_code, source_id from ward_outlines where ward_code = :code", {"code": ward_code})
         if outline:
             page["outline"] = outline[0]
             outline_source = [outline[0]["source_id"]] if outline[0].get("source_id") else []
@@ -181,7 +235,11 @@ def _why(ward: dict[str, Any], status: str, facts: dict[str, Any]) -> dict[str, 
     return why
 
 
-async def _ward_today(datasette, db, schema: Schema, ward: dict[str, Any]) -> dict[str, Any] | None:
+LINKS_2024_SQL = """select ward24_code, ward24_name, lad24_code, population, population_share
+from ward_links_2024 where ward_code = :code order by population_share desc, ward24_name"""
+
+
+def _ward_today(datasette, schema: Schema, ward: dict[str, Any], links: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Where the ward's population is today (2024 councils and wards), where the database says."""
     if not schema.today and not schema.links_2024:
         return None
@@ -196,12 +254,6 @@ async def _ward_today(datasette, db, schema: Schema, ward: dict[str, Any]) -> di
             "share": round(share * 100) if isinstance(share, (int, float)) else None,
         }
     if schema.links_2024:
-        links = await fetch_rows(
-            db,
-            """select ward24_code, ward24_name, lad24_code, population, population_share
-            from ward_links_2024 where ward_code = :code order by population_share desc, ward24_name""",
-            {"code": ward["ward_code"]},
-        )
         today["wards"] = [
             {**row, "share": round(row["population_share"] * 100) if row["population_share"] is not None else None}
             for row in links
