@@ -256,6 +256,20 @@ def render_cell(row, value, column, table, database, datasette):
     return inner
 
 
+def renders_column(datasette, database: str, table: str, column: str) -> bool:
+    """Whether ``render_cell`` may change a cell of this table's column (False: it answers None
+    for every cell of it, so ``leftbehind/site/lean_table.py`` need not ask it)."""
+    if database != DATABASE:
+        return False
+    known = getattr(datasette, "_leftbehind_cell_lookups", None)
+    if known is None or table not in known["foreign_keys"]:
+        return True
+    return column in known["columns"].get(table, (column,))
+
+
+render_cell.leftbehind_answers = renders_column
+
+
 async def value_labels(datasette, table: str) -> dict[str, dict[Any, str]]:
     """column -> value -> words, for the facets of one table: its flags, and topics by their label."""
     known = await lookups(datasette)
@@ -319,7 +333,21 @@ def markdown_for_its_columns(render_markdown_cell):
             return render_markdown_cell(value, column, table, database, datasette)
         return None
 
+    def renders_column(datasette, database, table, column) -> bool:
+        """Whether ``render_cell`` may convert this column's cells (see ``lean_table.column_renderers``)."""
+        if pm.hook.get_metadata.get_hookimpls():
+            return True
+        if decided_for[0] is not datasette._metadata_local:
+            decided.clear()
+            decided_for[0] = datasette._metadata_local
+        key = (database, table)
+        if key not in decided:
+            decided[key] = markdown_columns(datasette, database, table)
+        names, pattern = decided[key]
+        return column in names or (pattern is not None and pattern.match(column) is not None)
+
     render_cell.leftbehind_scoped = True
+    render_cell.leftbehind_answers = renders_column
     return render_cell
 
 
