@@ -39,3 +39,34 @@ async def test_every_page_type_renders_plainly_as_datasette_renders_it(datasette
     assert {name: results for name, results in compared.items() if not all(results)} == {}
     # Rendered plainly: all but the pages whose context needs async mode (a session's contents, the errors).
     assert set(compared) - set(plainly) <= {"row-leftbehind-sessions.html", "error.html"}, set(compared) - set(plainly)
+
+
+def test_an_awaitable_is_found_among_rows_whatever_was_seen_before():
+    """hides_async decides once per class what can never be async, and still finds what is."""
+    import asyncio
+
+    from datasette.views.table import Row
+    from markupsafe import Markup
+
+    async def later():
+        return 1
+
+    class Awaitable:
+        def __await__(self):
+            yield
+
+    rows = [Row([{"column": "a", "value": Markup("<b>x</b>")}]) for _ in range(50)]
+    # Each value of a page's context is looked into two levels down.
+    context = {"display_rows": rows, "rows": [[1, "a", None]] * 50, "names": {"a": Markup("b")}}
+    for _ in range(2):  # the second time, with every class already seen
+        assert not any(plain_templates.hides_async(value) for value in context.values())
+    coroutine = later()
+    try:
+        for hidden in (later, coroutine, Awaitable()):
+            assert plain_templates.hides_async([*rows, hidden])
+            assert plain_templates.hides_async([[1, "a", None]] * 50 + [[1, "a", hidden]])
+            assert plain_templates.hides_async({"names": {"a": Markup("b"), "b": hidden}})
+    finally:
+        coroutine.close()
+    assert not plain_templates.hides_async([[[later]]])  # three levels down: not looked at, as before
+    assert asyncio.iscoroutinefunction(later)

@@ -27,6 +27,7 @@ What pages load, and no more:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -44,8 +45,15 @@ STYLESHEETS = ("site.css",)  # linked on every page (extra_css_urls)
 def assets_folder(datasette) -> Path | None:
     for mount, folder in datasette.static_mounts:
         if mount == ASSETS_MOUNT:
-            return Path(folder).resolve()
+            return resolved(folder)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def resolved(folder: str) -> Path:
+    """The configured folder's real path, found once (every page links the stylesheet, and every
+    request is asked whether it names a versioned file)."""
+    return Path(folder).resolve()
 
 
 _versions: dict[tuple[str, int, int], str] = {}
@@ -75,11 +83,18 @@ def asset_path(folder: Path, name: str) -> Path | None:
     return path if path.is_relative_to(folder) else None
 
 
+@functools.lru_cache(maxsize=256)
+def named_asset_path(folder: Path, name: str) -> Path | None:
+    """``asset_path``, found once for each name a template links (the file's version is still read
+    from its size and time on each use)."""
+    return asset_path(folder, name)
+
+
 def asset_url(datasette, name: str) -> str:
     """``/assets/NAME?v=VERSION`` (through Datasette's base_url), or without ``v`` if the file is not there."""
     url = datasette.urls.path(f"/{ASSETS_MOUNT}/{name}")
     folder = assets_folder(datasette)
-    path = asset_path(folder, name) if folder else None
+    path = named_asset_path(folder, name) if folder else None
     version = file_version(path) if path else None
     return f"{url}?v={version}" if version else url
 
@@ -89,8 +104,10 @@ def is_current_version(datasette, path: str, query_string: bytes) -> bool:
     if path == "/-/static/app.css":
         return query_string.decode("latin-1") == datasette.app_css_hash()
     prefix = f"/{ASSETS_MOUNT}/"
+    if not path.startswith(prefix):
+        return False
     folder = assets_folder(datasette)
-    if folder is None or not path.startswith(prefix):
+    if folder is None:
         return False
     asked = parse_qs(query_string.decode("latin-1")).get("v", [])
     file = asset_path(folder, path[len(prefix):])

@@ -90,6 +90,7 @@ async def lookups(datasette) -> dict[str, Any]:
             result["columns"][table] = await columns_rendered(
                 db, table, result["foreign_keys"][table], result["shown_as"].get(table, {})
             )
+        result["links"] = {}  # (table, code, name) -> a council's or region's link (name_link)
         datasette._leftbehind_cell_lookups = result
     return result
 
@@ -221,12 +222,26 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
     if column in ("ward_code", "ward_name"):
         code = row_value(row, "ward_code")
         if isinstance(code, str) and code.startswith("E05"):
-            return link(row_url(datasette, "wards", code), value)
+            return name_link(datasette, known, "wards", code, value)
     if column == "lad_name" and value in known["councils"] and table != "local_authorities":
-        return link(row_url(datasette, "local_authorities", known["councils"][value]), value)
+        return name_link(datasette, known, "local_authorities", known["councils"][value], value)
     if column == "region_name" and value in known["regions"] and table != "regions":
-        return link(row_url(datasette, "regions", known["regions"][value]), value)
+        return name_link(datasette, known, "regions", known["regions"][value], value)
     return None
+
+
+def name_link(datasette, known: dict[str, Any], table: str, code: str, text: Any) -> Markup:
+    """The link from a ward's, council's or region's code or name to its page. A council's and a
+    region's are written once per instance (a view's 100 rows link the same few again and again),
+    keyed by names the database holds, so never more than its councils and regions; a ward's code
+    and name come from the row (a visitor's query may make up any), and are written each time."""
+    if table == "wards" or type(text) is not str or "links" not in known:
+        return link(row_url(datasette, table, code), text)
+    key = (table, code, text)
+    html = known["links"].get(key)
+    if html is None:
+        html = known["links"][key] = link(row_url(datasette, table, code), text)
+    return html
 
 
 def may_change(value, table: str | None) -> bool:

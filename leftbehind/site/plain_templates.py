@@ -25,6 +25,8 @@ tests/test_plain_templates.py renders every page type both ways and compares the
 from __future__ import annotations
 
 import inspect
+import types
+from collections.abc import Awaitable
 from typing import Any
 
 from datasette import hookimpl
@@ -49,8 +51,29 @@ def plain_environment(datasette):
 PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 
+# Classes none of whose values can be awaited or be an async function, found as values are checked.
+NEVER_ASYNC: set[type] = set(PLAIN_TYPES)
+
+
+def never_async(kind: type) -> bool:
+    """Whether no value of ``kind`` can be an async function or awaitable: it cannot be called
+    (``inspect.iscoroutinefunction`` looks only at callables: functions, methods, partials),
+    is not a generator or coroutine, and is not ``Awaitable`` (has no ``__await__``)."""
+    callable_values = any("__call__" in base.__dict__ for base in kind.__mro__)
+    return not callable_values and not issubclass(kind, (types.GeneratorType, types.CoroutineType, Awaitable))
+
+
 def is_async(value: Any) -> bool:
-    return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
+    """An async function or an awaitable; decided once per class for the classes that can be neither
+    (a table page's context holds hundreds of rows, each checked)."""
+    kind = type(value)
+    if kind in NEVER_ASYNC:
+        return False
+    if inspect.iscoroutinefunction(value) or inspect.isawaitable(value):
+        return True
+    if never_async(kind):
+        NEVER_ASYNC.add(kind)
+    return False
 
 
 def takes_no_arguments(function) -> bool:
@@ -61,19 +84,33 @@ def takes_no_arguments(function) -> bool:
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
 
 
+# Classes whose values ``hides_async`` need not look at: never async, and not looked into.
+LEAVES: set[type] = set(PLAIN_TYPES)
+
+
 def hides_async(value: Any) -> bool:
-    """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down)."""
+    """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down).
+
+    A dict's or list's children that are all of classes known to be leaves (plain values, rows,
+    markup) are passed over at once: a table page's context holds lists of hundreds of them."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, PLAIN_TYPES):
+            LEAVES.add(type(item))
             continue
         if is_async(item):
             return True
-        if depth < 2 and isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
-        elif depth < 2 and isinstance(item, (list, tuple)):
-            stack += [(v, depth + 1) for v in item[:100]]
+        if not isinstance(item, (dict, list, tuple)):
+            if type(item) in NEVER_ASYNC:
+                LEAVES.add(type(item))
+            continue
+        if depth >= 2:
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item[:100]
+        if {type(child) for child in children} <= LEAVES:
+            continue
+        stack += [(v, depth + 1) for v in children]
     return False
 
 
