@@ -1,5 +1,5 @@
-"""leftbehind/site/lean_table.py: table pages whose rows Python writes are byte for byte the pages
-Datasette's own ``display_columns_and_rows`` and ``_table.html`` give."""
+"""leftbehind/site/lean_table.py: table and query pages whose rows Python writes are byte for byte
+the pages Datasette's own ``display_columns_and_rows``, ``_table.html`` and ``query.html`` give."""
 
 from __future__ import annotations
 
@@ -32,7 +32,19 @@ def variants(data) -> list[str]:
         f"/{DATABASE}/publications?_sort=published&_size=20",
         f"/{DATABASE}/sources",
         f"/{DATABASE}/wards?ward_code=no-such-ward",
+        # Query pages: rows of every kind of value, one row, none, the most a page shows.
+        sql_page("select ward_code, ward_name, lad_name, region_name, null as nothing, '' as empty,"
+                 " '<b>&amp;</b> \"q\"' as markup, 'https://example.com/a?b=1&c=2' as url, x'00ff' as blob,"
+                 " '[\"a\", 1]' as list, 1.5 as share from wards order by cni_rank limit 30"),
+        sql_page("select 1 as one"),
+        sql_page("select * from wards where 0"),
+        sql_page("select ward_code, cni_rank from wards"),
+        sql_page("select :who as who, ward_name from wards limit 3", who="<me>"),
     ]
+
+
+def sql_page(sql: str, **params: str) -> str:
+    return f"/{DATABASE}?" + urlencode({"sql": sql, **params})
 
 
 async def pages_both_ways(datasette, paths: list[str]) -> dict[str, tuple[int, str, str]]:
@@ -41,12 +53,13 @@ async def pages_both_ways(datasette, paths: list[str]) -> dict[str, tuple[int, s
     for path in paths:
         ours = await datasette.client.get(path)
         pm.unregister(lean_table)
-        lean = table_view.display_columns_and_rows
+        lean, lean_query = table_view.display_columns_and_rows, lean_table.render_plainly
         table_view.display_columns_and_rows = lean_table.datasette_display_columns_and_rows
+        lean_table.render_plainly = lambda template, context: template.render(context)
         try:
             theirs = await datasette.client.get(path)
         finally:
-            table_view.display_columns_and_rows = lean
+            table_view.display_columns_and_rows, lean_table.render_plainly = lean, lean_query
             pm.register(lean_table, "leftbehind.site.lean_table")
         assert ours.status_code == theirs.status_code, path
         pages[path] = (ours.status_code, ours.text, theirs.text)
@@ -67,6 +80,10 @@ async def test_every_page_is_what_datasette_writes(datasette, data, db_path, mon
     assert map_page.count('<td class="col-ward_code type-str">') == min(flagged, 100)
     assert 'class="col-popup' not in map_page
     assert pages[f"/{DATABASE}/wards?_sort=ward_name"][1].count("<tr>") == 101
+    all_wards = data.execute("select count(*) from wards").fetchone()[0]
+    assert pages[sql_page("select ward_code, cni_rank from wards")][1].count('<td class="col-cni_rank">') == min(
+        all_wards, 1000)  # the settings' max_returned_rows
+    assert "&lt;me&gt;" in pages[sql_page("select :who as who, ward_name from wards limit 3", who="<me>")][1]
 
 
 async def test_the_cells_are_datasettes_cells(datasette, data, db_path, monkeypatch):

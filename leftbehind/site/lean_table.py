@@ -110,6 +110,46 @@ def lean_table(context, hidden_columns=()) -> Markup | None:
     return Markup(before + "<tbody>" + body + "</tbody>" + after)
 
 
+# How Datasette 0.65's query.html writes a query's rows (a canned query's page, or ?sql=).
+QUERY_TEMPLATE = "query.html"
+QUERY_ROWS_START, QUERY_ROWS_END = "\n    ", "\n    "
+QUERY_ROW_START, QUERY_ROW_END = "\n        <tr>\n            ", "\n        </tr>\n    "
+QUERY_CELL_START, QUERY_CELL_END = '\n                <td class="col-{css}">', "</td>\n            "
+
+
+def query_rows_html(columns: list, rows, css_class) -> str:
+    """Every row's ``<tr>``, as Datasette's ``query.html`` writes them (``zip(columns, row)``)."""
+    starts = [QUERY_CELL_START.format(css=html_text(css_class(column))) for column in columns]
+    parts = [QUERY_ROWS_START]
+    for row in rows:
+        parts.append(QUERY_ROW_START)
+        for start, value in zip(starts, row):
+            parts.append(start + html_text(value) + QUERY_CELL_END)
+        parts.append(QUERY_ROW_END)
+    parts.append(QUERY_ROWS_END)
+    return "".join(parts)
+
+
+def render_plainly(template, context: dict) -> str:
+    """``template.render(context)``; for a query page, with its rows written by ``query_rows_html``.
+
+    The page is rendered with as many rows as it has, each without cells (its heading counts
+    them), and the rows are put in place of those empty ones. When the page does not hold them
+    exactly once as ``query.html`` writes them (another template), it is rendered as it is.
+    """
+    rows, columns = context.get("display_rows"), context.get("columns")
+    if template.name != QUERY_TEMPLATE or not rows or type(rows) is not list or type(columns) is not list:
+        return template.render(context)
+    empty = [()] * len(rows)
+    html = template.render({**context, "display_rows": empty})
+    marker = "<tbody>" + query_rows_html(columns, empty, str) + "</tbody>"
+    before, found, after = html.partition(marker)
+    if not found or marker in after:
+        return template.render(context)
+    body = query_rows_html(columns, rows, template.environment.filters["to_css_class"])
+    return before + "<tbody>" + body + "</tbody>" + after
+
+
 @hookimpl
 def extra_template_vars(view_name: str) -> dict[str, Any]:
     if view_name in ("table", "row"):

@@ -35,6 +35,8 @@ from datasette.utils import await_me_maybe, display_actor, format_bytes
 from jinja2 import Template
 from markupsafe import Markup
 
+from leftbehind.site import lean_table
+
 READY = "_leftbehind_ready"  # context key: name -> a plain function giving what the async one would
 
 
@@ -189,7 +191,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
     if any(hides_async(value) for value in template_context.values()):
         return await render_async(templates, context, request=request, view_name=view_name)
     try:
-        return template.render(template_context)
+        return lean_table.render_plainly(template, template_context)
     except Exception:  # (breadcrumbs asked for another table, say): Datasette renders it, or says why not
         return await render_async(templates, context, request=request, view_name=view_name)
 
