@@ -70,3 +70,22 @@ def test_an_awaitable_is_found_among_rows_whatever_was_seen_before():
         coroutine.close()
     assert not plain_templates.hides_async([[[later]]])  # three levels down: not looked at, as before
     assert asyncio.iscoroutinefunction(later)
+
+
+def test_functions_and_classes_are_told_as_inspect_tells_them():
+    import functools
+    import inspect
+
+    async def later():
+        return 1
+
+    def now():
+        return 1
+
+    class Callable:
+        async def __call__(self):
+            return 1
+
+    for value in (later, now, functools.partial(later), functools.partial(now), zip, len, "".join, Callable(),
+                  Callable, now.__call__, later.__get__(1)):
+        assert plain_templates.is_async(value) == (inspect.iscoroutinefunction(value) or inspect.isawaitable(value)), value

@@ -53,8 +53,9 @@ def plain_environment(datasette):
 PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 
-# Classes none of whose values can be awaited or be an async function, found as values are checked.
-NEVER_ASYNC: set[type] = set(PLAIN_TYPES)
+# Classes none of whose values can be awaited or be an async function, found as values are checked;
+# from the start, built-in functions and plain classes (``zip``), which inspect never takes for either.
+NEVER_ASYNC: set[type] = {*PLAIN_TYPES, types.BuiltinFunctionType, types.BuiltinMethodType, type}
 
 
 def never_async(kind: type) -> bool:
@@ -71,6 +72,8 @@ def is_async(value: Any) -> bool:
     kind = type(value)
     if kind in NEVER_ASYNC:
         return False
+    if kind is types.FunctionType:  # what inspect.iscoroutinefunction reads of a plain function; never awaitable
+        return bool(value.__code__.co_flags & inspect.CO_COROUTINE)
     if inspect.iscoroutinefunction(value) or inspect.isawaitable(value):
         return True
     if never_async(kind):
