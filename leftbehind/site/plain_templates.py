@@ -113,7 +113,10 @@ def hides_async(value: Any) -> bool:
         if depth >= 2:
             continue
         children = list(item.values()) if isinstance(item, dict) else item[:100]
-        if {type(child) for child in children} <= LEAVES:
+        kinds = {type(child) for child in children}
+        # Passed over: children that are all leaves; or, one level above the last, children that
+        # are all of classes never async (lists and dicts among them: they would not be looked into).
+        if kinds <= LEAVES or (depth == 1 and kinds <= LEAVES | NEVER_ASYNC):
             continue
         stack += [(v, depth + 1) for v in children]
     return False
