@@ -19,7 +19,7 @@ import urllib.robotparser
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import frictionless
 import httpx
@@ -576,3 +576,30 @@ async def test_the_feed_is_written_exactly_as_elementtree_writes_it(datasette):
     ])], namespace="http://www.w3.org/2005/Atom")
     for xml in (served, (feeds.XML_DECLARATION + awkward).encode("utf-8")):
         assert xml == elementtree_writes(xml)
+
+
+async def test_a_visitors_feed_with_awkward_values_is_written_as_elementtree_writes_it(datasette):
+    """A feed of a visitor's own query, whose links, contents and authors need escaping or lose
+    characters XML cannot hold (the entries' parts that render_atom writes directly, and the
+    authors it keeps once written): what ElementTree writes, the second time as the first."""
+    sql = """select 'id-' || value as atom_id, 'Title & <' || value || '>' as atom_title,
+      '2024-01-0' || value as atom_updated,
+      case value when 1 then 'https://x.example/?a=1&b="2"' || char(9) when 2 then '/people/<3>'
+        else 'javascript:alert(1)' end as atom_link,
+      case value when 1 then 'Tab' || char(9) || 'and' || char(1) || ' control' when 2 then char(2) else '' end
+        as atom_content,
+      case value when 1 then '[{"name": "Ünïcödé & co", "uri": "/orgs/\\"1\\""}]' when 2 then '[{"name": 3}, "x", {}]'
+        else 'not json' end as atom_authors
+    from json_each('[1, 2, 3]')"""
+    path = "/leftbehind.atom?" + urlencode({"sql": sql})
+    first, second = (await datasette.client.get(path)), (await datasette.client.get(path))
+    assert first.status_code == 200, first.text
+    assert first.content == second.content
+    assert first.content == elementtree_writes(first.content)
+    feed = ET.fromstring(first.content)
+    entries = feed.findall(f"{ATOM}entry")
+    # The second's content holds nothing XML can: an empty element, as ElementTree writes it.
+    assert [entry.findtext(f"{ATOM}content") for entry in entries] == ["Tab\tand control", "", None]
+    assert [len(entry.findall(f"{ATOM}link")) for entry in entries] == [1, 1, 0]  # no javascript: link
+    assert [author.findtext(f"{ATOM}name") for author in entries[0].findall(f"{ATOM}author")] == ["Ünïcödé & co"]
+    assert [author.findtext(f"{ATOM}name") for author in entries[1].findall(f"{ATOM}author")] == ["3"]

@@ -53,6 +53,8 @@ async def test_every_answer_is_datasettes(db_path, metadata, restrict):
     assert theirs.permission_allowed.__qualname__ == "Datasette.permission_allowed"
     ours_answers = await answers(ours, db_path)
     assert ours_answers == await answers(theirs, db_path)
+    assert await answers(ours, db_path) == ours_answers  # the second time, anonymous answers as kept
+    await answers(theirs, db_path)
     # The checks are recorded for /-/permissions as Datasette records them.
     strip = lambda checks: [{k: v for k, v in c.items() if k != "when"} for c in checks]  # noqa: E731
     assert strip(ours._permission_checks) == strip(theirs._permission_checks)
@@ -94,3 +96,30 @@ async def test_pages_are_answered_as_before(datasette):
     assert 'href="/leftbehind/wards"' in home.text
     assert (await datasette.client.get("/leftbehind/wards.json?_size=1")).status_code == 200
     assert (await datasette.client.get("/leftbehind/no_such_table")).status_code == 404
+
+
+async def test_another_plugins_answer_is_asked_every_time(db_path, metadata):
+    """With a plugin of its own answering permission checks, nothing is kept: it may answer differently."""
+    from datasette import hookimpl
+    from datasette.plugins import pm
+
+    class Closing:
+        closed = False
+
+        @hookimpl
+        def permission_allowed(self, action):
+            return False if self.closed and action == "view-instance" else None
+
+    plugin = Closing()
+    datasette = profile_datasette(db_path, metadata)
+    await datasette.invoke_startup()
+    assert await datasette.permission_allowed(None, "view-instance", default=True) is True
+    pm.register(plugin, "test-closing")
+    try:
+        assert await datasette.permission_allowed(None, "view-instance", default=True) is True
+        plugin.closed = True
+        assert await datasette.permission_allowed(None, "view-instance", default=True) is False
+        assert (await datasette.client.get("/")).status_code == 403
+    finally:
+        pm.unregister(plugin)
+    assert await datasette.permission_allowed(None, "view-instance", default=True) is True

@@ -77,3 +77,53 @@ async def test_the_plain_environment_finds_keys_first(datasette):
     assert environment.getattr.__qualname__.startswith("keys_first")
     template = environment.from_string("{{ d.url }} {{ d.items is callable }} {{ d.missing is defined }}")
     assert template.render(d={"url": "/a&b", "items": "x"}) == "/a&amp;b True False"
+
+
+def test_an_awaitable_is_found_among_rows_whatever_was_seen_before():
+    """hides_async decides once per class what can never be async, and still finds what is."""
+    import asyncio
+
+    from datasette.views.table import Row
+    from markupsafe import Markup
+
+    async def later():
+        return 1
+
+    class Awaitable:
+        def __await__(self):
+            yield
+
+    rows = [Row([{"column": "a", "value": Markup("<b>x</b>")}]) for _ in range(50)]
+    # Each value of a page's context is looked into two levels down.
+    context = {"display_rows": rows, "rows": [[1, "a", None]] * 50, "names": {"a": Markup("b")}}
+    for _ in range(2):  # the second time, with every class already seen
+        assert not any(plain_templates.hides_async(value) for value in context.values())
+    coroutine = later()
+    try:
+        for hidden in (later, coroutine, Awaitable()):
+            assert plain_templates.hides_async([*rows, hidden])
+            assert plain_templates.hides_async([[1, "a", None]] * 50 + [[1, "a", hidden]])
+            assert plain_templates.hides_async({"names": {"a": Markup("b"), "b": hidden}})
+    finally:
+        coroutine.close()
+    assert not plain_templates.hides_async([[[later]]])  # three levels down: not looked at, as before
+    assert asyncio.iscoroutinefunction(later)
+
+
+def test_functions_and_classes_are_told_as_inspect_tells_them():
+    import functools
+    import inspect
+
+    async def later():
+        return 1
+
+    def now():
+        return 1
+
+    class Callable:
+        async def __call__(self):
+            return 1
+
+    for value in (later, now, functools.partial(later), functools.partial(now), zip, len, "".join, Callable(),
+                  Callable, now.__call__, later.__get__(1)):
+        assert plain_templates.is_async(value) == (inspect.iscoroutinefunction(value) or inspect.isawaitable(value)), value

@@ -27,6 +27,7 @@ Then Datasette renders the page, with what these give its templates:
                               and the archive's sessions
 ``site_facts``                the build and the sources, for the footer and About
 ``cells``                     table cells people can read
+``lean_table``                a table's rows written by Python, not Jinja (the same bytes)
 ``exports``                   CSV links that export every row; what each export holds
 ``accessible_markup``         names and structure for Datasette's own controls
 ``page_meta``                 meta description and Open Graph tags
@@ -65,6 +66,7 @@ PLUGIN_MODULES = (
     "leftbehind.site.pages.archive",
     "leftbehind.site.site_facts",
     "leftbehind.site.cells",
+    "leftbehind.site.lean_table",
     "leftbehind.site.exports",
     "leftbehind.site.accessible_markup",
     "leftbehind.site.page_meta",
@@ -77,9 +79,11 @@ PLUGIN_MODULES = (
 
 def register() -> None:
     """Register the site's plugins with Datasette (once per process; again is harmless)."""
+    from leftbehind.site.lean_table import use_lean_cells
     from leftbehind.site.retry import use_retry_on_interrupt
 
     use_retry_on_interrupt()
+    use_lean_cells()
     for name in PLUGIN_MODULES:
         module = importlib.import_module(name)
         if not pm.is_registered(module):

@@ -90,6 +90,7 @@ async def lookups(datasette) -> dict[str, Any]:
             result["columns"][table] = await columns_rendered(
                 db, table, result["foreign_keys"][table], result["shown_as"].get(table, {})
             )
+        result["links"] = {}  # (table, code, name) -> a council's or region's link (name_link)
         datasette._leftbehind_cell_lookups = result
     return result
 
@@ -221,12 +222,26 @@ def cell_html(row, value, column: str, table: str | None, datasette, known: dict
     if column in ("ward_code", "ward_name"):
         code = row_value(row, "ward_code")
         if isinstance(code, str) and code.startswith("E05"):
-            return link(row_url(datasette, "wards", code), value)
+            return name_link(datasette, known, "wards", code, value)
     if column == "lad_name" and value in known["councils"] and table != "local_authorities":
-        return link(row_url(datasette, "local_authorities", known["councils"][value]), value)
+        return name_link(datasette, known, "local_authorities", known["councils"][value], value)
     if column == "region_name" and value in known["regions"] and table != "regions":
-        return link(row_url(datasette, "regions", known["regions"][value]), value)
+        return name_link(datasette, known, "regions", known["regions"][value], value)
     return None
+
+
+def name_link(datasette, known: dict[str, Any], table: str, code: str, text: Any) -> Markup:
+    """The link from a ward's, council's or region's code or name to its page. A council's and a
+    region's are written once per instance (a view's 100 rows link the same few again and again),
+    keyed by names the database holds, so never more than its councils and regions; a ward's code
+    and name come from the row (a visitor's query may make up any), and are written each time."""
+    if table == "wards" or type(text) is not str or "links" not in known:
+        return link(row_url(datasette, table, code), text)
+    key = (table, code, text)
+    html = known["links"].get(key)
+    if html is None:
+        html = known["links"][key] = link(row_url(datasette, table, code), text)
+    return html
 
 
 def may_change(value, table: str | None) -> bool:
@@ -254,6 +269,20 @@ def render_cell(row, value, column, table, database, datasette):
         return cell_html(row, value, column, table, datasette, ready)
 
     return inner
+
+
+def renders_column(datasette, database: str, table: str, column: str) -> bool:
+    """Whether ``render_cell`` may change a cell of this table's column (False: it answers None
+    for every cell of it, so ``leftbehind/site/lean_table.py`` need not ask it)."""
+    if database != DATABASE:
+        return False
+    known = getattr(datasette, "_leftbehind_cell_lookups", None)
+    if known is None or table not in known["foreign_keys"]:
+        return True
+    return column in known["columns"].get(table, (column,))
+
+
+render_cell.leftbehind_answers = renders_column
 
 
 async def value_labels(datasette, table: str) -> dict[str, dict[Any, str]]:
@@ -319,7 +348,21 @@ def markdown_for_its_columns(render_markdown_cell):
             return render_markdown_cell(value, column, table, database, datasette)
         return None
 
+    def renders_column(datasette, database, table, column) -> bool:
+        """Whether ``render_cell`` may convert this column's cells (see ``lean_table.column_renderers``)."""
+        if pm.hook.get_metadata.get_hookimpls():
+            return True
+        if decided_for[0] is not datasette._metadata_local:
+            decided.clear()
+            decided_for[0] = datasette._metadata_local
+        key = (database, table)
+        if key not in decided:
+            decided[key] = markdown_columns(datasette, database, table)
+        names, pattern = decided[key]
+        return column in names or (pattern is not None and pattern.match(column) is not None)
+
     render_cell.leftbehind_scoped = True
+    render_cell.leftbehind_answers = renders_column
     return render_cell
 
 

@@ -36,6 +36,7 @@ installed (an old .venv keeps it after ``pip install -e``).
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 from urllib.parse import urljoin, urlsplit
@@ -64,6 +65,8 @@ XML_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"  # as ElementTree.t
 
 
 def xml_text(value: str) -> str:
+    if value.isascii() and value.isprintable():  # (most values: nothing to drop, no regex needed)
+        return value
     return NOT_XML.sub("", value)
 
 
@@ -74,6 +77,8 @@ def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
     took most of the feed's time. tests/test_findable.py checks that what is written is exactly
     what ElementTree writes for the same elements.
     """
+    if not attributes:
+        return text_element(tag, text)
     written = "".join(
         f' {name}="{escape_attribute(xml_text(value))}"' for name, value in attributes.items() if value is not None
     )
@@ -83,6 +88,21 @@ def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
     return f"<{tag}{written} />"
 
 
+def escaped_text(text: str) -> str:
+    """``escape_text(xml_text(text))``: the text of an element as written (empty: a short empty element)."""
+    if text.isascii() and text.isprintable():
+        return escape_text(text)
+    return escape_text(NOT_XML.sub("", text))
+
+
+def text_element(tag: str, text: str | None) -> str:
+    """``element(tag, text)``, an element without attributes: most of a feed's."""
+    text = xml_text(text) if text is not None else None
+    if text:
+        return f"<{tag}>{escape_text(text)}</{tag}>"
+    return f"<{tag} />"
+
+
 def parent(tag: str, children: list[str], namespace: str = "") -> str:
     opening = f'<{tag} xmlns="{escape_attribute(namespace)}">' if namespace else f"<{tag}>"
     return opening + "".join(children) + f"</{tag}>" if children else opening[:-1] + " />"
@@ -90,11 +110,18 @@ def parent(tag: str, children: list[str], namespace: str = "") -> str:
 
 def escape_text(text: str) -> str:
     """ElementTree's escaping of character data."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if "&" in text or "<" in text or ">" in text:
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+ATTRIBUTE_ESCAPED = re.compile('[&<>"\r\n\t]')
 
 
 def escape_attribute(text: str) -> str:
     """ElementTree's escaping of attribute values."""
+    if ATTRIBUTE_ESCAPED.search(text) is None:
+        return text
     return (escape_text(text).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
             .replace("\t", "&#09;"))
 
@@ -115,11 +142,30 @@ def absolute_web_link(base: str, link: str) -> str | None:
 
 
 def person(who: dict, base: str) -> str:
-    children = [element("name", str(who["name"]))]
+    children = [text_element("name", str(who["name"]))]
     uri = web_link(base, who["uri"]) if who.get("uri") else None
     if uri:
-        children.append(element("uri", uri))
+        children.append(text_element("uri", uri))
     return parent("author", children)
+
+
+# An ``atom_authors`` value up to this long has its <author> elements kept, once written
+# (keyed by the value and the feed's address; a feed repeats its few organisations on every
+# request). Longer values, which a visitor's query could make as large as SQLite allows, are
+# written each time, so what is kept stays small.
+KEPT_AUTHORS_CHARS = 2_000
+
+
+@functools.lru_cache(maxsize=1024)
+def kept_authors(value: str, base: str) -> str:
+    return "".join(person(who, base) for who in entry_authors(value))
+
+
+def authors_xml(value, base: str) -> str:
+    """The <author> elements of an entry's ``atom_authors`` value."""
+    if isinstance(value, str) and len(value) <= KEPT_AUTHORS_CHARS:
+        return kept_authors(value, base)
+    return "".join(person(who, base) for who in entry_authors(value))
 
 
 def entry_authors(value) -> list[dict]:
@@ -179,19 +225,29 @@ async def render_atom(datasette, request, sql, columns, rows, database, table, q
     children.append(person(feed_author(datasette), page_url))
     children.append(element("link", rel="self", type="application/atom+xml", href=self_url))
     children.append(element("link", rel="alternate", type="text/html", href=page_url))
-    for row in rows:
-        entry = [element("id", str(row["atom_id"])), element("title", str(row["atom_title"])),
-                 element("updated", str(row["atom_updated"]))]
-        if "atom_authors" in columns:
-            entry += [person(who, page_url) for who in entry_authors(row["atom_authors"])]
-        link = web_link(page_url, row["atom_link"]) if "atom_link" in columns and row["atom_link"] else None
+    authors, links, contents = ("atom_authors" in columns), ("atom_link" in columns), ("atom_content" in columns)
+    for row in rows:  # each entry as element() and parent() would write it, written directly
+        entry_id, title, entry_updated = (escaped_text(str(row["atom_id"])), escaped_text(str(row["atom_title"])),
+                                          escaped_text(str(row["atom_updated"])))
+        entry = ((f"<entry><id>{entry_id}</id>" if entry_id else "<entry><id />")
+                 + (f"<title>{title}</title>" if title else "<title />")
+                 + (f"<updated>{entry_updated}</updated>" if entry_updated else "<updated />"))
+        if authors:
+            entry += authors_xml(row["atom_authors"], page_url)
+        link = web_link(page_url, row["atom_link"]) if links and row["atom_link"] else None
         if link:
-            entry.append(element("link", rel="alternate", href=link))
-        if "atom_content" in columns and row["atom_content"]:
-            entry.append(element("content", str(row["atom_content"]), type="text"))
-        children.append(parent("entry", entry))
+            entry += f'<link rel="alternate" href="{escape_attribute(xml_text(link))}" />'
+        if contents and row["atom_content"]:
+            text = escaped_text(str(row["atom_content"]))
+            entry += f'<content type="text">{text}</content>' if text else '<content type="text" />'
+        children.append(entry + "</entry>")
     body = XML_DECLARATION + parent("feed", children, namespace=ATOM_NS)
     return Response(body.encode("utf-8"), content_type=CONTENT_TYPE)
+
+
+# Datasette reads the renderer's signature on every request (to pass only the arguments it takes):
+# given here, inspect.signature returns it at once.
+render_atom.__signature__ = inspect.signature(render_atom)
 
 
 def can_render_atom(columns) -> bool:

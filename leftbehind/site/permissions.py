@@ -20,7 +20,12 @@ at start-up. So, for each Datasette instance this plugin is registered in:
 - each table's ``allow`` blocks are computed once by Datasette's own
   ``_table_permission_allows`` and kept, keyed by the metadata object they came from. Nothing
   is kept while any plugin implements ``get_metadata``, whose answers could change with
-  anything.
+  anything;
+- an anonymous visitor's answer to each check (action and resource: a query page asks a
+  dozen, the same on every request) is kept, keyed by the metadata object, while Datasette's
+  default ``permission_allowed`` is the only one and no plugin supplies metadata or canned
+  queries: then it depends only on the metadata and the instance's settings. Every check is
+  still recorded.
 
 Everything else (the ``permission_allowed`` hooks, the default, the record of checks
 Datasette keeps for ``/-/permissions``) is Datasette's own method, step for step;
@@ -86,24 +91,55 @@ def remembered_table_allows(datasette: Datasette):
     return table_permission_allows
 
 
-def looked_up_permission_allowed(datasette: Datasette, names: TableNames):
-    """Datasette's ``permission_allowed``, with the table's name looked up in ``names``."""
-    ask_sqlite = datasette.permission_allowed
+DEFAULT_PERMISSIONS = "datasette.default_permissions"
 
-    async def permission_allowed(actor, action, resource=None, default=False):
-        if action != "view-table" or resource is None:
-            return await ask_sqlite(actor, action, resource=resource, default=default)
-        database, table = resource
-        spelled = names.spelled(database, table)
-        if spelled is None:
-            return await ask_sqlite(actor, action, resource=resource, default=default)
-        # From here, Datasette 0.65.5's Datasette.permission_allowed after its query.
-        resource = (database, spelled)
+
+def anonymous_answers_kept() -> bool:
+    """Whether an anonymous visitor's answer depends only on the metadata and the settings: Datasette's
+    default ``permission_allowed`` is the only one, and no plugin supplies metadata or canned queries."""
+    return (
+        [i.plugin_name for i in pm.hook.permission_allowed.get_hookimpls()] == [DEFAULT_PERMISSIONS]
+        and not pm.hook.get_metadata.get_hookimpls()
+        and not pm.hook.canned_queries.get_hookimpls()
+    )
+
+
+def looked_up_permission_allowed(datasette: Datasette, names: TableNames):
+    """Datasette's ``permission_allowed``, with the table's name looked up in ``names`` and an
+    anonymous visitor's answers kept per action and resource (for the metadata object they came
+    from, while ``anonymous_answers_kept``): a query page asks a dozen, the same on every request."""
+    ask_sqlite = datasette.permission_allowed
+    kept: dict[tuple, Any] = {}
+    kept_for: list[Any] = [None]  # the metadata object the kept answers came from
+
+    async def hooks_answer(actor, action, resource):
         result = None
         for check in pm.hook.permission_allowed(datasette=datasette, actor=actor, action=action, resource=resource):
             check = await await_me_maybe(check)
             if check is not None:
                 result = check
+        return result
+
+    async def permission_allowed(actor, action, resource=None, default=False):
+        if action == "view-table" and resource is not None:
+            database, table = resource
+            if database in datasette.databases:
+                spelled = names.spelled(database, table)
+                if spelled is None:
+                    return await ask_sqlite(actor, action, resource=resource, default=default)
+                resource = (database, spelled)
+        # From here, Datasette 0.65.5's Datasette.permission_allowed after its query.
+        if actor is None and anonymous_answers_kept():
+            if datasette._metadata_local is not kept_for[0]:
+                kept.clear()
+                kept_for[0] = datasette._metadata_local
+            key = (action, resource)
+            try:
+                result = kept[key] if key in kept else kept.setdefault(key, await hooks_answer(actor, action, resource))
+            except TypeError:  # a resource that cannot be a key (a plugin's list): asked every time
+                result = await hooks_answer(actor, action, resource)
+        else:
+            result = await hooks_answer(actor, action, resource)
         used_default = False
         if result is None:
             result = default

@@ -25,6 +25,8 @@ tests/test_plain_templates.py renders every page type both ways and compares the
 from __future__ import annotations
 
 import inspect
+import types
+from collections.abc import Awaitable
 from typing import Any
 
 from datasette import hookimpl
@@ -32,6 +34,8 @@ from datasette.plugins import pm
 from datasette.utils import await_me_maybe, display_actor, format_bytes
 from jinja2 import Template
 from markupsafe import Markup
+
+from leftbehind.site import lean_table
 
 READY = "_leftbehind_ready"  # context key: name -> a plain function giving what the async one would
 # Context key: true when the view vouches that nothing in the context it passes is awaitable (its
@@ -76,14 +80,32 @@ def keys_first(getattr_):
 PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
 
 
-# Types whose values are never awaitable nor async functions: answered without ``inspect``.
-NEVER_ASYNC = frozenset({str, int, float, bool, bytes, type(None), dict, list, tuple})
+# Classes none of whose values can be awaited or be an async function, found as values are checked;
+# from the start, built-in functions and plain classes (``zip``), which inspect never takes for either.
+NEVER_ASYNC: set[type] = {*PLAIN_TYPES, types.BuiltinFunctionType, types.BuiltinMethodType, type}
+
+
+def never_async(kind: type) -> bool:
+    """Whether no value of ``kind`` can be an async function or awaitable: it cannot be called
+    (``inspect.iscoroutinefunction`` looks only at callables: functions, methods, partials),
+    is not a generator or coroutine, and is not ``Awaitable`` (has no ``__await__``)."""
+    callable_values = any("__call__" in base.__dict__ for base in kind.__mro__)
+    return not callable_values and not issubclass(kind, (types.GeneratorType, types.CoroutineType, Awaitable))
 
 
 def is_async(value: Any) -> bool:
-    if type(value) in NEVER_ASYNC:
+    """An async function or an awaitable; decided once per class for the classes that can be neither
+    (a table page's context holds hundreds of rows, each checked)."""
+    kind = type(value)
+    if kind in NEVER_ASYNC:
         return False
-    return inspect.iscoroutinefunction(value) or inspect.isawaitable(value)
+    if kind is types.FunctionType:  # what inspect.iscoroutinefunction reads of a plain function; never awaitable
+        return bool(value.__code__.co_flags & inspect.CO_COROUTINE)
+    if inspect.iscoroutinefunction(value) or inspect.isawaitable(value):
+        return True
+    if never_async(kind):
+        NEVER_ASYNC.add(kind)
+    return False
 
 
 def takes_no_arguments(function) -> bool:
@@ -94,28 +116,36 @@ def takes_no_arguments(function) -> bool:
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in parameters)
 
 
-SCALAR_TYPES = frozenset(PLAIN_TYPES)
+# Classes whose values ``hides_async`` need not look at: never async, and not looked into.
+LEAVES: set[type] = set(PLAIN_TYPES)
 
 
 def hides_async(value: Any) -> bool:
-    """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down)."""
+    """Whether an async function or awaitable sits inside ``value`` (a dict or list, two levels down).
+
+    A dict's or list's children that are all of classes known to be leaves (plain values, rows,
+    markup) are passed over at once: a table page's context holds lists of hundreds of them."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        kind = type(item)
-        if kind is dict or kind is list or kind is tuple:  # never awaitable themselves: only their values
-            if depth < 2:
-                values = item.values() if kind is dict else item[:100]
-                stack += [(v, depth + 1) for v in values if type(v) not in SCALAR_TYPES]
-            continue
         if isinstance(item, PLAIN_TYPES):
+            LEAVES.add(type(item))
             continue
         if is_async(item):
             return True
-        if depth < 2 and isinstance(item, dict):
-            stack += [(v, depth + 1) for v in item.values()]
-        elif depth < 2 and isinstance(item, (list, tuple)):
-            stack += [(v, depth + 1) for v in item[:100]]
+        if not isinstance(item, (dict, list, tuple)):
+            if type(item) in NEVER_ASYNC:
+                LEAVES.add(type(item))
+            continue
+        if depth >= 2:
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item[:100]
+        kinds = {type(child) for child in children}
+        # Passed over: children that are all leaves; or, one level above the last, children that
+        # are all of classes never async (lists and dicts among them: they would not be looked into).
+        if kinds <= LEAVES or (depth == 1 and kinds <= LEAVES | NEVER_ASYNC):
+            continue
+        stack += [(v, depth + 1) for v in children]
     return False
 
 
@@ -196,7 +226,7 @@ async def render_template(datasette, render_async, templates, context=None, requ
     if any(hides_async(value) for name, value in template_context.items() if name not in vouched):
         return await render_async(templates, context, request=request, view_name=view_name)
     try:
-        return template.render(template_context)
+        return lean_table.render_plainly(template, template_context)
     except Exception:  # (breadcrumbs asked for another table, say): Datasette renders it, or says why not
         return await render_async(templates, context, request=request, view_name=view_name)
 
