@@ -333,18 +333,7 @@ def markdown_for_its_columns(render_markdown_cell):
     decided_for: list = [None]
 
     def render_cell(value, column, table, database, datasette):
-        if not isinstance(value, str):
-            return None
-        if pm.hook.get_metadata.get_hookimpls():
-            return render_markdown_cell(value, column, table, database, datasette)
-        if decided_for[0] is not datasette._metadata_local:
-            decided.clear()
-            decided_for[0] = datasette._metadata_local
-        key = (database, table)
-        if key not in decided:
-            decided[key] = markdown_columns(datasette, database, table)
-        names, pattern = decided[key]
-        if column in names or (pattern is not None and pattern.match(column)):
+        if isinstance(value, str) and renders_column(datasette, database, table, column):
             return render_markdown_cell(value, column, table, database, datasette)
         return None
 
