@@ -118,9 +118,13 @@ async def test_a_visitors_own_sql_is_not_tried_twice(stalling, caplog):
     datasette, plugin = stalling
     caplog.set_level(logging.WARNING, logger="leftbehind")
     caplog.clear()
-    statuses = []
+    statuses, asked = [], []
     for n in range(3):
         sql = f"select count(*) + {n} from wards"  # a new statement: it stalls
+        asked.append(sql)
         statuses.append((await datasette.client.get(f"/leftbehind.json?sql={quote(sql)}")).status_code)
     assert statuses == [400, 400, 400]  # interrupted, and answered so
-    assert not [record for record in caplog.records if "tried once more" in record.getMessage()]
+    # The site's own queries on the way (Datasette's reading of sqlite_master, say) are ordinary and
+    # may be tried again when they stall for the first time; the visitor's never is.
+    retried = [record.getMessage() for record in caplog.records if "tried once more" in record.getMessage()]
+    assert not [message for message in retried if any(sql in message for sql in asked)], retried
