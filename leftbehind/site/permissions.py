@@ -92,6 +92,9 @@ def remembered_table_allows(datasette: Datasette):
 
 
 DEFAULT_PERMISSIONS = "datasette.default_permissions"
+# Answers kept at most: the site's actions and resources are a few hundred; a resource spelled by
+# a request (a database or query name Datasette has not yet refused) must not grow the store.
+KEPT_ANSWERS_AT_MOST = 4096
 
 
 def anonymous_answers_kept() -> bool:
@@ -135,7 +138,12 @@ def looked_up_permission_allowed(datasette: Datasette, names: TableNames):
                 kept_for[0] = datasette._metadata_local
             key = (action, resource)
             try:
-                result = kept[key] if key in kept else kept.setdefault(key, await hooks_answer(actor, action, resource))
+                if key in kept:
+                    result = kept[key]
+                else:
+                    result = await hooks_answer(actor, action, resource)
+                    if len(kept) < KEPT_ANSWERS_AT_MOST:  # bounded whatever names requests bring
+                        kept[key] = result
             except TypeError:  # a resource that cannot be a key (a plugin's list): asked every time
                 result = await hooks_answer(actor, action, resource)
         else:
