@@ -16,7 +16,6 @@ from datasette.views import table as datasette_table
 from datasette.views.row import RowView
 from datasette.views.table import _sql_params_pks
 
-from leftbehind.site.pages import wards
 from leftbehind.site.pages.row_view import LEAN_PAGES, ROW_PAGES, PeopleRowView, table_columns
 from leftbehind.site.pages.wards import ward_page
 
@@ -178,10 +177,10 @@ async def test_a_ward_page_interrupted_once_is_read_again(datasette, monkeypatch
     """A ward page's queries, read in one trip, keep Datasette's time limit and the site's one retry."""
     await datasette.invoke_startup()
     expected = await ward_page(datasette, "E05001648")
-    monkeypatch.setattr(wards.datasette_database, "sqlite_timelimit", Interrupting(1))
+    monkeypatch.setattr("datasette.database.sqlite_timelimit", Interrupting(1))
     assert await ward_page(datasette, "E05001648") == expected
     assert "tried once more" in caplog.text
-    monkeypatch.setattr(wards.datasette_database, "sqlite_timelimit", Interrupting(2))
+    monkeypatch.setattr("datasette.database.sqlite_timelimit", Interrupting(2))
     with pytest.raises(QueryInterrupted):
         await ward_page(datasette, "E05001648")
 

@@ -17,6 +17,7 @@ What the pages read once (lookups, facts, schema, the sitemap) is read at start-
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from datasette import database as datasette_database
@@ -31,6 +32,13 @@ def carries_visitor_sql(sql: str, params) -> bool:
     """Whether this query runs SQL a visitor wrote into the request being answered."""
     request = sql_lane.REQUEST.get()
     return request is not None and request[2].runs_in(sql, params)
+
+
+def log_retry(limit_ms: int, sql: str) -> None:
+    logger.warning(
+        "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
+        limit_ms, " ".join(str(sql).split())[:300],
+    )
 
 
 _installed = False
@@ -57,10 +65,7 @@ def use_retry_on_interrupt() -> None:
         except QueryInterrupted:
             if custom_time_limit is not None or carries_visitor_sql(sql, params):
                 raise
-            logger.warning(
-                "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
-                self.ds.sql_time_limit_ms, " ".join(str(sql).split())[:300],
-            )
+            log_retry(self.ds.sql_time_limit_ms, sql)
             return await original(self, *arguments)
 
     # Should the lane's wrapping already be in place (an instance built before register()),
@@ -73,9 +78,31 @@ async def read_rows(db, sql: str, params: dict | tuple | None = None) -> list[di
     """``sql``'s rows as dicts, read on one of Datasette's connections without a time limit:
     for what the site reads once, at start-up, from the immutable database."""
 
-    def read(connection) -> list[dict[str, Any]]:
-        cursor = connection.execute(sql, params or {})
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return await db.execute_fn(lambda connection: rows_of(connection.execute(sql, params or {})))
 
-    return await db.execute_fn(read)
+
+def rows_of(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def rows_within_limit(connection: sqlite3.Connection, sql: str, params: dict, limit_ms: int) -> list[dict[str, Any]]:
+    """For a function run on one of Datasette's connections (``db.execute_fn``): ``sql``'s rows under
+    the time limit, tried once more when the limit interrupts them, as ``Database.execute`` does
+    for an ordinary page's query; interrupted twice, ``QueryInterrupted``, as there."""
+    def rows() -> list[dict[str, Any]]:
+        with datasette_database.sqlite_timelimit(connection, limit_ms):
+            return rows_of(connection.execute(sql, params))
+
+    try:
+        return rows()
+    except sqlite3.OperationalError as error:
+        if "interrupted" not in str(error):
+            raise
+    log_retry(limit_ms, sql)
+    try:
+        return rows()
+    except sqlite3.OperationalError as error:
+        if "interrupted" not in str(error):
+            raise
+        raise QueryInterrupted(error, sql, params) from error

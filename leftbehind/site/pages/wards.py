@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import sqlite3
 from typing import Any
 from urllib.parse import urlencode
-
-from datasette import database as datasette_database
-from datasette.database import QueryInterrupted
 
 from leftbehind.polyline import decode_outline
 from leftbehind.site.pages.reading import (
@@ -36,8 +31,7 @@ from leftbehind.site.pages.words import (
     status_of,
     weighs_most,
 )
-
-logger = logging.getLogger(__name__)
+from leftbehind.site.retry import rows_within_limit
 
 WARD_AND_COUNCIL_SQL = """
 with council as (
@@ -68,35 +62,12 @@ def ward_queries(schema: Schema, facts: dict[str, Any]) -> dict[str, str]:
 
 async def read_ward(datasette, db, queries: dict[str, str], ward_code: str) -> dict[str, list[dict[str, Any]]]:
     """Every query of a ward's page, in one trip to a SQL thread (each trip costs more than
-    these indexed queries). Each query keeps what ``db.execute`` gives it: Datasette's time
-    limit, and the site's one more try when the limit interrupts it
-    (``leftbehind/site/retry.py``); interrupted twice, it is ``QueryInterrupted``, as there."""
-    limit = datasette.sql_time_limit_ms
-    params = {"code": ward_code}
-
-    def read(connection) -> dict[str, list[dict[str, Any]]]:
-        found = {}
-        for name, sql in queries.items():
-            for attempt in (1, 2):
-                try:
-                    with datasette_database.sqlite_timelimit(connection, limit):
-                        cursor = connection.execute(sql, params)
-                        rows = cursor.fetchall()
-                    break
-                except sqlite3.OperationalError as error:
-                    if "interrupted" not in str(error):
-                        raise
-                    if attempt == 2:
-                        raise QueryInterrupted(error, sql, params) from error
-                    logger.warning(
-                        "a query of an ordinary page passed the %s ms time limit; tried once more: %s",
-                        limit, " ".join(sql.split())[:300],
-                    )
-            names = [column[0] for column in cursor.description]
-            found[name] = [dict(zip(names, row)) for row in rows]
-        return found
-
-    return await db.execute_fn(read)
+    these indexed queries), each under Datasette's time limit with the site's one more try
+    (``leftbehind/site/retry.py``)."""
+    limit, params = datasette.sql_time_limit_ms, {"code": ward_code}
+    return await db.execute_fn(
+        lambda connection: {name: rows_within_limit(connection, sql, params, limit) for name, sql in queries.items()}
+    )
 
 
 async def ward_page(datasette, ward_code: str) -> dict[str, Any] | None:
