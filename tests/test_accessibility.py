@@ -95,28 +95,11 @@ def audited_path(page_type, width: str) -> str:
     return page_type.path + ("&" if "?" in page_type.path else "?") + f"_size={AUDITED_ROWS}"
 
 
-# Datasette's page for a query stopped at sql_time_limit_ms (1 s). A machine busy enough can stop
-# even the SQL page's small query there, on a server just started (seen once, at load 10 with
-# two busy loops): that is the site answering honestly, not a fault of the page, and a person
-# would load it again. Ordinary pages retry such a query themselves (leftbehind/site/retry.py);
-# ad-hoc SQL does not, so that a runaway query never runs twice.
-TOOK_TOO_LONG = "SQL query took too long"
-
-
-async def open_for_audit(opened: Visit, path: str, status: int) -> None:
-    """``opened.open``, loading the page once more if the machine's slowness stopped its SQL."""
-    response = await opened.page.goto(opened.base + path)
-    if status == 200 and response is not None and response.status == 400 and TOOK_TOO_LONG in await response.text():
-        opened.watch.take()  # that 400 and its console line were the machine's, not the page's
-        response = await opened.page.goto(opened.base + path)
-    assert response is not None and response.status == status, (path, response and response.status)
-
-
 async def audit_page(opened: Visit, page_type, width: str) -> dict[str, object]:
     """One page type at one width: its blocking axe violations, a wrong structure, a sideways
     scroll at 390 px, any cell showing a raw JSON array, and problems on our side."""
     found: dict[str, object] = {}
-    await open_for_audit(opened, audited_path(page_type, width), page_type.status)
+    await opened.open(audited_path(page_type, width), page_type.status, reload_if_out_of_time=True)
     await opened.settle()
     await reach_state(opened.page, page_type)
     await opened.settle()

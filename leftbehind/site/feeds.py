@@ -89,18 +89,14 @@ def element(tag: str, text: str | None = None, **attributes: str | None) -> str:
 
 
 def escaped_text(text: str) -> str:
-    """``escape_text(xml_text(text))``: the text of an element as written (empty: a short empty element)."""
-    if text.isascii() and text.isprintable():
-        return escape_text(text)
-    return escape_text(NOT_XML.sub("", text))
+    """The character data of an element as written: XML's impossible characters dropped, then escaped."""
+    return escape_text(xml_text(text))
 
 
 def text_element(tag: str, text: str | None) -> str:
     """``element(tag, text)``, an element without attributes: most of a feed's."""
-    text = xml_text(text) if text is not None else None
-    if text:
-        return f"<{tag}>{escape_text(text)}</{tag}>"
-    return f"<{tag} />"
+    written = escaped_text(text) if text is not None else ""
+    return f"<{tag}>{written}</{tag}>" if written else f"<{tag} />"
 
 
 def parent(tag: str, children: list[str], namespace: str = "") -> str:

@@ -36,7 +36,10 @@ from datasette.views.base import ureg
 from datasette.views.table import LINK_WITH_LABEL, LINK_WITH_VALUE, Row
 from jinja2 import pass_context
 from markupsafe import Markup, escape
-from pluggy._callers import _multicall
+try:  # pluggy's own caller: only when the hook runs through it may this module call the functions itself
+    from pluggy._callers import _multicall
+except ImportError:  # (a pluggy that moved it: every cell goes through pluggy, as Datasette does)
+    _multicall = None
 
 datasette_display_columns_and_rows = table_view.display_columns_and_rows  # before use_lean_cells()
 
@@ -173,7 +176,7 @@ def column_renderers(datasette, database: str, table: str, columns: list[str]) -
     """
     hook = pm.hook.render_cell
     implementations = list(reversed(hook.get_hookimpls()))  # pluggy calls the last registered first
-    if pm._inner_hookexec is not _multicall or any(
+    if _multicall is None or getattr(pm, "_inner_hookexec", None) is not _multicall or any(
         i.hookwrapper or i.wrapper or i.kwargnames for i in implementations
     ):
         return None
