@@ -73,14 +73,18 @@ class Server:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of ``pid`` and every process under it, from /proc."""
+    """User and system CPU seconds of ``pid`` and every process under it, from /proc, with
+    those of the processes under them that have ended: gunicorn replaces a worker after
+    ``MAX_REQUESTS`` (a cached page reaches that in seconds), and a worker's CPU, gone from the
+    tree, is then in its parent's ``cutime`` and ``cstime`` (counted once: only ended,
+    waited-for processes are there)."""
     total = 0.0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+            total += sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack += [int(child) for child in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):

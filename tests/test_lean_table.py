@@ -53,13 +53,15 @@ async def pages_both_ways(datasette, paths: list[str]) -> dict[str, tuple[int, s
     for path in paths:
         ours = await datasette.client.get(path)
         pm.unregister(lean_table)
-        lean, lean_query = table_view.display_columns_and_rows, lean_table.render_plainly
+        lean, lean_query, direct = table_view.display_columns_and_rows, lean_table.render_plainly, pm.hook.render_cell
         table_view.display_columns_and_rows = lean_table.datasette_display_columns_and_rows
         lean_table.render_plainly = lambda template, context: template.render(context)
+        pm.hook.render_cell = direct.caller  # pluggy's own hook caller
         try:
             theirs = await datasette.client.get(path)
         finally:
             table_view.display_columns_and_rows, lean_table.render_plainly = lean, lean_query
+            pm.hook.render_cell = direct
             pm.register(lean_table, "leftbehind.site.lean_table")
         assert ours.status_code == theirs.status_code, path
         pages[path] = (ours.status_code, ours.text, theirs.text)
@@ -132,20 +134,27 @@ class Wrapping:
         return (yield)
 
 
+# A table page of 10 rows of 15 columns, and a query page of 10 rows of 2: the cells each has.
+PAGES_OF_CELLS = {
+    f"/{DATABASE}/left_behind_neighbourhoods?_size=10": 10 * 15,
+    sql_page("select ward_code, ward_name from left_behind_neighbourhoods limit 10"): 10 * 2,
+}
+
+
+@pytest.mark.parametrize("path", PAGES_OF_CELLS)
 @pytest.mark.parametrize("plugin_class", [Shouting, Wrapping])
-async def test_other_plugins_render_cells_as_with_datasette(datasette, data, monkeypatch, plugin_class):
+async def test_other_plugins_render_cells_as_with_datasette(datasette, data, monkeypatch, plugin_class, path):
     monkeypatch.setenv("LEFTBEHIND_RESPONSE_CACHE", "off")
     await datasette.invoke_startup()
     plugin = plugin_class()
     pm.register(plugin, "test-cells")
     try:
-        path = f"/{DATABASE}/left_behind_neighbourhoods?_size=10"
         (_, ours, theirs), = (await pages_both_ways(datasette, [path])).values()
     finally:
         pm.unregister(plugin)
     assert ours == theirs
-    # Both ways, every cell of 10 rows of 15 columns.
-    assert getattr(plugin, "asked", getattr(plugin, "wrapped", 0)) == 2 * 10 * 15
+    # Both ways, every cell.
+    assert getattr(plugin, "asked", getattr(plugin, "wrapped", 0)) == 2 * PAGES_OF_CELLS[path]
     if plugin_class is Shouting:
         name = data.execute("select ward_name from left_behind_neighbourhoods limit 1").fetchone()[0]
         assert f"&lt;{name.upper()}&gt;" in ours  # escaped: a plugin's plain string is text
@@ -160,3 +169,38 @@ def test_text_is_escaped_as_jinja_escapes_it():
 
     for value in ["plain", "a & b", "<script>", "it's \"quoted\"", Markup("<a href='x'>y</a>"), 12, 1.5, None, Html()]:
         assert lean_table.html_text(value) == str(escape(value)), value
+
+
+async def test_render_cell_is_still_pluggys_hook_but_for_the_call(datasette, data):
+    """``DirectRenderCell`` answers as pluggy's caller does, cell for cell, and is pluggy's hook
+    for everything else: a plugin registered later is called, listed, and unregistered."""
+    await datasette.invoke_startup()
+    direct = pm.hook.render_cell
+    assert isinstance(direct, lean_table.DirectRenderCell)
+    rows = data.execute("select * from wards order by cni_rank limit 20").fetchall()
+    cells = [
+        {"row": row, "value": row[column], "column": column, "table": table, "database": DATABASE,
+         "datasette": datasette, "request": None, "value_type": None, "pks": [], "column_type": None}
+        for row in rows for column in row.keys() for table in ("wards", None)
+    ]
+    assert [direct(**cell) for cell in cells] == [direct.caller(**cell) for cell in cells]
+    assert any(direct(**cell) for cell in cells)  # some cells are ours to write
+
+    plugin = Shouting()
+    pm.register(plugin, "test-cells-later")
+    try:
+        answers = [direct(**cell) for cell in cells]
+        assert answers == [direct.caller(**cell) for cell in cells]
+        assert plugin.asked == 2 * len(cells)
+        assert [hook.name for hook in pm.get_hookcallers(plugin)] == ["render_cell"]  # as /-/plugins lists hooks
+    finally:
+        pm.unregister(plugin)
+    assert [direct(**cell) for cell in cells] == [direct.caller(**cell) for cell in cells]
+    assert plugin.asked == 2 * len(cells)  # no longer asked
+
+    # A caller that leaves out an argument gets pluggy's own answer: its warning and its error.
+    incomplete = {k: v for k, v in cells[0].items() if k != "column"}
+    with pytest.warns(UserWarning, match="column"), pytest.raises(Exception) as theirs:
+        direct.caller(**incomplete)
+    with pytest.warns(UserWarning, match="column"), pytest.raises(type(theirs.value)):
+        direct(**incomplete)
