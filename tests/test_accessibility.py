@@ -101,8 +101,8 @@ async def audit_page(opened: Visit, page_type, width: str) -> dict[str, object]:
     found: dict[str, object] = {}
     await opened.open(audited_path(page_type, width), page_type.status, reload_if_out_of_time=True)
     await opened.settle()
-    await reach_state(opened.page, page_type)
-    await opened.settle()
+    if await reach_state(opened.page, page_type):
+        await opened.settle()
     longest_body = await opened.page.evaluate(LONGEST_TABLE_BODY)
     report = await axe_report(opened.page, contrast_rows=AUDITED_ROWS if longest_body > AUDITED_ROWS else None)
     if report.blocking():
@@ -244,10 +244,13 @@ async def test_keyboard_alone_reaches_and_operates_search_facets_and_the_map(des
     await page.keyboard.press("Tab")
     assert (await page.evaluate(FOCUSED, FOCUS_TARGETS))["inMain"]
 
-    # From the top, Tab alone reaches every control, each with a visible focus.
+    # From the top, Tab alone reaches every other control, each with a visible focus. (Not the skip
+    # link again: Chromium goes on from where the skip link sent the keyboard, so reaching it
+    # again means going round the whole page, some 700 presses; the lines above proved it.)
     await focus_from_the_top(page)
-    reached = await tab_until(page, set(FOCUS_TARGETS))
-    assert set(reached) == set(FOCUS_TARGETS), f"never reached: {set(FOCUS_TARGETS) - set(reached)}"
+    wanted = set(FOCUS_TARGETS) - {"skip link"}
+    reached = await tab_until(page, wanted)
+    assert set(reached) == wanted, f"never reached: {wanted - set(reached)}"
     assert all(target["outline"] and target["inViewport"] for target in reached.values()), reached
 
     # The map's zoom buttons work from the keyboard.

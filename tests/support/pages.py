@@ -170,8 +170,9 @@ def ward_heading(ward_name: str, lad_name: str, lad24_name: str | None) -> str:
 SUGGESTION_TEXT = "nor"
 
 
-async def reach_state(page, page_type: PageType) -> None:
-    """Do on the page what a person does to reach ``page_type``'s state, and wait until it is there.
+async def reach_state(page, page_type: PageType) -> bool:
+    """Do on the page what a person does to reach ``page_type``'s state, and wait until it is there;
+    whether anything was done (False: the page is as it opened, and need not settle again).
 
     Every map on the page is first scrolled to and drawn (static/maps.js draws one only near the
     screen), so its marks and controls are audited too.
@@ -179,14 +180,15 @@ async def reach_state(page, page_type: PageType) -> None:
     from support.browser import wait_for_markers
 
     maps = page.locator("[data-map]")
-    for index in range(await maps.count()):
+    drawn = await maps.count()
+    for index in range(drawn):
         await maps.nth(index).scroll_into_view_if_needed()
         status = maps.nth(index).locator("xpath=ancestor::figure[1]//*[contains(@class, 'lb-map-status')]")
         await page.wait_for_function("(status) => status.textContent.trim() !== ''", arg=await status.element_handle())
-    if await maps.count():
+    if drawn:
         await page.evaluate("window.scrollTo(0, 0)")  # drawn; back to the top, as the page opened
     if page_type.state is None:
-        return
+        return drawn > 0
     if page_type.state == "column menu":
         icon = page.locator(".rows-and-columns th svg.dropdown-menu-icon").nth(1)
         await icon.click()
@@ -202,3 +204,4 @@ async def reach_state(page, page_type: PageType) -> None:
         await page.wait_for_function("() => document.querySelectorAll('[data-suggest-list] a').length > 1")
     else:
         raise ValueError(f"no such state: {page_type.state}")
+    return True
