@@ -253,7 +253,10 @@ def date_problem(value: str) -> str | None:
 
 def url_problem(value: str) -> str | None:
     """Only absolute http(s) URLs: anything else could run as a link (javascript:) or mislead."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # (an unclosed "[" in the host, say: urlsplit refuses what it cannot split)
+        return f"{shown(value)} is not a valid http(s) URL"
     if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
         return f"{shown(value)} is not a valid http(s) URL"
     return None

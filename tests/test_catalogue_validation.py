@@ -115,7 +115,9 @@ def test_impossible_date(data_copy, old_database, capsys, bad_date):
     assert bad_date in err
 
 
-@pytest.mark.parametrize("bad_url", ["www.ukonward.com/socialstimulus/", "ftp://example.org/x", "https://exa mple.org/"])
+@pytest.mark.parametrize(
+    "bad_url", ["www.ukonward.com/socialstimulus/", "ftp://example.org/x", "https://exa mple.org/", "https://[www.ukonward.com/"]
+)
 def test_malformed_url(data_copy, old_database, capsys, bad_url):
     replace_in(data_copy / "organisations.yml", "website: https://www.ukonward.com/", f"website: '{bad_url}'")
     status, err = run_build(data_copy, old_database, capsys)
