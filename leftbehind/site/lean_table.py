@@ -175,7 +175,7 @@ def column_renderers(datasette, database: str, table: str, columns: list[str]) -
     which Datasette would skip. Every other plugin's is called for every cell, as pluggy calls it.
     """
     implementations = called_directly(pm.hook.render_cell.get_hookimpls())
-    if implementations is None:
+    if implementations is None or not pluggy_calls_plainly():
         return None
     renderers: dict[str, list] = {}
     for column in columns:
@@ -186,12 +186,15 @@ def column_renderers(datasette, database: str, table: str, columns: list[str]) -
     return renderers
 
 
+def pluggy_calls_plainly() -> bool:
+    """Whether pluggy's hooks run through its own caller: not under its call monitoring (tracing)."""
+    return _multicall is not None and getattr(pm, "_inner_hookexec", None) is _multicall
+
+
 def called_directly(hook_implementations: list) -> list | None:
     """The implementations in the order pluggy calls them (the last registered first), when pluggy
-    would do no more than call each in turn: None for a wrapper, keyword-only arguments, or
-    pluggy's call monitoring (tracing), when only pluggy itself may call them."""
-    if _multicall is None or getattr(pm, "_inner_hookexec", None) is not _multicall:
-        return None
+    would do no more than call each in turn: None for a wrapper or keyword-only arguments, when
+    only pluggy itself may call them. (Whether pluggy is monitored is ``pluggy_calls_plainly``.)"""
     implementations = list(reversed(hook_implementations))
     if any(i.hookwrapper or i.wrapper or i.kwargnames for i in implementations):
         return None
@@ -206,7 +209,8 @@ class DirectRenderCell:
     Everything but the call is pluggy's hook caller's own (registering and listing plugins
     reach it through this). Which functions to call is decided again whenever its list of
     implementations changes; when pluggy would do more than call them (``called_directly``
-    says None), or a caller leaves out an argument, the call is pluggy's.
+    says None, the hook's specification gives defaults, or pluggy is monitored), or a caller
+    leaves out an argument, the call is pluggy's.
     """
 
     def __init__(self, caller) -> None:
@@ -218,12 +222,13 @@ class DirectRenderCell:
         return getattr(self.caller, name)
 
     def __call__(self, **kwargs):
-        implementations = self.caller._hookimpls
-        if implementations != self.seen or getattr(pm, "_inner_hookexec", None) is not _multicall:
-            self.seen = list(implementations)
+        if self.caller._hookimpls != self.seen:
+            self.seen = list(self.caller._hookimpls)
             direct = called_directly(self.seen)
-            self.plan = None if direct is None else [(i.function, i.argnames) for i in direct]
-        if self.plan is None or self.caller.spec is None or self.caller.spec.kwargnames:
+            spec = self.caller.spec
+            plain = direct is not None and spec is not None and not spec.kwargnames
+            self.plan = [(i.function, i.argnames) for i in direct] if plain else None
+        if self.plan is None or not pluggy_calls_plainly():
             return self.caller(**kwargs)
         results = []
         try:

@@ -90,19 +90,13 @@ def rows_within_limit(connection: sqlite3.Connection, sql: str, params: dict, li
     """For a function run on one of Datasette's connections (``db.execute_fn``): ``sql``'s rows under
     the time limit, tried once more when the limit interrupts them, as ``Database.execute`` does
     for an ordinary page's query; interrupted twice, ``QueryInterrupted``, as there."""
-    def rows() -> list[dict[str, Any]]:
-        with datasette_database.sqlite_timelimit(connection, limit_ms):
-            return rows_of(connection.execute(sql, params))
-
-    try:
-        return rows()
-    except sqlite3.OperationalError as error:
-        if "interrupted" not in str(error):
-            raise
-    log_retry(limit_ms, sql)
-    try:
-        return rows()
-    except sqlite3.OperationalError as error:
-        if "interrupted" not in str(error):
-            raise
-        raise QueryInterrupted(error, sql, params) from error
+    for attempt in (1, 2):
+        try:
+            with datasette_database.sqlite_timelimit(connection, limit_ms):
+                return rows_of(connection.execute(sql, params))
+        except sqlite3.OperationalError as error:
+            if "interrupted" not in str(error):
+                raise
+            if attempt == 2:
+                raise QueryInterrupted(error, sql, params) from error
+            log_retry(limit_ms, sql)
