@@ -13,8 +13,11 @@ them with gunicorn, the established process manager:
 - a worker whose event loop has not ticked for ``WORKER_TIMEOUT_SECONDS``
   (``LEFTBEHIND_WORKER_TIMEOUT``) is killed and replaced: uvicorn sends gunicorn's
   heartbeat from its event loop, so a blocked loop misses it;
-- each worker is replaced after ``MAX_REQUESTS`` requests plus up to
-  ``MAX_REQUESTS_JITTER`` (random, so the workers are not replaced together);
+- each worker is replaced after ``MAX_REQUESTS`` requests (``LEFTBEHIND_MAX_REQUESTS``)
+  plus up to a tenth more (random, so the workers are not replaced together); a worker
+  being replaced answers, with ``Connection: close``, a request that arrives on a
+  connection it holds, rather than closing a kept-alive connection under a request on
+  its way (see ``HeaderDeadlineProtocol.shutdown``);
 - a deadline of ``HEADER_TIMEOUT_SECONDS`` to receive each request's line and
   headers, after which the connection is answered 408 and closed, and a deadline of
   ``WRITE_TIMEOUT_SECONDS`` (``LEFTBEHIND_WRITE_TIMEOUT``) for a client to take any of
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
 import time
@@ -57,7 +61,6 @@ WORKER_TIMEOUT_SECONDS = 15
 BOOT_ALLOWANCE_SECONDS = 60
 GRACEFUL_TIMEOUT_SECONDS = 10
 MAX_REQUESTS = 25_000
-MAX_REQUESTS_JITTER = 2_500
 HEADER_TIMEOUT_SECONDS = 10.0
 # A client that takes none of a response it is sent for this long is disconnected,
 # and what was waiting for it freed (the transport holds at most uvicorn's high-water
@@ -75,6 +78,7 @@ KEEP_ALIVE_SECONDS = 5
 # leftbehind/site/guard.py enforces the smaller limits on complete requests.
 MAX_INCOMPLETE_REQUEST_BYTES = 64 * 1024
 TIMEOUT_MESSAGE = b"The request's line and headers took too long to arrive.\n"
+CONNECTION_CLOSE = (b"connection", b"close")
 REQUEST_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\n"
     b"content-type: text/plain; charset=utf-8\r\n"
@@ -98,11 +102,15 @@ class HeaderDeadlineProtocol(H11Protocol):
     mark (uvicorn then stops handing it more of the response) and is lifted
     when the client has taken enough for the buffer to drain; a client that
     takes nothing for ``write_timeout`` seconds is disconnected.
+
+    A worker being replaced (after its ``MAX_REQUESTS``, or a stop) answers each
+    connection's next request and then closes it (see ``shutdown``).
     """
 
     header_timeout = HEADER_TIMEOUT_SECONDS
     write_timeout = float(os.environ.get("LEFTBEHIND_WRITE_TIMEOUT") or WRITE_TIMEOUT_SECONDS)
     _write_deadline: asyncio.TimerHandle | None = None
+    _retiring = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -120,6 +128,44 @@ class HeaderDeadlineProtocol(H11Protocol):
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self._arm_header_deadline()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._retiring:
+            self._last_answer()
+
+    def shutdown(self) -> None:
+        """Begin closing this connection, because the worker is being replaced.
+
+        uvicorn closes a connection that is between requests at once. A client that
+        has just sent its next request on it (a kept-alive connection, or a new one
+        the worker had accepted) then gets no answer: the request is lost with the
+        connection, and one client's volume, which brought the replacement about,
+        costs another visitor a request. So the connection is closed only after the
+        answer to a request that arrives within the keep-alive time; that answer says
+        ``Connection: close``. A request under way is answered the same way.
+        """
+        self._retiring = True
+        if self.cycle is None or self.cycle.response_complete:
+            self.loop.call_later(self.timeout_keep_alive, self._close_if_between_requests)
+        else:
+            self._last_answer()
+
+    def _last_answer(self) -> None:
+        """Make the request under way the connection's last: its answer says so."""
+        cycle = self.cycle
+        if cycle is None or cycle.response_complete:
+            return
+        cycle.keep_alive = False
+        if not cycle.response_started and CONNECTION_CLOSE not in cycle.default_headers:
+            cycle.default_headers = [*cycle.default_headers, CONNECTION_CLOSE]
+
+    def _close_if_between_requests(self) -> None:
+        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+            return
+        if self.conn.our_state in (h11.IDLE, h11.DONE):
+            self.conn.send(h11.ConnectionClosed())
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()
@@ -238,6 +284,18 @@ class SiteWorker(UvicornWorker):
         os.utime(self.tmp.fileno(), (start, start))
         super().init_process()
 
+    def _install_sigquit_handler(self) -> None:
+        """On SIGQUIT, stop the way SIGTERM stops a worker: finish what is under way, then end.
+
+        gunicorn sends its workers SIGQUIT when the master is told to stop quickly (SIGINT,
+        which Fly.io sends to stop a machine, or SIGQUIT). uvicorn-worker (0.4) answers it by
+        only marking the worker as no longer alive, which uvicorn never reads
+        (Kludex/uvicorn-worker#2): the workers carried on until gunicorn killed them,
+        requests and all, at the end of its graceful timeout. uvicorn stops on SIGTERM, so
+        SIGQUIT is passed on as that.
+        """
+        asyncio.get_running_loop().add_signal_handler(signal.SIGQUIT, signal.raise_signal, signal.SIGTERM)
+
     @property
     def CONFIG_KWARGS(self) -> dict[str, Any]:  # noqa: N802 (UvicornWorker's name)
         trusted = forwarded_allow_ips()
@@ -249,6 +307,12 @@ class SiteWorker(UvicornWorker):
             "proxy_headers": trusted is not None,
             "forwarded_allow_ips": trusted,
         }
+
+
+def graceful_stop_seconds() -> int:
+    """How long a stopping worker has before gunicorn kills it: ``GRACEFUL_TIMEOUT_SECONDS`` for
+    the requests under way, and the keep-alive time for one more request on each open connection."""
+    return GRACEFUL_TIMEOUT_SECONDS + KEEP_ALIVE_SECONDS
 
 
 def bind_address(host: str, port: int) -> str:
@@ -264,15 +328,16 @@ class SiteServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
+        max_requests = positive_int("LEFTBEHIND_MAX_REQUESTS", MAX_REQUESTS)
         settings = {
             "bind": [bind_address(self.options["host"], self.options["port"])],
             "workers": positive_int("LEFTBEHIND_WORKERS", WORKERS),
             "worker_class": "leftbehind.server.SiteWorker",
             "timeout": positive_int("LEFTBEHIND_WORKER_TIMEOUT", WORKER_TIMEOUT_SECONDS),
-            "graceful_timeout": GRACEFUL_TIMEOUT_SECONDS,
+            "graceful_timeout": graceful_stop_seconds(),
             "keepalive": KEEP_ALIVE_SECONDS,
-            "max_requests": MAX_REQUESTS,
-            "max_requests_jitter": MAX_REQUESTS_JITTER,
+            "max_requests": max_requests,
+            "max_requests_jitter": max_requests // 10,
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",

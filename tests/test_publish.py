@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from leftbehind import publish
+from leftbehind import publish, server
 from leftbehind.build import ROOT
 from leftbehind.serve import main
 from support.live import PROBE_PATH, free_port, running
@@ -209,6 +209,9 @@ def test_fly_deploys_the_image_with_its_config():
     assert str(service["internal_port"]) == image_environment()["PORT"]
     assert service["concurrency"]["hard_limit"] >= service["concurrency"]["soft_limit"] > 0
     assert config["vm"][0]["memory"] and config["vm"][0]["cpus"]
+    # Fly stops a machine the graceful way and waits as long as the server's workers may take.
+    assert config["kill_signal"] == "SIGTERM"
+    assert config["kill_timeout"] > server.graceful_stop_seconds()
 
 
 @pytest.mark.parametrize("platform", ["fly", "cloudrun"])
