@@ -14,7 +14,6 @@ import os
 import re
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -28,8 +27,8 @@ import httpx
 import pytest
 
 from conftest import profile_datasette
-from support.live import HOST, PROBE_PATH, free_port, running
-from leftbehind.serve import inspect_command, serve_command
+from support.live import HOST, PROBE_PATH, free_port, inspected, running
+from leftbehind.serve import serve_command
 from leftbehind.site import guard, sql_lane, sqlite_limits
 
 pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
@@ -42,8 +41,7 @@ RUNAWAY_SQL = "with recursive c(x) as (select 1 union all select x + 1 from c) s
 def profile_site(database: Path, folder: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     """The profile served as ``make serve`` serves it, told its origin; yields (base URL, log)."""
     folder.mkdir(parents=True, exist_ok=True)
-    inspect_file = folder / "inspect.json"
-    subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+    inspect_file = inspected(database)
     port = free_port()
     base = f"http://{HOST}:{port}"
     log = folder / f"server-{port}.log"

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
-from support.live import HOST, PROBE_PATH, children_of, ends, free_port, running
+from support.live import HOST, PROBE_PATH, children_of, ends, free_port, inspected, running
 
-from leftbehind.serve import inspect_command, serve_command
+from leftbehind.serve import serve_command
 
 WORKER_TIMEOUT_SECONDS = 2
 EVENT_DEADLINE_SECONDS = 120  # how long the events below may take on a busy machine, at most
@@ -54,8 +53,7 @@ def status_of(url: str) -> int:
 
 
 def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path):
-    inspect_file = tmp_path / "inspect.json"
-    subprocess.run(inspect_command(db_path, inspect_file), check=True, capture_output=True)
+    inspect_file = inspected(db_path)
     port = free_port()
     base = f"http://{HOST}:{port}"
     env = {"LEFTBEHIND_WORKERS": "2", "LEFTBEHIND_WORKER_TIMEOUT": str(WORKER_TIMEOUT_SECONDS)}
@@ -87,8 +85,7 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
 
 def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
     """A master killed outright takes its workers with it: none is left holding the port."""
-    inspect_file = tmp_path / "inspect.json"
-    subprocess.run(inspect_command(db_path, inspect_file), check=True, capture_output=True)
+    inspect_file = inspected(db_path)
     port = free_port()
     base = f"http://{HOST}:{port}"
     command = serve_command(db_path, inspect_file, HOST, port)

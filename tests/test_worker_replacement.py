@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import http.client
 import signal
-import subprocess
 import urllib.request
 
-from support.live import HOST, PROBE_PATH, children_of, ends, free_port, running
+from support.live import HOST, PROBE_PATH, children_of, ends, free_port, inspected, running
 from test_stalled_worker import EVENT_DEADLINE_SECONDS, until
 
-from leftbehind.serve import inspect_command, serve_command
+from leftbehind.serve import serve_command
 
 MAX_REQUESTS = 9  # a tenth of it, the jitter, is 0: the worker goes within a tick (0.1 s) of this many
 LIMIT_REACHED = f"Maximum request limit of {MAX_REQUESTS} exceeded"
@@ -35,8 +34,7 @@ def answer(connection: http.client.HTTPConnection, path: str) -> tuple[int, str 
 
 
 def test_a_worker_being_replaced_answers_a_request_on_a_kept_alive_connection(db_path, tmp_path):
-    inspect_file = tmp_path / "inspect.json"
-    subprocess.run(inspect_command(db_path, inspect_file), check=True, capture_output=True)
+    inspect_file = inspected(db_path)
     port = free_port()
     log = tmp_path / "server.log"
     env = {"LEFTBEHIND_WORKERS": "1", "LEFTBEHIND_MAX_REQUESTS": str(MAX_REQUESTS)}
@@ -73,8 +71,7 @@ def test_the_workers_stop_promptly_when_the_master_is_told_to_stop_quickly(db_pa
     """SIGINT to the master (Fly.io's stop signal; ``kill -INT``) stops the workers cleanly:
     gunicorn passes it on to them as SIGQUIT, which uvicorn-worker used to leave unanswered,
     so gunicorn killed them (SIGKILL) at the end of its graceful timeout."""
-    inspect_file = tmp_path / "inspect.json"
-    subprocess.run(inspect_command(db_path, inspect_file), check=True, capture_output=True)
+    inspect_file = inspected(db_path)
     port = free_port()
     log = tmp_path / "server.log"
     with running(serve_command(db_path, inspect_file, HOST, port), f"http://{HOST}:{port}{PROBE_PATH}", log,

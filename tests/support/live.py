@@ -8,8 +8,10 @@ commands, so what is tested and measured is what is published.
 
 from __future__ import annotations
 
+import atexit
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -39,6 +41,27 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+# ``datasette inspect``'s file of each database this process has served, by (path, size, mtime):
+# a build's databases are never written once made, and inspecting one counts every table's rows,
+# about 1.3 s of CPU, once per server started (some 15 a test run) when it was not kept.
+_INSPECTED: dict[tuple[str, int, int], Path] = {}
+_INSPECT_FOLDER: list[Path] = []  # made when first needed, removed when the process ends
+
+
+def inspected(database: Path) -> Path:
+    """The file ``inspect_command`` writes for ``database``, made once per process."""
+    status = database.resolve().stat()
+    key = (str(database.resolve()), status.st_size, status.st_mtime_ns)
+    if key not in _INSPECTED:
+        if not _INSPECT_FOLDER:
+            _INSPECT_FOLDER.append(Path(tempfile.mkdtemp(prefix="leftbehind-inspect-")))
+            atexit.register(shutil.rmtree, _INSPECT_FOLDER[0], ignore_errors=True)
+        inspect_file = _INSPECT_FOLDER[0] / f"{len(_INSPECTED)}-{database.stem}-inspect.json"
+        subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+        _INSPECTED[key] = inspect_file
+    return _INSPECTED[key]
 
 
 def wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT_SECONDS) -> None:
@@ -102,7 +125,8 @@ def profile_server(
 ) -> Iterator[str]:
     """Serve ``database`` with the publishing profile; yield its base URL.
 
-    Runs ``inspect_command`` and then ``serve_command``, exactly as ``make serve``.
+    Runs ``inspect_command`` (once per database, ``inspected``) and then ``serve_command``,
+    exactly as ``make serve``.
     ``response_cache=False`` turns off the profile's in-memory page cache, to measure
     what Datasette itself costs per request. ``origin`` (``https://example.org``)
     is the site's configured public origin: the server still listens on 127.0.0.1,
@@ -111,8 +135,7 @@ def profile_server(
     ``env`` adds to the server's environment (``LEFTBEHIND_WORKERS``, say).
     """
     with _workdir(workdir) as folder:
-        inspect_file = folder / f"{database.stem}-inspect.json"
-        subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
+        inspect_file = inspected(database)
         port = free_port()
         base = f"http://{HOST}:{port}"
         command = serve_command(database, inspect_file, HOST, port)
