@@ -354,8 +354,8 @@ class Visit:
         self.base = base
         self.width = width
 
-    async def open(self, path: str, status: int = 200, *, reload_if_out_of_time: bool = False) -> None:
-        """Go to ``path`` and expect ``status``. With ``reload_if_out_of_time``, a page expected to
+    async def open(self, path: str, status: int = 200, *, reload_if_out_of_time: bool = False) -> Any:
+        """Go to ``path`` and expect ``status``; the response. With ``reload_if_out_of_time``, a page expected to
         answer 200 that answered Datasette's "SQL query took too long" (a busy machine stopped its SQL
         at the time limit) is loaded once more, as a person would reload it."""
         response = await self.page.goto(self.base + path)
@@ -366,6 +366,14 @@ class Visit:
             self.watch.take()  # that 400 and its console line were the machine's, not the page's
             response = await self.page.goto(self.base + path)
         assert response is not None and response.status == status, (path, response and response.status)
+        return response
+
+    async def resize(self, viewport: dict) -> None:
+        """Lay out the pages opened next at ``viewport``, as a fresh context of that size would
+        (the contexts set nothing else that depends on the width)."""
+        if self.page.viewport_size != viewport:
+            await self.page.set_viewport_size(viewport)
+            self.width = viewport["width"]
 
     async def shoot(self, name: str) -> None:
         await screenshot(self.page, f"{name}-{self.width}")
