@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
-import sqlite_utils
 from playwright.async_api import Browser, Page
 from playwright.async_api import Error as PlaywrightError
 
@@ -37,7 +36,6 @@ from support.browser import (
     settle,
     wait_for_markers,
 )
-from leftbehind.build import content_tables
 from leftbehind.serve import SETTINGS
 
 pytestmark = pytest.mark.long  # among the slowest files: scheduled first (tests/conftest.py)
@@ -343,42 +341,18 @@ async def test_search_box_finds_a_publication_by_a_word_of_its_description(tab: 
     tab.assert_no_problems()
 
 
-def pages_to_check(sql: sqlite3.Connection) -> list[str]:
-    """The home page, the database page, /about and every table and view page."""
-    db = sqlite_utils.Database(sql)
-    names = content_tables(db) + db.view_names()
-    return ["/", "/leftbehind", "/about"] + [f"/leftbehind/{name}" for name in names]
+async def test_each_map_tables_page_draws_its_first_page_of_markers(tab: Tab, sql):
+    """The map above each table of places shows the rows of its first request, every one drawn.
 
-
-async def test_every_page_loads_without_errors(tab: Tab, sql):
-    """Every page, four tabs at a time, each watched until it has settled (maps drawn, nothing in flight)."""
-    paths = pages_to_check(sql)
-    assert len(paths) > 15
-    problems: dict[str, list[str]] = {}
-
-    async def visit(share: list[str]) -> None:
-        page = await tab.page.context.new_page()
-        watch = PageWatch(tab.base)
-        watch.attach(page)
-        for path in share:
-            response = await page.goto(tab.base + path)
-            assert response is not None and response.ok, (path, response and response.status)
-            await settle(page, watch)
-            table = path.removeprefix("/leftbehind/")
-            if table in MAP_TABLES:
-                await wait_for_markers(page, first_map_page(mapped_rows(sql, table)))
-            await screenshot(page, screenshot_name(path))
-            if found := watch.take():
-                problems[path] = found
-        await page.close()
-
-    await asyncio.gather(*(visit(paths[start::4]) for start in range(4)))
-    assert problems == {}
-
-
-def screenshot_name(path: str) -> str:
-    name = path.strip("/").replace("/", "-")
-    return name or "home"
+    That every page loads without a problem in the browser is the accessibility sweep's to
+    prove (tests/test_accessibility.py watches each page type it audits, at 390 px and 1280 px);
+    every table's every row is served without an error in tests/test_pages.py."""
+    for table in MAP_TABLES:
+        await tab.open(f"/leftbehind/{table}")
+        await wait_for_markers(tab.page, first_map_page(mapped_rows(sql, table)))
+        await settle(tab.page, tab.watch)
+        await tab.shoot(table, show_map=True)
+    tab.assert_no_problems()
 
 
 # --- the dashboard ------------------------------------------------------------------
