@@ -161,11 +161,10 @@ class HeaderDeadlineProtocol(H11Protocol):
             cycle.default_headers = [*cycle.default_headers, CONNECTION_CLOSE]
 
     def _close_if_between_requests(self) -> None:
-        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
-            return
-        if self.conn.our_state in (h11.IDLE, h11.DONE):
-            self.conn.send(h11.ConnectionClosed())
-        self.transport.close()
+        """uvicorn's own shutdown, the keep-alive time later: it closes a connection between
+        requests, and one whose request came meanwhile is closed after its answer anyway."""
+        if not self.transport.is_closing():
+            super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_deadline()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -46,6 +47,11 @@ def until(condition, what: str):
     raise AssertionError(f"not within {EVENT_DEADLINE_SECONDS} s: {what}")
 
 
+def workers_running(master: subprocess.Popen, count: int) -> set[int]:
+    """The master's worker processes, once there are ``count`` of them."""
+    return until(lambda: (lambda w: w if len(w) == count else None)(children_of(master.pid)), f"{count} workers running")
+
+
 def status_of(url: str) -> int:
     with urllib.request.urlopen(url, timeout=EVENT_DEADLINE_SECONDS) as response:
         response.read()
@@ -59,7 +65,7 @@ def test_a_stalled_worker_is_replaced_while_the_other_answers(db_path, tmp_path)
     env = {"LEFTBEHIND_WORKERS": "2", "LEFTBEHIND_WORKER_TIMEOUT": str(WORKER_TIMEOUT_SECONDS)}
     command = serve_command(db_path, inspect_file, HOST, port)
     with running(command, base + PROBE_PATH, tmp_path / "server.log", env=env) as master:
-        first = until(lambda: (lambda w: w if len(w) == 2 else None)(children_of(master.pid)), "two workers running")
+        first = workers_running(master, 2)
         stalled = min(first)
         until(lambda: has_beaten(stalled), "the worker's first heartbeat, once booted")
         os.kill(stalled, signal.SIGSTOP)
@@ -90,7 +96,7 @@ def test_the_workers_end_when_the_master_is_killed(db_path, tmp_path):
     base = f"http://{HOST}:{port}"
     command = serve_command(db_path, inspect_file, HOST, port)
     with running(command, base + PROBE_PATH, tmp_path / "server.log", env={"LEFTBEHIND_WORKERS": "2"}) as master:
-        workers = until(lambda: (lambda w: w if len(w) == 2 else None)(children_of(master.pid)), "two workers running")
+        workers = workers_running(master, 2)
         master.kill()
         master.wait()
         survivors = [worker for worker in workers if not ends(worker, EVENT_DEADLINE_SECONDS)]

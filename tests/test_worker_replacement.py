@@ -16,7 +16,7 @@ import signal
 import urllib.request
 
 from support.live import HOST, PROBE_PATH, children_of, ends, free_port, inspected, running
-from test_stalled_worker import EVENT_DEADLINE_SECONDS, until
+from test_stalled_worker import EVENT_DEADLINE_SECONDS, until, workers_running
 
 from leftbehind.serve import serve_command
 
@@ -39,7 +39,7 @@ def test_a_worker_being_replaced_answers_a_request_on_a_kept_alive_connection(db
     log = tmp_path / "server.log"
     env = {"LEFTBEHIND_WORKERS": "1", "LEFTBEHIND_MAX_REQUESTS": str(MAX_REQUESTS)}
     with running(serve_command(db_path, inspect_file, HOST, port), f"http://{HOST}:{port}{PROBE_PATH}", log, env=env) as master:
-        (worker,) = until(lambda: (lambda w: w if len(w) == 1 else None)(children_of(master.pid)), "one worker running")
+        (worker,) = workers_running(master, 1)
         visitor = http.client.HTTPConnection(HOST, port, timeout=EVENT_DEADLINE_SECONDS)
         volume = http.client.HTTPConnection(HOST, port, timeout=EVENT_DEADLINE_SECONDS)
         try:
@@ -76,7 +76,7 @@ def test_the_workers_stop_promptly_when_the_master_is_told_to_stop_quickly(db_pa
     log = tmp_path / "server.log"
     with running(serve_command(db_path, inspect_file, HOST, port), f"http://{HOST}:{port}{PROBE_PATH}", log,
                  env={"LEFTBEHIND_WORKERS": "2"}) as master:
-        workers = until(lambda: (lambda w: w if len(w) == 2 else None)(children_of(master.pid)), "two workers running")
+        workers = workers_running(master, 2)
         until(lambda: log.read_text(errors="replace").count("Application startup complete") == 2, "both workers serving")
         master.send_signal(signal.SIGINT)
         assert master.wait(timeout=EVENT_DEADLINE_SECONDS) == 0

@@ -9,6 +9,7 @@ commands, so what is tested and measured is what is published.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import select
 import shutil
@@ -47,18 +48,23 @@ def free_port() -> int:
 # a build's databases are never written once made, and inspecting one counts every table's rows,
 # about 1.3 s of CPU, once per server started (some 15 a test run) when it was not kept.
 _INSPECTED: dict[tuple[str, int, int], Path] = {}
-_INSPECT_FOLDER: list[Path] = []  # made when first needed, removed when the process ends
+
+
+@functools.cache
+def _inspect_folder() -> Path:
+    """Where ``inspected`` keeps its files: made when first needed, removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="leftbehind-inspect-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def inspected(database: Path) -> Path:
     """The file ``inspect_command`` writes for ``database``, made once per process."""
-    status = database.resolve().stat()
-    key = (str(database.resolve()), status.st_size, status.st_mtime_ns)
+    path = database.resolve()
+    status = path.stat()
+    key = (str(path), status.st_size, status.st_mtime_ns)
     if key not in _INSPECTED:
-        if not _INSPECT_FOLDER:
-            _INSPECT_FOLDER.append(Path(tempfile.mkdtemp(prefix="leftbehind-inspect-")))
-            atexit.register(shutil.rmtree, _INSPECT_FOLDER[0], ignore_errors=True)
-        inspect_file = _INSPECT_FOLDER[0] / f"{len(_INSPECTED)}-{database.stem}-inspect.json"
+        inspect_file = _inspect_folder() / f"{len(_INSPECTED)}-{database.stem}-inspect.json"
         subprocess.run(inspect_command(database, inspect_file), check=True, capture_output=True)
         _INSPECTED[key] = inspect_file
     return _INSPECTED[key]
