@@ -32,8 +32,10 @@ from support.browser import (
     PageWatch,
     click_cluster,
     new_context,
+    open_popup,
     screenshot,
     settle,
+    wait_for_map_at_rest,
     wait_for_markers,
 )
 from leftbehind.serve import SETTINGS
@@ -261,19 +263,20 @@ async def open_a_marker_popup(page: Page, max_clicks: int = 12):
     """Click into clusters until a lone marker is visible, click it, return the popup's link.
 
     Each click on a cluster zooms the map in (or spreads the cluster out at the
-    last zoom); the next click waits until the cluster group has re-drawn.
+    last zoom); the next click waits until the cluster group has re-drawn. A mark is
+    clicked only on a map at rest, and clicked again should a re-draw close its popup.
     """
     container = page.locator(".leaflet-container")
     # Only what can be clicked: static/maps.js hides a mark that lies under the map's buttons.
     lone_marker = container.locator(".leaflet-marker-icon:not(.marker-cluster):visible")
     for _ in range(max_clicks):
+        await wait_for_map_at_rest(page)
         if await lone_marker.count():
-            await lone_marker.first.click()
-            popup_link = container.locator(".leaflet-popup-content a")
-            await popup_link.wait_for()
-            return popup_link
+            if await open_popup(page, lone_marker.first):
+                return container.locator(".leaflet-popup-content a")
+            continue
         await click_cluster(page, container.locator(".marker-cluster:visible").first)
-    raise AssertionError(f"no lone marker after {max_clicks} clicks into clusters")
+    raise AssertionError(f"no lone marker's popup stayed open after {max_clicks} clicks")
 
 
 async def test_wards_map_shows_every_ward_after_load_all(tab: Tab, sql):

@@ -2,20 +2,21 @@
 machine's cores are busy elsewhere: never a 500, never Datasette's 'SQL Interrupted'.
 
 On a busy machine a query that takes a millisecond can pass Datasette's time limit while it
-waits for a core. Here, once the site has started, every statement stalls past the limit the
-first time it runs (SQLite's trace callback holds it until the time limit's timer interrupts it), and
-runs at full speed after: a moment of contention, which a second try gets past. Through the
-publishing profile's real plugins. What the site reads once (the cells'
-lookups, its facts and schema, the sitemap) is read at start-up without the visitors'
-time limit; an ordinary page's interrupted query is tried once more, and logged; visitors'
-own SQL is not given a second go.
+waits for a core. Here, once the site has started, every statement run under a time limit is
+interrupted the first time it runs, as the limit's timer interrupts a statement that has passed
+it, and runs as usual after: a moment of contention, which a second try gets past. Through the
+publishing profile's real plugins. What the site reads once (the cells' lookups, its facts and
+schema, the sitemap) is read at start-up without the visitors' time limit; an ordinary page's
+interrupted query is tried once more, and logged; visitors' own SQL is not given a second go.
+
+The time limit itself is far beyond any run of these queries on a busy machine: what is proved
+is that the interrupted first attempt is tried again, not how fast the second one is.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from urllib.parse import quote
 
 import pytest_asyncio
@@ -26,7 +27,7 @@ from conftest import profile_datasette
 from leftbehind.site.sqlite_limits import INTERRUPTER
 from support.live import PROBE_PATH
 
-TIME_LIMIT_MS = 100
+TIME_LIMIT_MS = 60_000  # never reached: the first runs are interrupted on purpose
 PAGES = [
     "/about",  # the site's facts, and its JSON-LD
     "/leftbehind/wards?region_name=North+East",  # the page that failed in CI (the cells' lookups)
@@ -39,7 +40,8 @@ PAGES = [
 
 
 class StallingConnections:
-    """A plugin: on every connection to leftbehind, a statement stalls the first time it runs."""
+    """A plugin: on every connection to leftbehind, a statement run under a time limit is
+    interrupted the first time it runs."""
 
     __name__ = "stalling-connections"  # Datasette lists its plugins by name
 
@@ -60,29 +62,22 @@ class StallingConnections:
         def trace(statement: str) -> None:
             # SQLite traces the statements a statement runs inside it (full-text search's reads
             # of its own tables) with a leading "-- ": the contention is the outer statement's.
-            if not self.active or statement.startswith("-- "):
+            if not self.active or statement.startswith("-- ") or not under_time_limit(conn):
                 return
             with self.lock:
                 first = statement not in self.seen
                 self.seen.add(statement)
             if first:
-                stall_until_interrupted(conn)
+                conn.interrupt()  # what the limit's timer does to a statement that has passed it
 
         conn.set_trace_callback(trace)
 
 
-def stall_until_interrupted(conn) -> None:
-    """Hold the statement until the time limit's thread has interrupted it (taken its
-    connection's running deadline off the heap and called ``interrupt()``, under its lock): a
-    stall as long as the limit turns out to be on this machine, however busy. A sleep a little
-    longer than the limit raced the timer thread, which a busy machine can keep waiting. A
-    statement run without a time limit is not held."""
-    give_up = time.monotonic() + 30
-    while time.monotonic() < give_up:
-        with INTERRUPTER.lock:
-            if not any(entry[2] is conn and entry[3] for entry in INTERRUPTER.heap):
-                return
-        time.sleep(0.001)
+def under_time_limit(conn) -> bool:
+    """Whether ``conn`` is running a statement under a time limit (its deadline is on the
+    limit's heap, not yet done). What the site reads without a limit is never interrupted."""
+    with INTERRUPTER.lock:
+        return any(entry[2] is conn and entry[3] for entry in INTERRUPTER.heap)
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -115,6 +115,30 @@ ARM_CLUSTER_SETTLED = """
 """
 CLUSTER_SETTLED = "() => window.__leftbehindSettled === true"
 
+# True while nothing moves the first map: no zoom or pan under way, and the cluster group not
+# re-drawing after one. A mark clicked while the map is still fitting itself to its marks can be
+# merged into a group when the zoom ends, and its popup closes with it.
+MAP_AT_REST = """
+() => {
+  const group = window.__leftbehindClusterGroup();
+  const map = group && group._map;
+  return !!map && !map._animatingZoom && !(map._panAnim && map._panAnim._inProgress) && !group._inZoomAnimation;
+}
+"""
+
+# Before clicking a mark: note whether its popup opened and stayed open ("open") or was
+# closed again ("closed", when a re-draw took the mark off the map).
+ARM_POPUP = """
+() => {
+  const map = window.__leftbehindClusterGroup()._map;
+  window.__leftbehindPopup = "pending";
+  map.once("popupopen", () => {
+    window.__leftbehindPopup = "open";
+    map.once("popupclose", () => { window.__leftbehindPopup = "closed"; });
+  });
+}
+"""
+
 # True (and the moment, in ms since navigation started) once all counts equal n.
 MARKERS_REACHED = (
     "(n) => { const c = (" + MARKER_COUNTS + ")();"
@@ -184,6 +208,26 @@ async def click_cluster(page: Any, cluster: Any) -> None:
     await page.evaluate(ARM_CLUSTER_SETTLED)
     await cluster.click()
     await page.wait_for_function(CLUSTER_SETTLED, polling=POLL_MS)
+
+
+async def wait_for_map_at_rest(page: Any) -> None:
+    """Wait until the first map is neither zooming, panning nor re-drawing its groups."""
+    await page.wait_for_function(MAP_AT_REST, polling=POLL_MS)
+
+
+async def open_popup(page: Any, mark: Any) -> bool:
+    """Click a lone mark on a map at rest; True once its popup is open and shows its link,
+    False when the popup closed again first (the mark was re-drawn into a group)."""
+    await wait_for_map_at_rest(page)
+    await page.evaluate(ARM_POPUP)
+    await mark.click()
+    link = page.locator(".leaflet-container .leaflet-popup-content a")
+    await page.wait_for_function(
+        "() => window.__leftbehindPopup === 'closed' ||"
+        " (window.__leftbehindPopup === 'open' && !!document.querySelector('.leaflet-popup-content a'))",
+        polling=POLL_MS,
+    )
+    return await page.evaluate("() => window.__leftbehindPopup") == "open" and await link.count() > 0
 
 
 async def marker_counts(page: Any) -> dict[str, int] | None:
