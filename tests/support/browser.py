@@ -203,16 +203,18 @@ async def new_context(browser: Any, base: str, **options) -> Any:
     return context
 
 
-async def click_cluster(page: Any, cluster: Any) -> None:
-    """Click a cluster icon and wait until the map has zoomed in or spread it out."""
-    await page.evaluate(ARM_CLUSTER_SETTLED)
-    await cluster.click()
-    await page.wait_for_function(CLUSTER_SETTLED, polling=POLL_MS)
-
-
 async def wait_for_map_at_rest(page: Any) -> None:
     """Wait until the first map is neither zooming, panning nor re-drawing its groups."""
     await page.wait_for_function(MAP_AT_REST, polling=POLL_MS)
+
+
+async def click_cluster(page: Any, cluster: Any) -> None:
+    """On a map at rest, click a cluster icon and wait until the map has zoomed in or spread
+    it out (a click during a zoom could ask for a zoom Leaflet ignores)."""
+    await wait_for_map_at_rest(page)
+    await page.evaluate(ARM_CLUSTER_SETTLED)
+    await cluster.click()
+    await page.wait_for_function(CLUSTER_SETTLED, polling=POLL_MS)
 
 
 async def open_popup(page: Any, mark: Any) -> bool:
