@@ -138,6 +138,14 @@ ARM_POPUP = """
   });
 }
 """
+# Once the armed popup is settled: "open" when it shows its link, "closed" when it closed first.
+POPUP_OUTCOME = """
+() => {
+  const state = window.__leftbehindPopup;
+  if (state === "open") return document.querySelector(".leaflet-popup-content a") ? "open" : null;
+  return state === "closed" ? "closed" : null;
+}
+"""
 
 # True (and the moment, in ms since navigation started) once all counts equal n.
 MARKERS_REACHED = (
@@ -223,13 +231,8 @@ async def open_popup(page: Any, mark: Any) -> bool:
     await wait_for_map_at_rest(page)
     await page.evaluate(ARM_POPUP)
     await mark.click()
-    link = page.locator(".leaflet-container .leaflet-popup-content a")
-    await page.wait_for_function(
-        "() => window.__leftbehindPopup === 'closed' ||"
-        " (window.__leftbehindPopup === 'open' && !!document.querySelector('.leaflet-popup-content a'))",
-        polling=POLL_MS,
-    )
-    return await page.evaluate("() => window.__leftbehindPopup") == "open" and await link.count() > 0
+    outcome = await page.wait_for_function(POPUP_OUTCOME, polling=POLL_MS)
+    return await outcome.json_value() == "open"
 
 
 async def marker_counts(page: Any) -> dict[str, int] | None:
